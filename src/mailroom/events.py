@@ -1,0 +1,119 @@
+"""The typed messages carried on each topic.
+
+Every event has a ``version`` so an old event still reads after an upgrade: readers accept
+every version they know and ignore unknown fields.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mailroom import topics
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class Attachment(BaseModel):
+    name: str = ""
+    content_type: str = "application/octet-stream"
+    size: int = 0
+
+
+class RawEmail(Event):
+    """A collected mail, as published to ``raw_emails``."""
+
+    version: Literal[1] = 1
+    mail_id: str
+    account: str
+    folder: str
+    uid: int = 0
+    uidvalidity: int = 0
+    message_id: str = ""
+    subject: str = ""
+    from_addr: str = ""
+    from_name: str = ""
+    to: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=list)
+    reply_to: list[str] = Field(default_factory=list)
+    return_path: str | None = None
+    date: str | None = None
+    in_reply_to: str = ""
+    references: list[str] = Field(default_factory=list)
+    headers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Loop- and spam-relevant headers, lower-case names, every occurrence.",
+    )
+    content_type: str = "text/plain"
+    text: str = ""
+    html: str = ""
+    attachments: list[Attachment] = Field(default_factory=list)
+    language: str | None = None
+    size: int = 0
+    flags: list[str] = Field(
+        default_factory=list,
+        description="What limited or degraded parsing: too_large, too_deep, too_many_parts, "
+        "stdlib_fallback, charset_replaced.",
+    )
+    collected_at: datetime = Field(default_factory=utcnow)
+
+
+class Route(StrEnum):
+    ACKNOWLEDGE = topics.ACKNOWLEDGEMENT_QUEUE
+    REVIEW = topics.HUMAN_REVIEW
+    ARCHIVE = "archive"
+
+
+class Decision(Event):
+    """What the processor decided for one mail, published to ``classified_emails``."""
+
+    version: Literal[1] = 1
+    mail_id: str
+    category: str
+    route: Route
+    confidence: float = 1.0
+    rule: str | None = None
+    template: str | None = None
+    language: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    model_version: str | None = None
+    reply_body: str | None = Field(
+        None, description="Free text a reviewer wrote; sent instead of the template's text.")
+    requested_by: str | None = Field(None, description="The reviewer who asked for this reply.")
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class RoutedEmail(Event):
+    """A mail with its decision, published to ``acknowledgement_queue`` or ``human_review``."""
+
+    version: Literal[1] = 1
+    email: RawEmail
+    decision: Decision
+
+
+class DeadLetter(Event):
+    """Something that failed for good, with the reason and enough to find it again."""
+
+    version: Literal[1] = 1
+    source_topic: str
+    key: str | None = None
+    reason: str
+    error_type: str = ""
+    payload: str = Field("", description="The original value, decoded with replacement.")
+    mail_id: str | None = None
+    account: str | None = None
+    folder: str | None = None
+    uid: int | None = None
+    failed_at: datetime = Field(default_factory=utcnow)

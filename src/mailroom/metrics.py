@@ -1,0 +1,93 @@
+"""One registry, every metric defined once.
+
+The three seed metrics keep their names and labels. ``email_queue_size`` is computed at
+scrape time from the state store (the embedded broker's high watermarks are wrong, so
+Kafka lag is never read from it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class QueueSizeCollector(Collector):
+    def __init__(self, read: Callable[[], dict[str, int]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "email_queue_size", "Mails waiting in each queue (from the state store)",
+            labels=["queue_name"],
+        )
+        try:
+            sizes = self.read()
+        except Exception:
+            sizes = {}
+        for name, size in sorted(sizes.items()):
+            family.add_metric([name], size)
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.processed = Counter(
+            "emails_processed_total", "Mails handled per topic and outcome",
+            ["topic", "status"], registry=r,
+        )
+        self.processing_time = Histogram(
+            "email_processing_time_seconds", "Time to handle one mail, per topic",
+            ["topic"], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        # collector
+        self.fetched = Counter("mailroom_collector_fetched_total", "Mails fetched",
+                               ["mailbox"], registry=r)
+        self.fetch_latency = Histogram("mailroom_collector_fetch_seconds",
+                                       "Time of one FETCH batch", ["mailbox"],
+                                       buckets=LATENCY_BUCKETS, registry=r)
+        self.reconnects = Counter("mailroom_collector_reconnects_total", "IMAP reconnects",
+                                  ["mailbox"], registry=r)
+        self.idle_state = Gauge("mailroom_collector_idle", "1 while the folder is in IDLE",
+                                ["mailbox"], registry=r)
+        self.mailbox_up = Gauge("mailroom_collector_mailbox_up", "1 when the mailbox is connected",
+                                ["mailbox"], registry=r)
+        self.collector_lag = Gauge("mailroom_collector_lag",
+                                   "Messages on the server not yet collected", ["mailbox"],
+                                   registry=r)
+        # processor
+        self.decisions = Counter("mailroom_decisions_total", "Decisions per category and rule",
+                                 ["category", "rule"], registry=r)
+        self.confidence = Histogram("mailroom_decision_confidence", "Classifier confidence",
+                                    buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0),
+                                    registry=r)
+        self.model_version = Gauge("mailroom_model_info", "Loaded model version", ["version"],
+                                   registry=r)
+        # responder
+        self.replies = Counter("mailroom_replies_total", "Replies by outcome",
+                               ["outcome"], registry=r)
+        self.suppressed = Counter("mailroom_replies_suppressed_total",
+                                  "Replies not sent, by reason", ["reason"], registry=r)
+        self.smtp_latency = Histogram("mailroom_smtp_send_seconds", "SMTP send time",
+                                      buckets=LATENCY_BUCKETS, registry=r)
+        self.end_to_end = Histogram("mailroom_end_to_end_seconds",
+                                    "Collected-to-replied latency", buckets=LATENCY_BUCKETS,
+                                    registry=r)
+        # the loop
+        self.dead_letters = Counter("mailroom_dead_letters_total", "Records dead-lettered",
+                                    ["topic"], registry=r)
+        self.retries = Counter("mailroom_retries_total", "Batches retried later",
+                               ["stage"], registry=r)
+        self._queue_collector: QueueSizeCollector | None = None
+
+    def watch_queues(self, read: Callable[[], dict[str, int]]) -> None:
+        """Register the scrape-time queue sizes (once per registry)."""
+        if self._queue_collector is None:
+            self._queue_collector = QueueSizeCollector(read)
+            self.registry.register(self._queue_collector)

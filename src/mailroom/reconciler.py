@@ -1,0 +1,102 @@
+"""Puts work back on Kafka when the store says a mail is still open.
+
+Kafka carries work; the store is the record. A mail whose Kafka message was lost (the
+embedded broker restarted, a topic was recycled) or whose reply was parked for a later
+retry is still open in the store, and is published again from there. Every stage is
+idempotent, so a republish is at worst a duplicate that the next stage skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from mailroom import topics
+from mailroom.events import Decision, RawEmail, Route, RoutedEmail
+from mailroom.kafka import Outgoing, produce_all
+from mailroom.runtime import Runtime
+from mailroom.store import MailStatus
+from mailroom.store import mails as mail_store
+from mailroom.store import replies as reply_store
+
+log = logging.getLogger(__name__)
+
+
+def routed_from_row(row: dict[str, Any]) -> RoutedEmail:
+    email = RawEmail.model_validate(row["event"])
+    decision = Decision(
+        mail_id=email.mail_id,
+        category=row["category"] or "unknown",
+        route=Route(row["route"] or Route.ACKNOWLEDGE),
+        confidence=row["confidence"] if row["confidence"] is not None else 1.0,
+        rule=row["rule"],
+        template=row["template"],
+        language=row["language"],
+        reasons=["republished from the state store"],
+    )
+    return RoutedEmail(email=email, decision=decision)
+
+
+class Reconciler:
+    def __init__(self, runtime: Runtime, *, pipeline_idle: Callable[[], bool] | None = None) -> None:
+        self.rt = runtime
+        self.pipeline_idle = pipeline_idle
+        self.stop_event = asyncio.Event()
+        self.republished = 0
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def republish_open(self, older_than: timedelta, limit: int = 2000) -> int:
+        """Publish again every open mail not touched for ``older_than``; returns the count."""
+        with self.rt.db.begin() as conn:
+            collected = mail_store.stale_open_mails(conn, MailStatus.COLLECTED, older_than, limit)
+            awaiting = mail_store.stale_open_mails(conn, MailStatus.AWAITING_REPLY, older_than, limit)
+            due = reply_store.due_retries(conn, limit)
+            if due:
+                awaiting += mail_store.stale_open_mails(
+                    conn, MailStatus.AWAITING_REPLY, timedelta(0), limit, ids=due)
+        records: list[Outgoing] = []
+        for row in collected:
+            records.append(Outgoing(topics.RAW_EMAILS, row["mail_id"],
+                                    RawEmail.model_validate(row["event"]).to_bytes()))
+        seen: set[str] = set()
+        for row in awaiting:
+            if row["mail_id"] in seen:
+                continue
+            seen.add(row["mail_id"])
+            records.append(Outgoing(topics.ACKNOWLEDGEMENT_QUEUE, row["mail_id"],
+                                    routed_from_row(row).to_bytes()))
+        if not records:
+            return 0
+        producer = self.rt.kafka.producer()
+        try:
+            produce_all(producer, records)
+        finally:
+            producer.flush(5)
+        with self.rt.db.begin() as conn:
+            mail_store.touch(conn, [r.key for r in records if r.key])
+        self.republished += len(records)
+        log.info("republished %d open mail(s) from the state store", len(records))
+        return len(records)
+
+    async def run(self) -> None:
+        period = self.rt.settings.reconcile_after_seconds
+        idle_rounds = 0
+        while not self.stop_event.is_set():
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), timeout=max(0.5, period / 2))
+                break
+            except TimeoutError:
+                pass
+            if self.pipeline_idle is not None:
+                idle_rounds = idle_rounds + 1 if self.pipeline_idle() else 0
+                if idle_rounds < 2:
+                    continue
+            try:
+                await asyncio.to_thread(self.republish_open, timedelta(seconds=period))
+            except Exception as exc:  # the loop's edge: log and try next round
+                log.warning("reconcile round failed: %s", exc)

@@ -1,0 +1,233 @@
+"""The loop every consuming stage shares: consume, handle, produce, commit, dead-letter.
+
+A stage supplies only ``handle_batch``. The loop owns the rest:
+
+* records that do not decode as the stage's event type go to ``dead_letter`` at once;
+* ``RetryLater`` from the handler (store or broker away) retries the same batch with
+  backoff: nothing is committed, the partition waits, nothing is lost;
+* any other exception makes the loop retry the batch one record at a time, so one poison
+  record is dead-lettered with its reason and the rest go on;
+* offsets are committed only after every produced record was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from pydantic import BaseModel, ValidationError
+
+from mailroom import topics
+from mailroom.errors import DeadLetterError, RetryLater
+from mailroom.events import DeadLetter
+from mailroom.kafka import Outgoing, produce_all
+from mailroom.runtime import Runtime
+from mailroom.store import MailStatus
+from mailroom.store import dead_letters as dead_letter_store
+from mailroom.store import mails as mail_store
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=BaseModel)
+
+
+@dataclass
+class Item(Generic[E]):
+    """One consumed record with its decoded event."""
+
+    event: E
+    key: str | None
+    topic: str
+    partition: int
+    offset: int
+    received: float  # monotonic time the batch arrived, for processing-time metrics
+
+
+def _key(message: Message) -> str | None:
+    key = message.key()
+    if key is None:
+        return None
+    return key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+
+
+def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential backoff with full jitter."""
+    return float(random.uniform(0, min(cap, base * 2 ** min(attempt, 16))))
+
+
+def dead_letter_record(letter: DeadLetter) -> Outgoing:
+    return Outgoing(topics.DEAD_LETTER, letter.key, letter.to_bytes())
+
+
+class Runner(ABC, Generic[E]):
+    """Base of the processor and the responder."""
+
+    stage: ClassVar[str]
+    input_topic: ClassVar[str]
+    event_type: type[E]
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.stop_event = asyncio.Event()
+        self.consumer: Consumer | None = None
+        self.producer: Producer | None = None
+        self.batches = 0
+        self.assigned: list[TopicPartition] = []
+        self.busy = False  # a batch is between consume and commit
+
+    # -- what a stage supplies ------------------------------------------------------
+    @abstractmethod
+    async def handle_batch(self, items: Sequence[Item[E]]) -> list[Outgoing]:
+        """Handle decoded records; return what to produce. Raise RetryLater to retry all."""
+
+    async def on_idle(self) -> None:
+        """Called when a poll returned nothing (timers, parked work)."""
+
+    # -- the loop -------------------------------------------------------------------
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    async def run(self) -> None:
+        settings = self.rt.settings
+        self.stop_event.clear()
+        self.producer = self.rt.kafka.producer()
+        self.consumer = self.rt.kafka.consumer(self.stage, [self.input_topic])
+        log.info("%s consuming %s", self.stage, self.input_topic)
+        try:
+            while not self.stop_event.is_set():
+                messages = await asyncio.to_thread(
+                    self.consumer.consume, settings.kafka_consumer_batch, 0.5
+                )
+                records = [m for m in messages if self._usable(m)]
+                if not records:
+                    await self.on_idle()
+                    continue
+                self.busy = True
+                try:
+                    await self._process(records)
+                finally:
+                    self.busy = False
+                self.batches += 1
+        finally:
+            consumer, self.consumer = self.consumer, None
+            await asyncio.to_thread(consumer.close)
+            producer, self.producer = self.producer, None
+            await asyncio.to_thread(producer.flush, 10)
+
+    def _usable(self, message: Message) -> bool:
+        err = message.error()
+        if err is None:
+            return True
+        if err.code() != KafkaError._PARTITION_EOF:
+            log.warning("%s: consumer error: %s", self.stage, err)
+        return False
+
+    async def _process(self, records: list[Message]) -> None:
+        received = time.monotonic()
+        items: list[Item[E]] = []
+        dead: list[DeadLetter] = []
+        for message in records:
+            raw = message.value() or b""
+            key = _key(message)
+            try:
+                event = self.event_type.model_validate_json(raw)
+            except ValidationError as exc:
+                dead.append(self._letter(message, f"undecodable {self.event_type.__name__}: "
+                                         f"{exc.errors()[0]['msg']}", exc))
+                continue
+            items.append(Item(event, key, message.topic() or self.input_topic,
+                              message.partition() or 0, message.offset() or 0, received))
+        attempt = 0
+        while True:
+            try:
+                outgoing, more_dead = await self._handle_isolating(items)
+                letters = dead + more_dead
+                await asyncio.to_thread(self._record_dead_letters, letters)
+                assert self.producer is not None
+                await asyncio.to_thread(
+                    produce_all, self.producer, outgoing + [dead_letter_record(d) for d in letters]
+                )
+                break
+            except RetryLater as exc:
+                attempt += 1
+                self.rt.metrics.retries.labels(self.stage).inc()
+                delay = exc.delay if exc.delay is not None else backoff_delay(attempt)
+                log.warning("%s: retrying batch in %.1fs: %s", self.stage, delay, exc.reason)
+                if self.stop_event.is_set() and attempt > 3:
+                    # shutting down: leave the batch uncommitted, it is consumed again
+                    return
+                await asyncio.sleep(delay)
+        for letter in letters:
+            self.rt.metrics.dead_letters.labels(letter.source_topic).inc()
+        await asyncio.to_thread(self._commit, records)
+
+    async def _handle_isolating(self, items: list[Item[E]]) -> tuple[list[Outgoing], list[DeadLetter]]:
+        if not items:
+            return [], []
+        try:
+            return await self.handle_batch(items), []
+        except RetryLater:
+            raise
+        except Exception as exc:
+            if len(items) == 1:
+                reason = exc.reason if isinstance(exc, DeadLetterError) else f"{type(exc).__name__}: {exc}"
+                if not isinstance(exc, DeadLetterError):
+                    log.exception("%s: record failed, dead-lettering", self.stage)
+                return [], [self._letter_for(items[0], reason, exc)]
+            log.warning("%s: batch failed (%s); isolating the bad record", self.stage, exc)
+        outgoing: list[Outgoing] = []
+        dead: list[DeadLetter] = []
+        for item in items:
+            out, letters = await self._handle_isolating([item])
+            outgoing += out
+            dead += letters
+        return outgoing, dead
+
+    def _letter(self, message: Message, reason: str, exc: BaseException) -> DeadLetter:
+        return DeadLetter(
+            source_topic=message.topic() or self.input_topic,
+            key=_key(message),
+            reason=reason,
+            error_type=type(exc).__name__,
+            payload=(message.value() or b"").decode(errors="replace"),
+        )
+
+    def _letter_for(self, item: Item[E], reason: str, exc: BaseException) -> DeadLetter:
+        letter = DeadLetter(
+            source_topic=item.topic, key=item.key, reason=reason, error_type=type(exc).__name__,
+            payload=item.event.model_dump_json(),
+        )
+        email = getattr(item.event, "email", item.event)
+        for name in ("mail_id", "account", "folder", "uid"):
+            setattr(letter, name, getattr(email, name, None))
+        return letter
+
+    def _record_dead_letters(self, letters: list[DeadLetter]) -> None:
+        if not letters:
+            return
+        with self.rt.db.begin() as conn:
+            dead_letter_store.record(conn, letters)
+            for letter in letters:
+                if letter.mail_id:
+                    mail_store.set_status(conn, letter.mail_id, MailStatus.DEAD, error=letter.reason)
+
+    def _commit(self, records: list[Message]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for m in records:
+            tp = (m.topic() or self.input_topic, m.partition() or 0)
+            last[tp] = max(last.get(tp, -1), m.offset() or 0)
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        assert self.consumer is not None
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # a rebalance took the partition: its new owner re-reads from the last commit,
+            # and every stage is idempotent, so this is a duplicate, never a loss
+            log.warning("%s: commit failed: %s", self.stage, exc)

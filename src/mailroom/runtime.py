@@ -1,0 +1,64 @@
+"""What every service is handed: settings, the store, Kafka clients, metrics, health."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailroom.events import utcnow
+from mailroom.kafka import KafkaClients
+from mailroom.metrics import Metrics
+from mailroom.settings import Settings
+from mailroom.store import Database, MailStatus
+from mailroom.store import dead_letters as dead_letter_store
+from mailroom.store import mails as mail_store
+
+
+@dataclass
+class ComponentHealth:
+    ok: bool
+    detail: str = ""
+    since: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    kafka: KafkaClients
+    metrics: Metrics
+    # per-mailbox and per-service health reported by the running services
+    health: dict[str, ComponentHealth] = field(default_factory=dict)
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+
+    def report(self, component: str, ok: bool, detail: str = "") -> None:
+        previous = self.health.get(component)
+        if previous is None or previous.ok != ok or previous.detail != detail:
+            self.health[component] = ComponentHealth(ok, detail)
+
+    def queue_sizes(self) -> dict[str, int]:
+        with self.db.begin() as conn:
+            by_status = mail_store.count_by(conn, "status")
+            dead = dead_letter_store.count_open(conn)
+        return {
+            "raw_emails": by_status.get(MailStatus.COLLECTED, 0),
+            "acknowledgement_queue": by_status.get(MailStatus.AWAITING_REPLY, 0),
+            "human_review": by_status.get(MailStatus.IN_REVIEW, 0),
+            "dead_letter": dead,
+        }
+
+
+def build_runtime(settings: Settings, bootstrap_servers: str | None = None) -> Runtime:
+    db = Database(settings.store_url)
+    db.create_schema()
+    kafka = KafkaClients(
+        bootstrap_servers or settings.kafka_bootstrap_servers,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        group_prefix=settings.kafka_group_prefix,
+    )
+    metrics = Metrics()
+    runtime = Runtime(settings=settings, db=db, kafka=kafka, metrics=metrics)
+    metrics.watch_queues(runtime.queue_sizes)
+    return runtime

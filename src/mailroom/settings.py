@@ -1,0 +1,156 @@
+"""Every setting mailroom reads, its environment name, default and validation.
+
+Settings are built once (``Settings.load()``) at start-up and passed down; no other module
+reads the environment. Secrets are ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "password", "secret", "your-password"})
+
+
+class Security(StrEnum):
+    SSL = "ssl"
+    STARTTLS = "starttls"
+    NONE = "none"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; start-up stops with this one-line message."""
+
+
+class Settings(BaseSettings):
+    """mailroom's configuration, from the environment and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # IMAP (single-account form; MAILROOM_MAILBOXES lists several)
+    imap_server: str = ""
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_security: Security = Security.SSL
+    imap_email: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_mailbox: str = "INBOX"
+    mailroom_mailboxes: Path | None = None
+    polling_interval: float = Field(60.0, gt=0)
+    max_emails_per_batch: int = Field(50, ge=1, le=10_000)
+    max_email_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    imap_idle: bool = True
+    imap_idle_renew_seconds: float = Field(24 * 60, gt=0, le=29 * 60)
+
+    # SMTP
+    smtp_server: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Security = Security.STARTTLS
+    smtp_email: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_pool_size: int = Field(4, ge=1, le=64)
+    smtp_timeout: float = Field(30.0, gt=0)
+    reply_from_name: str = "mailroom"
+
+    # Kafka
+    kafka_bootstrap_servers: str = ""
+    kafka_topic_partitions: int = Field(3, ge=1)
+    kafka_replication_factor: int = Field(1, ge=1)
+    kafka_session_timeout_ms: int = Field(6000, ge=1000)
+    kafka_consumer_batch: int = Field(500, ge=1)
+    kafka_group_prefix: str = "mailroom"
+    embedded_broker_port: int = Field(9092, ge=0, le=65535)
+    embedded_recycle_records: int = Field(20_000, ge=100)
+
+    # State store
+    database_url: str = ""
+    mailroom_data_dir: Path = Path(".mailroom")
+
+    # Processing
+    mailroom_rules: Path | None = None
+    mailroom_model: Path | None = None
+    classifier_min_confidence: float = Field(0.6, ge=0, le=1)
+    mailroom_templates: Path | None = None
+    default_language: str = "en"
+    autoreply_period: float = Field(86400.0, ge=0)
+    reconcile_after_seconds: float = Field(30.0, gt=0)
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=0, le=65535)
+    api_users: str = ""  # "alice:<pbkdf2 hash>,bob:<hash>"
+    api_tokens: SecretStr = SecretStr("")  # comma-separated bearer tokens for automation
+    api_open_metrics: bool = True
+    api_open_health: bool = True
+    api_session_secret: SecretStr = SecretStr("")
+
+    mailroom_demo: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("imap_security", "smtp_security", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_database_url(self) -> Settings:
+        url = self.database_url
+        if url and not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("DATABASE_URL must start with sqlite:// or postgresql://")
+        return self
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build settings or raise ``ConfigError`` with one line naming the bad setting."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc)) from None
+
+    # derived values ---------------------------------------------------------------
+    @property
+    def embedded(self) -> bool:
+        """True when no external Kafka is configured and mailroom runs its own broker."""
+        return not self.kafka_bootstrap_servers
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.mailroom_data_dir / 'mailroom.db').resolve()}"
+
+    def require(self, *names: str) -> None:
+        """Fail with a clear line when a service needs a setting that is empty."""
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value in ("", None):
+                raise ConfigError(f"{name.upper()} is not set (needed by this service)")
+
+    def require_real_secret(self, name: str) -> None:
+        """Outside demo mode a placeholder password is refused."""
+        value = getattr(self, name)
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not self.mailroom_demo and secret.lower() in PLACEHOLDER_SECRETS:
+            raise ConfigError(f"{name.upper()} is empty or a placeholder; set a real secret")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = first.get("loc") or ()
+    name = str(loc[0]).upper() if loc else "SETTINGS"
+    # the message never includes the input value, so passwords are never echoed
+    return f"invalid setting {name}: {first.get('msg', 'invalid value')}"

@@ -1,0 +1,161 @@
+"""Queries on the fate of mails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from mailroom.events import Decision, RawEmail, Route, utcnow
+from mailroom.store.db import insert_ignore
+from mailroom.store.schema import MailStatus, mails
+
+ROUTE_STATUS = {
+    Route.ACKNOWLEDGE: MailStatus.AWAITING_REPLY,
+    Route.REVIEW: MailStatus.IN_REVIEW,
+    Route.ARCHIVE: MailStatus.ARCHIVED,
+}
+# a decision may move a mail only out of these statuses (a replay never undoes a reply)
+DECIDABLE = (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY, MailStatus.IN_REVIEW,
+             MailStatus.ARCHIVED, MailStatus.DEAD)
+
+
+def _row(email: RawEmail, status: MailStatus, now: datetime) -> dict[str, Any]:
+    return {
+        "mail_id": email.mail_id,
+        "account": email.account,
+        "folder": email.folder,
+        "uid": email.uid,
+        "uidvalidity": email.uidvalidity,
+        "message_id": email.message_id[:998],
+        "subject": email.subject,
+        "from_addr": email.from_addr[:512],
+        "language": email.language,
+        "status": status,
+        "event": email.model_dump(mode="json"),
+        "collected_at": email.collected_at,
+        "updated_at": now,
+    }
+
+
+def known_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
+    ids = list(ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(conn.execute(select(mails.c.mail_id).where(mails.c.mail_id.in_(chunk))).scalars())
+    return found
+
+
+def record_collected(conn: Connection, emails: Sequence[RawEmail]) -> None:
+    """Insert newly collected mails; a mail already known keeps its fate."""
+    if not emails:
+        return
+    now = utcnow()
+    conn.execute(insert_ignore(conn, mails), [_row(e, MailStatus.COLLECTED, now) for e in emails])
+
+
+def record_decisions(conn: Connection, decided: Sequence[tuple[RawEmail, Decision]]) -> set[str]:
+    """Store each decision; returns the ids whose reply/review is already settled.
+
+    A mail the processor sees before the collector's row landed is inserted here.
+    A mail already replied to, suppressed, failed or closed keeps that status: the caller
+    does not route it again.
+    """
+    if not decided:
+        return set()
+    now = utcnow()
+    conn.execute(
+        insert_ignore(conn, mails),
+        [_row(e, MailStatus.COLLECTED, now) for e, _ in decided],
+    )
+    settled: set[str] = set()
+    ids = [e.mail_id for e, _ in decided]
+    current = dict(
+        conn.execute(select(mails.c.mail_id, mails.c.status).where(mails.c.mail_id.in_(ids))).tuples()
+    )
+    for email, decision in decided:
+        if current.get(email.mail_id) not in DECIDABLE:
+            settled.add(email.mail_id)
+            continue
+        conn.execute(
+            update(mails)
+            .where(mails.c.mail_id == email.mail_id)
+            .values(
+                status=ROUTE_STATUS[decision.route],
+                category=decision.category,
+                rule=decision.rule,
+                confidence=decision.confidence,
+                route=decision.route.value,
+                template=decision.template,
+                language=decision.language or email.language,
+                decided_at=decision.decided_at,
+                updated_at=now,
+                finished_at=now if decision.route is Route.ARCHIVE else None,
+            )
+        )
+    return settled
+
+
+def set_status(
+    conn: Connection,
+    mail_id: str,
+    status: MailStatus,
+    *,
+    error: str | None = None,
+    only_from: Sequence[MailStatus] | None = None,
+    **values: Any,
+) -> bool:
+    now = utcnow()
+    stmt = update(mails).where(mails.c.mail_id == mail_id)
+    if only_from is not None:
+        stmt = stmt.where(mails.c.status.in_([s.value for s in only_from]))
+    finished = None if status in (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY,
+                                  MailStatus.IN_REVIEW) else now
+    result = conn.execute(
+        stmt.values(status=status, error=error, updated_at=now, finished_at=finished, **values)
+    )
+    return bool(result.rowcount)
+
+
+def stale_open_mails(
+    conn: Connection, status: MailStatus, older_than: timedelta, limit: int = 1000,
+    ids: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Mails stuck in an open status: their Kafka message may have been lost."""
+    cutoff = utcnow() - older_than
+    query = (
+        select(mails.c.mail_id, mails.c.event, mails.c.category, mails.c.rule,
+               mails.c.confidence, mails.c.route, mails.c.language, mails.c.template)
+        .where(and_(mails.c.status == status, mails.c.updated_at < cutoff))
+        .order_by(mails.c.updated_at)
+        .limit(limit)
+    )
+    if ids is not None:
+        query = query.where(mails.c.mail_id.in_(list(ids)))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def touch(conn: Connection, ids: Sequence[str]) -> None:
+    if ids:
+        conn.execute(update(mails).where(mails.c.mail_id.in_(list(ids))).values(updated_at=utcnow()))
+
+
+def count_by(conn: Connection, column: str) -> dict[str, int]:
+    col = mails.c[column]
+    rows = conn.execute(select(col, func.count()).group_by(col)).tuples()
+    return {str(k): int(v) for k, v in rows}
+
+
+def count_open(conn: Connection) -> int:
+    return int(conn.execute(
+        select(func.count()).select_from(mails).where(mails.c.status.in_(
+            [MailStatus.COLLECTED.value, MailStatus.AWAITING_REPLY.value]))
+    ).scalar_one())
+
+
+def get_mail(conn: Connection, mail_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(mails).where(mails.c.mail_id == mail_id)).mappings().first()
+    return dict(row) if row else None
