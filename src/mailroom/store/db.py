@@ -38,7 +38,11 @@ def make_engine(url: str) -> Engine:
 
 
 def insert_ignore(conn: Connection, table: Table) -> Insert:
-    """An INSERT that silently skips rows whose key exists (SQLite and PostgreSQL)."""
+    """An INSERT that silently skips rows whose key exists (SQLite and PostgreSQL).
+
+    To learn whether a row was inserted, add ``.returning(pk)`` and check ``.first()``:
+    psycopg reports rowcount -1 for these statements.
+    """
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if conn.dialect.name == "sqlite":

@@ -73,9 +73,10 @@ def record_decisions(conn: Connection, decided: Sequence[tuple[RawEmail, Decisio
     )
     settled: set[str] = set()
     ids = [e.mail_id for e, _ in decided]
-    current = dict(
-        conn.execute(select(mails.c.mail_id, mails.c.status).where(mails.c.mail_id.in_(ids))).tuples()
-    )
+    current = {
+        row[0]: row[1]
+        for row in conn.execute(select(mails.c.mail_id, mails.c.status).where(mails.c.mail_id.in_(ids)))
+    }
     for email, decision in decided:
         if current.get(email.mail_id) not in DECIDABLE:
             settled.add(email.mail_id)
@@ -145,7 +146,7 @@ def touch(conn: Connection, ids: Sequence[str]) -> None:
 
 def count_by(conn: Connection, column: str) -> dict[str, int]:
     col = mails.c[column]
-    rows = conn.execute(select(col, func.count()).group_by(col)).tuples()
+    rows = conn.execute(select(col, func.count()).group_by(col))
     return {str(k): int(v) for k, v in rows}
 
 

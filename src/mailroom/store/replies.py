@@ -44,9 +44,9 @@ def claim(
             mail_id=mail_id, template=template, recipient=recipient, message_id=message_id,
             status=ReplyStatus.SENDING, attempts=1, owner=owner, lease_until=now + lease,
             created_at=now, body=body,
-        )
-    ).rowcount
-    if inserted:
+        ).returning(replies.c.id)
+    ).first()
+    if inserted is not None:
         return Claim.CLAIMED
     taken = conn.execute(
         update(replies)
@@ -102,8 +102,9 @@ def take_rate_slot(
     now = utcnow()
     if conn.execute(
         insert_ignore(conn, autoreply_log).values(
-            recipient=recipient, template=template, mail_id=mail_id, at=now)
-    ).rowcount:
+            recipient=recipient, template=template, mail_id=mail_id, at=now,
+        ).returning(autoreply_log.c.recipient)
+    ).first() is not None:
         return True
     return bool(conn.execute(
         update(autoreply_log)
@@ -131,7 +132,7 @@ def due_retries(conn: Connection, limit: int = 500) -> list[str]:
 
 
 def counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(select(replies.c.status, func.count()).group_by(replies.c.status)).tuples()
+    rows = conn.execute(select(replies.c.status, func.count()).group_by(replies.c.status))
     return {str(k): int(v) for k, v in rows}
 
 

@@ -1,0 +1,140 @@
+"""The state store's guarantees, on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mailroom.events import Decision, RawEmail, Route
+from mailroom.store import Database, MailStatus
+from mailroom.store import checkpoints, mails, replies
+from mailroom.store.replies import Claim
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        pg_url = request.getfixturevalue("pg_url")
+        url = pg_url.replace("postgresql://", "postgresql+psycopg://")
+    database = Database(url)
+    database.create_schema()
+    yield database
+    database.dispose()
+
+
+def email(n: int, sender: str = "a@example.com") -> RawEmail:
+    return RawEmail(mail_id=f"m{n}", account="acct", folder="INBOX", uid=n,
+                    message_id=f"<{n}@x>", subject=f"s{n}", from_addr=sender)
+
+
+def decision(n: int, route: Route = Route.ACKNOWLEDGE) -> Decision:
+    return Decision(mail_id=f"m{n}", category="subscription", route=route, template="subscription")
+
+
+def test_checkpoint_never_moves_backwards_within_one_uidvalidity(db: Database) -> None:
+    with db.begin() as conn:
+        checkpoints.save(conn, "acct", "INBOX", 7, 10)
+        checkpoints.save(conn, "acct", "INBOX", 7, 4)
+        assert checkpoints.load(conn, "acct", "INBOX") == checkpoints.Checkpoint(7, 10)
+        checkpoints.save(conn, "acct", "INBOX", 8, 2)  # a new UIDVALIDITY starts over
+        assert checkpoints.load(conn, "acct", "INBOX") == checkpoints.Checkpoint(8, 2)
+
+
+def test_collected_twice_is_recorded_once_and_keeps_its_fate(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1), email(2)])
+        mails.record_decisions(conn, [(email(1), decision(1))])
+        mails.record_collected(conn, [email(1)])
+        assert mails.known_ids(conn, ["m1", "m2", "m3"]) == {"m1", "m2"}
+        assert mails.get_mail(conn, "m1")["status"] == MailStatus.AWAITING_REPLY  # type: ignore[index]
+
+
+def test_a_replied_mail_is_settled_and_not_routed_again(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_decisions(conn, [(email(1), decision(1))])
+        mails.set_status(conn, "m1", MailStatus.REPLIED)
+        settled = mails.record_decisions(conn, [(email(1), decision(1, Route.REVIEW))])
+        assert settled == {"m1"}
+        assert mails.get_mail(conn, "m1")["status"] == MailStatus.REPLIED  # type: ignore[index]
+
+
+def claim(db: Database, owner: str, lease: float = 60) -> Claim:
+    with db.begin() as conn:
+        return replies.claim(conn, mail_id="m1", template="subscription", recipient="a@example.com",
+                             message_id="<r@x>", owner=owner, lease=timedelta(seconds=lease))
+
+
+def test_only_one_of_many_concurrent_claims_wins(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: claim(db, f"owner{i}"), range(16)))
+    assert results.count(Claim.CLAIMED) == 1
+    assert set(results) == {Claim.CLAIMED, Claim.BUSY}
+
+
+def test_a_sent_reply_is_never_claimed_again(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+    assert claim(db, "a") is Claim.CLAIMED
+    with db.begin() as conn:
+        replies.mark_sent(conn, "m1", "subscription")
+    assert claim(db, "b") is Claim.ALREADY_SENT
+
+
+def test_an_expired_lease_can_be_taken_over(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+    assert claim(db, "dead-owner", lease=-1) is Claim.CLAIMED
+    assert claim(db, "new-owner") is Claim.CLAIMED
+
+
+def test_a_parked_retry_waits_for_its_time(db: Database) -> None:
+    from mailroom.events import utcnow
+
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+    assert claim(db, "a") is Claim.CLAIMED
+    with db.begin() as conn:
+        replies.mark_retry(conn, "m1", "subscription", utcnow() + timedelta(hours=1), "451 busy")
+    assert claim(db, "b") is Claim.PARKED
+    with db.begin() as conn:
+        replies.mark_retry(conn, "m1", "subscription", utcnow() - timedelta(seconds=1), "451 busy")
+        assert replies.due_retries(conn) == ["m1"]
+    assert claim(db, "b") is Claim.CLAIMED
+
+
+def test_rate_slot_allows_one_reply_per_recipient_and_period(db: Database) -> None:
+    period = timedelta(days=1)
+    with db.begin() as conn:
+        assert replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m1", period=period)
+        # the same mail may retake its own slot (a retry); another mail may not
+        assert replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m1", period=period)
+        assert not replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m2",
+                                          period=period)
+        assert replies.take_rate_slot(conn, recipient="a@x", template="other", mail_id="m2",
+                                      period=period)
+        assert replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m3",
+                                      period=timedelta(0) - timedelta(seconds=1))
+
+
+def test_a_folder_lease_has_one_owner_until_it_expires(db: Database) -> None:
+    from mailroom.store import leases
+
+    ttl = timedelta(seconds=30)
+    with db.begin() as conn:
+        assert leases.acquire(conn, "acct/INBOX", "a", ttl)
+        assert not leases.acquire(conn, "acct/INBOX", "b", ttl)
+        assert leases.acquire(conn, "acct/INBOX", "a", ttl)  # renewal
+        assert leases.acquire(conn, "acct/INBOX", "a", timedelta(seconds=-1))  # expires now
+        assert leases.acquire(conn, "acct/INBOX", "b", ttl)  # taken over after expiry
+        leases.release(conn, "acct/INBOX", "b")
+        assert leases.acquire(conn, "acct/INBOX", "c", ttl)
