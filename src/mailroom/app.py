@@ -82,7 +82,9 @@ class Supervisor:
         """Every consuming stage is between batches and the collector has nothing new."""
         for name in KAFKA_STAGES:
             service = self.services.get(name)
-            if service is not None and getattr(service, "busy", False):
+            if service is None:
+                continue
+            if getattr(service, "busy", False) or not getattr(service, "caught_up", True):
                 return False
         return True
 

@@ -41,6 +41,9 @@ def cmd_services(names: list[str]) -> Handler:
                 "(or run `mailroom up` for everything in one process)"
             )
         wanted = ["collector", "processor", "responder", "api"] if names == ["all"] else names
+        if getattr(args, "with_api", False) and "api" not in wanted:
+            # containers: the API in the same process serves this stage's /metrics and probes
+            wanted = [*wanted, "api"]
         return run_supervised(settings, wanted)
 
     return run
@@ -69,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="every service in one process (embedded broker if "
                    "KAFKA_BOOTSTRAP_SERVERS is unset)").set_defaults(func=cmd_services(["all"]))
     for name in ("collector", "processor", "responder", "api"):
-        sub.add_parser(name, help=f"run the {name} alone").set_defaults(func=cmd_services([name]))
+        stage = sub.add_parser(name, help=f"run the {name} alone")
+        stage.set_defaults(func=cmd_services([name]))
+        if name != "api":
+            stage.add_argument("--with-api", action="store_true",
+                               help="also serve the API from this process (/metrics, /health/*)")
     topics = sub.add_parser("topics", help="manage Kafka topics")
     topics_sub = topics.add_subparsers(dest="topics_command", required=True)
     topics_sub.add_parser("create", help="create the five topics").set_defaults(

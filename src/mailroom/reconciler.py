@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mailroom import topics
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail
+from mailroom.events import Decision, RawEmail, Route, RoutedEmail, utcnow
 from mailroom.kafka import Outgoing, produce_all
 from mailroom.runtime import Runtime
 from mailroom.store import MailStatus
@@ -25,8 +25,14 @@ from mailroom.store import replies as reply_store
 log = logging.getLogger(__name__)
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def routed_from_row(row: dict[str, Any]) -> RoutedEmail:
     email = RawEmail.model_validate(row["event"])
+    request = row.get("reply_request") or {}
     decision = Decision(
         mail_id=email.mail_id,
         category=row["category"] or "unknown",
@@ -36,6 +42,8 @@ def routed_from_row(row: dict[str, Any]) -> RoutedEmail:
         template=row["template"],
         language=row["language"],
         reasons=["republished from the state store"],
+        reply_body=request.get("body"),
+        requested_by=request.get("requested_by"),
     )
     return RoutedEmail(email=email, decision=decision)
 
@@ -50,11 +58,25 @@ class Reconciler:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def republish_open(self, older_than: timedelta, limit: int = 2000) -> int:
-        """Publish again every open mail not touched for ``older_than``; returns the count."""
+    def republish_open(self, older_than: timedelta, limit: int = 2000,
+                       only_when_stalled: bool = False) -> int:
+        """Publish again every open mail not touched for ``older_than``; returns the count.
+
+        With ``only_when_stalled`` a stage's open mails are republished only when that stage
+        has made no progress for ``older_than`` either: a long backlog that is being worked
+        through is not a lost message, and republishing it would only add duplicates.
+        """
         with self.rt.db.begin() as conn:
-            collected = mail_store.stale_open_mails(conn, MailStatus.COLLECTED, older_than, limit)
-            awaiting = mail_store.stale_open_mails(conn, MailStatus.AWAITING_REPLY, older_than, limit)
+            check_processor = check_responder = True
+            if only_when_stalled:
+                decided, finished = mail_store.last_progress(conn)
+                cutoff = utcnow() - older_than
+                check_processor = decided is None or _aware(decided) < cutoff
+                check_responder = finished is None or _aware(finished) < cutoff
+            collected = mail_store.stale_open_mails(
+                conn, MailStatus.COLLECTED, older_than, limit) if check_processor else []
+            awaiting = mail_store.stale_open_mails(
+                conn, MailStatus.AWAITING_REPLY, older_than, limit) if check_responder else []
             due = reply_store.due_retries(conn, limit)
             if due:
                 awaiting += mail_store.stale_open_mails(
@@ -97,6 +119,7 @@ class Reconciler:
                 if idle_rounds < 2:
                     continue
             try:
-                await asyncio.to_thread(self.republish_open, timedelta(seconds=period))
+                await asyncio.to_thread(self.republish_open, timedelta(seconds=period),
+                                        only_when_stalled=self.pipeline_idle is None)
             except Exception as exc:  # the loop's edge: log and try next round
                 log.warning("reconcile round failed: %s", exc)

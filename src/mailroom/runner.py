@@ -81,6 +81,7 @@ class Runner(ABC, Generic[E]):
         self.batches = 0
         self.assigned: list[TopicPartition] = []
         self.busy = False  # a batch is between consume and commit
+        self.caught_up = False  # the last poll returned nothing
 
     # -- what a stage supplies ------------------------------------------------------
     @abstractmethod
@@ -106,6 +107,7 @@ class Runner(ABC, Generic[E]):
                     self.consumer.consume, settings.kafka_consumer_batch, 0.5
                 )
                 records = [m for m in messages if self._usable(m)]
+                self.caught_up = not messages
                 if not records:
                     await self.on_idle()
                     continue

@@ -10,11 +10,11 @@ from __future__ import annotations
 import resource
 
 import pytest
+
 from mailgen import make_mail
+from mailroom.store import MailStatus
 from pipeline import running, statuses, wait_until
 from servers import Dovecot, SmtpSink
-
-from mailroom.store import MailStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

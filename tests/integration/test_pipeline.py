@@ -8,18 +8,19 @@ arriving while running is answered within seconds, and a restart loses and repea
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
-from mailgen import make_batch, make_mail
-from pipeline import running, statuses, wait_until
 from prometheus_client.parser import text_string_to_metric_families
-from servers import Dovecot, SmtpSink
 
+from mailgen import make_batch, make_mail
 from mailroom.broker import free_port
 from mailroom.store import MailStatus
+from pipeline import running, statuses, wait_until
+from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -93,15 +94,22 @@ async def test_every_subscription_mail_is_answered_once_and_the_rest_wait_in_rev
 async def test_a_restart_half_way_loses_nothing_and_answers_nothing_twice(
     dovecot: Dovecot, smtp_sink: SmtpSink, make_settings  # type: ignore[no-untyped-def]
 ) -> None:
-    mails = make_batch(200)
+    mails = make_batch(400)
     dovecot.preload(USER, [m.raw for m in mails])
     wanted = {m.message_id for m in mails if m.wants_reply}
-    settings = make_settings(dovecot=dovecot, smtp=smtp_sink, max_emails_per_batch=20)
+    settings = make_settings(dovecot=dovecot, smtp=smtp_sink, max_emails_per_batch=20,
+                             kafka_consumer_batch=10)
+
+    def slow_server(envelope: object) -> None:
+        time.sleep(0.01)  # a slow SMTP server, so the stop lands half-way
+
+    smtp_sink.behaviour.on_data = slow_server
 
     async with running(settings):
         assert await wait_until(lambda: len(smtp_sink.received) >= 10, 90)
     # stopped half-way; the embedded broker is gone with everything it held
     assert len(smtp_sink.received) < len(wanted)
+    smtp_sink.behaviour.on_data = None
     async with running(settings) as supervisor:
         assert await wait_until(lambda: len(smtp_sink.received) >= len(wanted), 120)
         assert await wait_until(

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mailgen import make_batch
-from servers import Dovecot, SmtpSink
 
+from mailgen import make_batch
 from mailroom.broker import EmbeddedBroker, free_port
 from mailroom.store import Database, MailStatus
 from mailroom.store import mails as mail_store
+from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,13 +11,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from mailgen import make_batch
-from servers import Dovecot, SmtpSink
 from test_processes import MAILROOM, procs, service_env  # noqa: F401 - fixture re-export
 
+from mailgen import make_batch
 from mailroom.broker import EmbeddedBroker, free_port
 from mailroom.store import Database, MailStatus
 from mailroom.store import mails as mail_store
+from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,12 +1,79 @@
-"""Sub-commands of this stage (registered by mailroom.cli)."""
+"""``mailroom users add NAME`` and ``mailroom users hash`` (registered by mailroom.cli)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
 from typing import Any
+
+from mailroom.api import auth
+from mailroom.settings import Settings
+
+MIN_PASSWORD = 8
+
+
+def read_password(prompt: str = "Password: ") -> str:
+    """MAILROOM_NEW_PASSWORD when set (scripts), else asked twice on the terminal."""
+    from_env = os.environ.get("MAILROOM_NEW_PASSWORD")
+    if from_env:
+        return from_env
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the passwords differ")
+    return first
+
+
+def _password() -> str | None:
+    try:
+        password = read_password()
+    except ValueError as exc:
+        print(f"mailroom: {exc}", file=sys.stderr)
+        return None
+    if len(password) < MIN_PASSWORD:
+        print(f"mailroom: a password needs at least {MIN_PASSWORD} characters", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from mailroom.store import Database
+
+    password = _password()
+    if password is None:
+        return 2
+    db = Database(settings.store_url)
+    try:
+        db.create_schema()
+        with db.begin() as conn:
+            created = auth.add_user(conn, args.name, password, args.role)
+    finally:
+        db.dispose()
+    if not created:
+        print(f"mailroom: user {args.name!r} exists", file=sys.stderr)
+        return 1
+    print(f"user {args.name} ({args.role}) created")
+    return 0
+
+
+def cmd_users_hash(args: argparse.Namespace, settings: Settings) -> int:
+    del args, settings
+    password = _password()
+    if password is None:
+        return 2
+    print(auth.hash_password(password))
+    return 0
 
 
 def register(sub: Any) -> None:
-    """Add this stage's sub-commands to the ``mailroom`` parser."""
-    del sub
-    _ = argparse
+    """Add ``users add`` and ``users hash`` to the ``mailroom`` parser."""
+    users = sub.add_parser("users", help="dashboard users")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="create a user in the state store (asks for the "
+                               "password or reads MAILROOM_NEW_PASSWORD)")
+    add.add_argument("name")
+    add.add_argument("--role", default="reviewer", choices=auth.ROLES)
+    add.set_defaults(func=cmd_users_add)
+    users_sub.add_parser("hash", help="print a password hash for API_USERS=name:hash").set_defaults(
+        func=cmd_users_hash)

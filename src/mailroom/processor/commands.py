@@ -1,12 +1,180 @@
-"""Sub-commands of this stage (registered by mailroom.cli)."""
+"""The processor's sub-commands: ``rules test``, ``model train|evaluate``, ``replay``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from mailroom.settings import ConfigError, Settings
 
 
 def register(sub: Any) -> None:
     """Add this stage's sub-commands to the ``mailroom`` parser."""
-    del sub
-    _ = argparse
+    rules = sub.add_parser("rules", help="check classification rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    test = rules_sub.add_parser("test", help="show which rule fires for a .eml file, and why")
+    test.add_argument("eml", type=Path, help="a message file (.eml)")
+    test.add_argument("--rules", type=Path, help="rules file (default MAILROOM_RULES or the seed)")
+    test.set_defaults(func=cmd_rules_test)
+
+    model = sub.add_parser("model", help="train and evaluate the classifier")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    train = model_sub.add_parser("train", help="train a model file from labelled data")
+    train.add_argument("data", type=Path, nargs="?",
+                       help="CSV/JSONL with text,label or a folder of <label>/*.eml "
+                            "(default: the shipped starter data)")
+    train.add_argument("--out", type=Path, help="model file (default MAILROOM_MODEL or "
+                                                "$MAILROOM_DATA_DIR/model.joblib)")
+    train.add_argument("--from-feedback", action="store_true",
+                       help="add the labels reviewers gave in the dashboard (state store)")
+    train.set_defaults(func=cmd_model_train)
+    evaluate = model_sub.add_parser("evaluate", help="precision/recall of a model on labelled data")
+    evaluate.add_argument("data", type=Path)
+    evaluate.add_argument("--model", type=Path, help="model file (default MAILROOM_MODEL or starter)")
+    evaluate.set_defaults(func=cmd_model_evaluate)
+
+    replay = sub.add_parser("replay", help="classify stored mails again with the current "
+                                           "rules and model; show what would change")
+    replay.add_argument("--since", required=True, type=_date, help="ISO date or date-time (UTC)")
+    replay.add_argument("--limit", type=int, default=100_000)
+    replay.add_argument("--apply", action="store_true",
+                        help="store and route the changed decisions (replied mails stay replied)")
+    replay.set_defaults(func=cmd_replay)
+
+
+def _date(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
+    from mailroom.processor.automated import never_answer
+    from mailroom.processor.classify import ClassifyParams, Models, classify
+    from mailroom.processor.eml import parse_eml
+    from mailroom.processor.rules import load_rules
+    from mailroom.processor.training import load_intent_model, load_spam_model
+
+    rules = load_rules(args.rules or settings.mailroom_rules)
+    try:
+        email = parse_eml(args.eml.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{args.eml}: {exc.strerror or exc}") from None
+    params = ClassifyParams.from_settings(settings)
+    print(f"mail: {email.subject!r} from {email.from_addr or '(no sender)'}")
+    print(f"rules: {rules.source}")
+    verdict = never_answer(email, params.own_addresses)
+    if verdict is not None:
+        print(f"never answered: {verdict.category} ({verdict.reason}); the rules are not consulted")
+    explanation = rules.explain(email)
+    print(explanation.render())
+    models = Models(load_intent_model(settings.mailroom_model),
+                    load_spam_model(settings.mailroom_spam_model))
+    decision = classify(email, rules, models, params)
+    print(f"decision: category {decision.category}, route {decision.route.value}, "
+          f"template {decision.template}, confidence {decision.confidence:.2f}, "
+          f"language {decision.language}")
+    for reason in decision.reasons:
+        print(f"  because {reason}")
+    return 0
+
+
+def _open_store(settings: Settings) -> Any:
+    from mailroom.store import Database
+
+    db = Database(settings.store_url)
+    db.create_schema()
+    return db
+
+
+def cmd_model_train(args: argparse.Namespace, settings: Settings) -> int:
+    from mailroom.processor import model as text_model
+    from mailroom.processor.replay import feedback_examples
+    from mailroom.processor.text import model_text
+    from mailroom.processor.training import (
+        STARTER_DATA,
+        DatasetError,
+        read_dataset,
+        train_evaluated,
+    )
+
+    try:
+        data = read_dataset(args.data or STARTER_DATA)
+    except DatasetError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.from_feedback:
+        db = _open_store(settings)
+        with db.begin() as conn:
+            examples = feedback_examples(conn)
+        db.dispose()
+        for email, label in examples:
+            data.add(model_text(email), label, f"feedback-{email.mail_id}")
+        print(f"added {len(examples)} reviewer label(s) from the state store")
+    out = args.out or settings.mailroom_model or settings.mailroom_data_dir / "model.joblib"
+    try:
+        model = train_evaluated(data)
+    except text_model.ModelError as exc:
+        raise ConfigError(str(exc)) from None
+    text_model.save(model, out)
+    print(f"wrote {out}: version {model.version}, labels {', '.join(model.labels)}, "
+          f"{len(data.texts)} examples")
+    print(json.dumps(model.metrics, indent=2))
+    return 0
+
+
+def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from mailroom.processor import model as text_model
+    from mailroom.processor.training import DatasetError, load_intent_model, read_dataset
+
+    try:
+        data = read_dataset(args.data)
+        model = load_intent_model(args.model or settings.mailroom_model)
+    except (DatasetError, text_model.ModelError) as exc:
+        raise ConfigError(str(exc)) from None
+    result = text_model.evaluate(model, data.texts, data.labels)
+    print(f"model {model.version} on {result['n']} examples: accuracy {result['accuracy']:.4f}")
+    print(f"{'label':<20} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+    for label, m in result["labels"].items():
+        print(f"{label:<20} {m['precision']:>9.4f} {m['recall']:>7.4f} {m['f1']:>7.4f} "
+              f"{m['support']:>8}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from mailroom.kafka import KafkaClients, produce_all
+    from mailroom.processor import replay
+    from mailroom.processor.classify import ClassifyParams, Models
+    from mailroom.processor.rules import load_rules
+    from mailroom.processor.training import load_intent_model, load_spam_model
+
+    if args.apply:
+        settings.require("kafka_bootstrap_servers")
+    rules = load_rules(settings.mailroom_rules)
+    models = Models(load_intent_model(settings.mailroom_model),
+                    load_spam_model(settings.mailroom_spam_model))
+    params = ClassifyParams.from_settings(settings)
+    db = _open_store(settings)
+    try:
+        with db.begin() as conn:
+            rows = replay.stored_since(conn, args.since, args.limit)
+        read, found = replay.changes(rows, rules, models, params)
+        for change in found:
+            print(change.describe())
+        print(f"{read} mail(s) since {args.since.isoformat()}; {len(found)} would change")
+        if not args.apply or not found:
+            return 0
+        with db.begin() as conn:
+            records, settled = replay.apply(conn, found)
+        producer = KafkaClients(settings.kafka_bootstrap_servers,
+                                group_prefix=settings.kafka_group_prefix).producer()
+        produce_all(producer, records)
+        print(f"applied: {len(found) - len(settled)} re-routed, {len(settled)} left as they were "
+              "(already replied, suppressed or closed)")
+        return 0
+    finally:
+        db.dispose()

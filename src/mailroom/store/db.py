@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.sql.dml import Insert
 
 from mailroom.errors import RetryLater
@@ -58,6 +59,18 @@ class Database:
         self.engine = make_engine(url)
 
     def create_schema(self) -> None:
+        """Create missing tables; tolerant of several processes doing it at the same moment."""
+        for attempt in range(5):
+            try:
+                self._create_schema()
+                return
+            except (IntegrityError, ProgrammingError):
+                # another process created the same table or row between check and create
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def _create_schema(self) -> None:
         with self.engine.begin() as conn:
             metadata.create_all(conn)
             found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))

@@ -57,3 +57,14 @@ def count_open(conn: Connection) -> int:
     return int(conn.execute(
         select(func.count()).select_from(dead_letters).where(dead_letters.c.status == "open")
     ).scalar_one())
+
+
+def known_mail_ids(conn: Connection, ids: list[str]) -> set[str]:
+    """Which of these mail ids already have a dead letter (a re-scanned folder)."""
+    wanted = [i for i in ids if i]
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(conn.execute(
+            select(dead_letters.c.mail_id).where(dead_letters.c.mail_id.in_(chunk))).scalars())
+    return found

@@ -2,8 +2,10 @@
 
 A reply row is created (or re-claimed) in status ``sending`` before SMTP and marked
 ``sent`` after. The claim is one conditional statement, so two responders racing for the
-same mail cannot both win. A ``sending`` row whose lease ran out (its responder died
-mid-send) may be claimed again: the resend carries the same deterministic Message-ID.
+same mail cannot both win. A ``sending`` row whose lease ran out means its responder
+died mid-send: the SMTP server may or may not have accepted the reply. It is never sent
+again automatically (no customer gets two replies); the row becomes ``uncertain`` and the
+mail goes to a person, who can see what the responder knew.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Claim(StrEnum):
     BUSY = "busy"  # another responder holds a live lease
     PARKED = "parked"  # waiting for its next retry time
     FINISHED = "finished"  # failed or suppressed for good
+    UNCERTAIN = "uncertain"  # a previous send was cut off; a person decides
 
 
 def claim(
@@ -53,17 +56,27 @@ def claim(
         .where(
             replies.c.mail_id == mail_id,
             replies.c.template == template,
-            or_(
-                and_(replies.c.status == ReplyStatus.RETRY,
-                     or_(replies.c.next_attempt_at.is_(None), replies.c.next_attempt_at <= now)),
-                and_(replies.c.status == ReplyStatus.SENDING, replies.c.lease_until < now),
-            ),
+            replies.c.status == ReplyStatus.RETRY,
+            or_(replies.c.next_attempt_at.is_(None), replies.c.next_attempt_at <= now),
         )
         .values(status=ReplyStatus.SENDING, owner=owner, lease_until=now + lease,
                 attempts=replies.c.attempts + 1)
     ).rowcount
     if taken:
         return Claim.CLAIMED
+    cut_off = conn.execute(
+        update(replies)
+        .where(
+            replies.c.mail_id == mail_id,
+            replies.c.template == template,
+            replies.c.status == ReplyStatus.SENDING,
+            replies.c.lease_until < now,
+        )
+        .values(status=ReplyStatus.UNCERTAIN, owner=owner, lease_until=None,
+                last_error="the responder stopped while sending; the reply may have gone out")
+    ).rowcount
+    if cut_off:
+        return Claim.UNCERTAIN
     status = conn.execute(
         select(replies.c.status).where(replies.c.mail_id == mail_id, replies.c.template == template)
     ).scalar_one()

@@ -51,6 +51,7 @@ class ReplyStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
+    UNCERTAIN = "uncertain"  # its responder died mid-send: it may or may not have gone out
 
 
 mails = Table(
@@ -71,6 +72,7 @@ mails = Table(
     Column("confidence", Float),
     Column("route", String(64)),
     Column("template", String(128)),
+    Column("reply_request", JSON, doc="a reviewer's reply (text, who), kept for republishing"),
     Column("error", Text),
     Column("event", JSON, nullable=False, doc="the RawEmail event, for recovery and review"),
     Column("collected_at", DateTime(timezone=True), nullable=False),

@@ -1,0 +1,129 @@
+"""Sampling memory and CPU of named processes from /proc while a benchmark runs.
+
+Each group is one process (a service, the broker, the naive loop) or a process with all
+its descendants (Dovecot's master and its imap workers). A background thread reads
+/proc/<pid>/status and /proc/<pid>/stat every ``interval`` seconds; a worker that exits
+between samples keeps the CPU it had at the last sample, so short-lived imap processes
+are slightly under-counted (never over-counted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from benchmarks.stats import parse_proc_stat, parse_proc_status
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def parent_map() -> dict[int, int]:
+    """pid -> parent pid for every process visible now."""
+    out: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        text = read_text(f"/proc/{name}/stat")
+        if text:
+            with contextlib.suppress(ValueError, IndexError):
+                out[int(name)] = parse_proc_stat(text)[0]
+    return out
+
+
+def descendants(root: int, parents: dict[int, int]) -> set[int]:
+    found = {root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                changed = True
+    return found
+
+
+@dataclass
+class Group:
+    name: str
+    pid: int
+    tree: bool = False
+    cpu: dict[int, float] = field(default_factory=dict)  # last cumulative CPU seen per pid
+    peak_hwm: int = 0  # the largest VmHWM of any one process in the group
+    peak_rss_sum: int = 0  # the largest sum of VmRSS over the group at one sample
+    series: list[tuple[float, int]] = field(default_factory=list)  # (monotonic, rss sum)
+
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu.values())
+
+
+class Sampler:
+    """Samples every registered group in a background thread until ``stop()``."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.groups: dict[str, Group] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+
+    def add(self, name: str, pid: int, *, tree: bool = False) -> None:
+        with self._lock:
+            self.groups[name] = Group(name, pid, tree)
+        self.sample()
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.sample()
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def cpu(self) -> dict[str, float]:
+        """Cumulative CPU seconds per group now (take one before and after a phase)."""
+        self.sample()
+        with self._lock:
+            return {name: g.cpu_seconds() for name, g in self.groups.items()}
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        with self._lock:
+            groups = list(self.groups.values())
+            parents = parent_map() if any(g.tree for g in groups) else {}
+            now = time.monotonic()
+            for group in groups:
+                pids = descendants(group.pid, parents) if group.tree else {group.pid}
+                rss_sum = 0
+                for pid in pids:
+                    status = read_text(f"/proc/{pid}/status")
+                    stat = read_text(f"/proc/{pid}/stat")
+                    if status is None or stat is None:
+                        continue
+                    mem = parse_proc_status(status)
+                    rss_sum += mem.get("VmRSS", 0)
+                    group.peak_hwm = max(group.peak_hwm, mem.get("VmHWM", 0))
+                    with contextlib.suppress(ValueError, IndexError):
+                        cpu = parse_proc_stat(stat)[1]
+                        group.cpu[pid] = max(group.cpu.get(pid, 0.0), cpu)
+                group.peak_rss_sum = max(group.peak_rss_sum, rss_sum)
+                if rss_sum:
+                    group.series.append((now, rss_sum))
+
+    def memory(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {name: {"peak_hwm_bytes": g.peak_hwm, "peak_rss_sum_bytes": g.peak_rss_sum}
+                    for name, g in self.groups.items()}

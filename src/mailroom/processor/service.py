@@ -1,0 +1,129 @@
+"""The processor stage: raw_emails -> decision -> classified_emails + a route topic.
+
+Only moves data: classification is ``classify.classify`` (pure). Per batch, every
+decision is stored in one transaction first; mails the store says are already settled
+(replied, suppressed, closed) are not routed again, so a redelivered or replayed event
+never causes a second reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mailroom import topics
+from mailroom.events import Decision, RawEmail, Route, RoutedEmail
+from mailroom.kafka import Outgoing
+from mailroom.processor.classify import ClassifyParams, Models, classify_batch
+from mailroom.processor.model import ModelError, TextModel
+from mailroom.processor.rules import load_rules
+from mailroom.processor.training import STARTER_MODEL, load_intent_model, load_spam_model
+from mailroom.runner import Item, Runner
+from mailroom.runtime import Runtime
+from mailroom.store import mails as mail_store
+
+log = logging.getLogger(__name__)
+
+RELOAD_CHECK_SECONDS = 2.0
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+class ProcessorService(Runner[RawEmail]):
+    stage = "processor"
+    input_topic = topics.RAW_EMAILS
+    event_type = RawEmail
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        settings = runtime.settings
+        self.rules = load_rules(settings.mailroom_rules)  # RulesError stops start-up here
+        self.params = ClassifyParams.from_settings(settings)
+        self.model_path: Path = settings.mailroom_model or STARTER_MODEL
+        self.model_mtime = _mtime(self.model_path)
+        intent = load_intent_model(settings.mailroom_model)
+        self.models = Models(intent, load_spam_model(settings.mailroom_spam_model))
+        self._shown_version: str | None = None
+        self._show_version(intent)
+        self._next_check = time.monotonic() + RELOAD_CHECK_SECONDS
+        log.info("processor: %d rule(s) from %s, model %s, spam model %s", len(self.rules.rules),
+                 self.rules.source, intent.version,
+                 self.models.spam.version if self.models.spam else "none")
+
+    # -- model reload -------------------------------------------------------------------
+    async def on_idle(self) -> None:
+        if time.monotonic() >= self._next_check:
+            self._next_check = time.monotonic() + RELOAD_CHECK_SECONDS
+            await self.reload_if_changed()
+
+    async def reload_if_changed(self) -> bool:
+        """Load the model file again when its mtime changed; keep the old one if it fails."""
+        mtime = _mtime(self.model_path)
+        if mtime is None or mtime == self.model_mtime:
+            return False
+        self.model_mtime = mtime
+        try:
+            intent = await asyncio.to_thread(load_intent_model, self.model_path)
+        except ModelError as exc:
+            log.error("processor: keeping model %s; the new file is unusable: %s",
+                      self.models.intent.version if self.models.intent else "none", exc)
+            return False
+        self.models = Models(intent, self.models.spam)
+        self._show_version(intent)
+        log.info("processor: loaded model %s from %s", intent.version, self.model_path)
+        return True
+
+    def _show_version(self, model: TextModel) -> None:
+        gauge = self.rt.metrics.model_version
+        if self._shown_version is not None:
+            gauge.remove(self._shown_version)
+        gauge.labels(version=model.version).set(1)
+        self._shown_version = model.version
+
+    # -- the batch ----------------------------------------------------------------------
+    async def handle_batch(self, items: Sequence[Item[RawEmail]]) -> list[Outgoing]:
+        latest: dict[str, Item[RawEmail]] = {}
+        for item in items:  # the same mail twice in one batch is decided once
+            latest[item.event.mail_id] = item
+        emails = [item.event for item in latest.values()]
+        # CPU work off the event loop: in `mailroom up` the API and other stages share it
+        decisions = await asyncio.to_thread(classify_batch, emails, self.rules, self.models,
+                                            self.params)
+        decided = list(zip(emails, decisions, strict=True))
+        settled = await asyncio.to_thread(self._record, decided)
+        out: list[Outgoing] = []
+        metrics = self.rt.metrics
+        for item, (email, decision) in zip(latest.values(), decided, strict=True):
+            metrics.processing_time.labels(topic=topics.RAW_EMAILS).observe(
+                time.monotonic() - item.received)
+            if email.mail_id in settled:
+                metrics.processed.labels(topic=topics.RAW_EMAILS, status="settled").inc()
+                continue
+            metrics.processed.labels(topic=topics.RAW_EMAILS, status=decision.route.value).inc()
+            metrics.decisions.labels(category=decision.category, rule=decision.rule or "").inc()
+            metrics.confidence.observe(decision.confidence)
+            out.extend(routed_records(email, decision))
+        return out
+
+    def _record(self, decided: list[tuple[RawEmail, Decision]]) -> set[str]:
+        with self.rt.db.begin() as conn:
+            return mail_store.record_decisions(conn, decided)
+
+
+def routed_records(email: RawEmail, decision: Decision) -> list[Outgoing]:
+    """The decision for ``classified_emails`` and the mail for its route (none for archive)."""
+    records = [Outgoing(topics.CLASSIFIED_EMAILS, email.mail_id, decision.to_bytes())]
+    if decision.route is not Route.ARCHIVE:
+        if email.language is None and decision.language:
+            email = email.model_copy(update={"language": decision.language})
+        routed = RoutedEmail(email=email, decision=decision)
+        records.append(Outgoing(decision.route.value, email.mail_id, routed.to_bytes()))
+    return records

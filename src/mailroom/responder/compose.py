@@ -1,0 +1,187 @@
+"""Building a reply: pure, from an event and a decision to an ``EmailMessage``.
+
+Headers are only ever set through ``EmailMessage`` (never string-formatted), and any value
+that would carry a control character into a header is refused with ``ComposeRefused``
+(the message goes to ``dead_letter``). Only the subject is repaired instead of refused:
+it is the one header whose content we rewrite anyway (``Re:``), and a mail with a strange
+subject still deserves its reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from email import policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses
+
+from jinja2 import TemplateError
+
+from mailroom.errors import DeadLetterError
+from mailroom.events import Decision, RawEmail, utcnow
+from mailroom.responder.templates import Templates
+
+MANUAL_TEMPLATE = "manual"
+SUBJECT_MAX_BYTES = 200
+MAX_REFERENCES = 20
+# C0, DEL, C1 and the Unicode line/paragraph separators: all can end a header line somewhere
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_RE_PREFIX = re.compile(r"^\s*re\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
+_MSG_ID = re.compile(r"^<[^<>\s]+>$")
+
+
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The stdlib builds a new header class on every lookup (a third of compose time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+REPLY_POLICY = policy.SMTP.clone(header_factory=_CachedHeaderRegistry())
+
+
+class ComposeRefused(DeadLetterError):
+    """The reply cannot be built safely (a header value would carry a control character)."""
+
+
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """Cut ``text`` to at most ``max_bytes`` of UTF-8, never inside a character."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def clean_subject(original: str, max_bytes: int = SUBJECT_MAX_BYTES) -> str:
+    """The original subject without ``Re:`` prefixes, control characters as spaces, bounded."""
+    text = " ".join(_CONTROL.sub(" ", original).split())
+    while (match := _RE_PREFIX.match(text)) is not None:
+        text = text[match.end():]
+    return truncate_utf8(text, max_bytes).strip()
+
+
+def reply_subject(original: str, max_bytes: int = SUBJECT_MAX_BYTES) -> str:
+    """``Re: <original>``, never ``Re: Re:``."""
+    text = clean_subject(original, max_bytes)
+    return f"Re: {text}" if text else "Re:"
+
+
+def reply_key(decision: Decision) -> str:
+    """The reply's identity per mail: the template, or ``manual-<hash>`` for a person's text.
+
+    A reviewer's second, different answer to the same mail is a new reply; the same answer
+    delivered twice is the same reply.
+    """
+    if decision.reply_body is not None:
+        digest = hashlib.sha256(decision.reply_body.encode("utf-8", "replace")).hexdigest()
+        return f"{MANUAL_TEMPLATE}-{digest[:12]}"
+    return decision.template or decision.category
+
+
+def _clean(value: str, what: str) -> str:
+    if _CONTROL.search(value):
+        raise ComposeRefused(f"{what} contains a control character (header injection refused)")
+    return value.strip()
+
+
+def _address(value: str, what: str, display_name: str = "") -> Address:
+    value = _clean(value, what)
+    found = [addr for _name, addr in getaddresses([value]) if addr]
+    if len(found) != 1 or found[0].count("@") != 1 or not all(found[0].split("@")):
+        raise ComposeRefused(f"{what} is not one valid address: {value[:80]!r}")
+    try:
+        return Address(display_name=_clean(display_name, f"{what} name"), addr_spec=found[0])
+    except (ValueError, HeaderParseError) as exc:
+        raise ComposeRefused(f"{what} is not a valid address: {exc}") from None
+
+
+def _msg_id(value: str, what: str) -> str | None:
+    """A ``<id>``; a missing or malformed id is dropped, a control character refused."""
+    value = _clean(value, what)
+    if value and not value.startswith("<"):
+        value = f"<{value}>"
+    return value if _MSG_ID.match(value) else None
+
+
+def reply_message_id(email: RawEmail, key: str, from_addr: Address) -> str:
+    """Deterministic: a resend after a crash carries the same Message-ID."""
+    origin = email.message_id.strip() or f"mail:{email.mail_id}"
+    digest = hashlib.sha256(f"{origin}\x00{key}".encode("utf-8", "replace")).hexdigest()
+    return f"<{digest[:32]}.reply@{from_addr.domain}>"
+
+
+def recipients(email: RawEmail) -> list[Address]:
+    """Reply-To when present, else From (with the sender's name)."""
+    if email.reply_to:
+        found = [_address(v, "Reply-To") for v in email.reply_to if v.strip()]
+        if found:
+            return list({a.addr_spec.lower(): a for a in found}.values())
+    return [_address(email.from_addr, "From", email.from_name)]
+
+
+def compose_reply(
+    email: RawEmail,
+    decision: Decision,
+    *,
+    templates: Templates,
+    from_addr: str,
+    from_name: str,
+    default_language: str,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The reply to ``email`` as ``decision`` says; raises ``ComposeRefused`` if unsafe."""
+    sender = _address(from_addr, "our From", from_name)
+    to = recipients(email)
+    key = reply_key(decision)
+    wanted = MANUAL_TEMPLATE if decision.reply_body is not None else key
+    if wanted == MANUAL_TEMPLATE and not (decision.reply_body or "").strip():
+        raise ComposeRefused("a manual reply without its text (reply_body is empty)")
+    try:
+        name, language = templates.resolve(wanted, decision.language or email.language,
+                                           default_language)
+        text, html = templates.render(name, language, {
+            "sender_name": email.from_name,
+            "sender_address": to[0].addr_spec,
+            "subject": clean_subject(email.subject),
+            "category": decision.category,
+            "organisation": from_name,
+            "reply_body": decision.reply_body or "",
+            "language": language,
+        })
+    except (LookupError, TemplateError) as exc:
+        raise ComposeRefused(f"template {wanted!r}: {exc}") from None
+
+    original = _msg_id(email.message_id, "Message-ID")
+    references = [r for r in (_msg_id(v, "References") for v in email.references) if r]
+    if original:
+        references = [r for r in references if r != original] + [original]
+    msg = EmailMessage(policy=REPLY_POLICY)
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = reply_subject(email.subject)
+    msg["Date"] = format_datetime(now or utcnow())
+    msg["Message-ID"] = reply_message_id(email, key, sender)
+    if original:
+        msg["In-Reply-To"] = original
+    if references:
+        msg["References"] = " ".join(references[-MAX_REFERENCES:])
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    msg["Content-Language"] = language  # after set_content, which drops Content-* headers
+    return msg
+
+
+def envelope_recipients(msg: EmailMessage) -> list[str]:
+    """The addresses a composed reply goes to (for RCPT TO and the rate limit)."""
+    header = msg["To"]
+    return [a.addr_spec for a in header.addresses] if header is not None else []

@@ -1,0 +1,277 @@
+"""Building replies: threading headers, Message-ID, templates, languages, injection safety."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import DictLoader
+
+from mailroom.events import Decision, RawEmail, Route
+from mailroom.responder.compose import (
+    ComposeRefused,
+    clean_subject,
+    compose_reply,
+    envelope_recipients,
+    reply_key,
+    reply_subject,
+    truncate_utf8,
+)
+from mailroom.responder.templates import Templates, language_candidates
+
+TEMPLATES = Templates()
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+EXPECTED_HEADERS = {"from", "to", "subject", "date", "message-id", "in-reply-to", "references",
+                    "auto-submitted", "x-auto-response-suppress", "mime-version", "content-type",
+                    "content-language"}
+
+
+def mail(**fields: Any) -> RawEmail:
+    values: dict[str, Any] = {
+        "mail_id": "m1", "account": "support@example.com", "folder": "INBOX",
+        "message_id": "<orig-1@client.example.org>", "subject": "Suscripción al boletín",
+        "from_addr": "ana@example.org", "from_name": "Ana Pérez", "language": "es",
+        "references": ["<root@client.example.org>"],
+    }
+    values.update(fields)
+    return RawEmail(**values)
+
+
+def decision(**fields: Any) -> Decision:
+    values: dict[str, Any] = {"mail_id": "m1", "category": "subscription",
+                              "route": Route.ACKNOWLEDGE}
+    values.update(fields)
+    return Decision(**values)
+
+
+def compose(email: RawEmail | None = None, dec: Decision | None = None, *,
+            templates: Templates = TEMPLATES, from_addr: str = "support@example.com",
+            from_name: str = "Soporte", default_language: str = "en") -> EmailMessage:
+    return compose_reply(email or mail(), dec or decision(), templates=templates,
+                         from_addr=from_addr, from_name=from_name,
+                         default_language=default_language, now=NOW)
+
+
+def reparse(msg: EmailMessage) -> EmailMessage:
+    """What the receiving side sees after the bytes went over SMTP."""
+    parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def parts(msg: EmailMessage) -> tuple[str, str]:
+    text = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    assert isinstance(text, EmailMessage) and isinstance(html, EmailMessage)
+    return str(text.get_content()), str(html.get_content())
+
+
+def test_reply_threads_to_the_original() -> None:
+    """In-Reply-To is the original Message-ID; References is the old chain plus it."""
+    msg = reparse(compose())
+    assert msg["In-Reply-To"] == "<orig-1@client.example.org>"
+    assert msg["References"].split() == ["<root@client.example.org>", "<orig-1@client.example.org>"]
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["From"] == "Soporte <support@example.com>"
+    assert msg["To"] == "Ana Pérez <ana@example.org>"
+    assert msg["Subject"] == "Re: Suscripción al boletín"
+    assert {k.lower() for k in msg} == EXPECTED_HEADERS
+
+
+def test_message_id_is_deterministic_per_original_and_template() -> None:
+    """Same original and template -> same Message-ID; another template or mail -> another."""
+    first, again = compose(), compose()
+    assert first["Message-ID"] == again["Message-ID"]
+    assert first["Message-ID"].endswith(".reply@example.com>")
+    other_template = compose(dec=decision(category="unsubscription"))
+    other_mail = compose(mail(message_id="<orig-2@client.example.org>"))
+    assert len({first["Message-ID"], other_template["Message-ID"], other_mail["Message-ID"]}) == 3
+
+
+def test_mail_without_message_id_gets_no_in_reply_to_but_a_stable_id() -> None:
+    msg = compose(mail(message_id="", references=[]))
+    assert msg["In-Reply-To"] is None and msg["References"] is None
+    assert msg["Message-ID"] == compose(mail(message_id="", references=[]))["Message-ID"]
+
+
+def test_reply_goes_to_reply_to_when_present() -> None:
+    msg = compose(mail(reply_to=["lists@example.org", "Boss <boss@example.org>"]))
+    assert envelope_recipients(msg) == ["lists@example.org", "boss@example.org"]
+
+
+def test_html_and_text_alternatives_in_the_mail_language() -> None:
+    """Spanish mail -> Spanish template, HTML and plain text parts."""
+    text, html = parts(reparse(compose()))
+    assert "Hemos recibido su solicitud de suscripción" in text
+    assert '<html lang="es">' in html
+    assert compose()["Content-Language"] == "es"
+
+
+def test_unknown_language_falls_back_to_default_language() -> None:
+    msg = compose(mail(language="de"))
+    assert msg["Content-Language"] == "en"
+    assert "subscription request" in parts(msg)[0]
+
+
+def test_regional_language_uses_its_base_language() -> None:
+    assert compose(mail(language="es-ES"))["Content-Language"] == "es"
+    assert language_candidates("es_MX", "en") == ["es-mx", "es", "en"]
+
+
+def test_unknown_category_uses_the_default_template() -> None:
+    text, _ = parts(compose(dec=decision(category="billing")))
+    assert "Gracias por su mensaje" in text
+
+
+def test_path_like_template_names_never_reach_the_loader() -> None:
+    """A decision naming ``../secret`` falls back to the default template."""
+    text, _ = parts(compose(dec=decision(template="../../etc/passwd")))
+    assert "Gracias por su mensaje" in text
+
+
+def test_manual_reply_body_is_escaped_in_html() -> None:
+    """A reviewer's text is sent verbatim in text and escaped in HTML."""
+    body = 'Hola <script>alert("x")</script> & adiós'
+    text, html = parts(compose(dec=decision(reply_body=body, requested_by="alice")))
+    assert body in text
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; adiós" in html
+
+
+def test_manual_template_without_text_is_refused() -> None:
+    """A person's reply whose text was lost is never sent as an empty template."""
+    with pytest.raises(ComposeRefused, match="without its text"):
+        compose(dec=decision(template="manual"))
+    with pytest.raises(ComposeRefused, match="without its text"):
+        compose(dec=decision(reply_body="  ", requested_by="alice"))
+
+
+def test_manual_reply_key_depends_on_the_text() -> None:
+    one = decision(reply_body="a", requested_by="alice")
+    assert reply_key(one) == reply_key(decision(reply_body="a")) != reply_key(decision(reply_body="b"))
+    assert reply_key(one).startswith("manual-")
+    assert reply_key(decision()) == "subscription"
+    assert reply_key(decision(template="welcome")) == "welcome"
+
+
+def test_user_templates_win_over_packaged_ones(tmp_path: Path) -> None:
+    """A file in MAILROOM_TEMPLATES replaces the packaged one of the same name."""
+    (tmp_path / "subscription.es.txt").write_text("Texto propio para {{ sender_address }}\n")
+    msg = compose(templates=Templates(tmp_path))
+    text, html = parts(msg)
+    assert text.startswith("Texto propio para ana@example.org")
+    assert "Hemos recibido" in html  # the html part still comes from the package
+
+
+def test_undefined_template_variable_is_refused() -> None:
+    """StrictUndefined: a template typo fails (dead letter), it never sends a hole."""
+    loader = DictLoader({"default.en.txt": "{{ nmae }}", "default.en.html": "x"})
+    with pytest.raises(ComposeRefused, match="nmae"):
+        compose(mail(language="en"), templates=Templates(loader=loader))
+
+
+def test_missing_default_template_is_refused() -> None:
+    with pytest.raises(ComposeRefused, match="no template"):
+        compose(templates=Templates(loader=DictLoader({})))
+
+
+@pytest.mark.parametrize(("original", "expected"), [
+    ("Hello", "Re: Hello"),
+    ("Re: Hello", "Re: Hello"),
+    ("RE: re:Re[2]: Hello", "Re: Hello"),
+    ("  Re :  Suscripción  ", "Re: Suscripción"),
+    ("", "Re:"),
+    ("Line\r\nBcc: evil@example.net", "Re: Line Bcc: evil@example.net"),
+    ("tab\tand\x00nul\u2028sep", "Re: tab and nul sep"),
+])
+def test_reply_subject(original: str, expected: str) -> None:
+    """One ``Re:``, control characters turned into spaces."""
+    assert reply_subject(original) == expected
+
+
+def test_subject_truncated_on_a_character_boundary() -> None:
+    subject = clean_subject("ñ" * 300)
+    assert len(subject.encode()) <= 200 and subject == "ñ" * 100
+    assert truncate_utf8("aé", 2) == "a"
+
+
+INJECTION = "x\r\nBcc: evil@attacker.example\r\n\r\n<b>body</b>"
+
+
+@pytest.mark.parametrize("field", ["from_addr", "from_name", "reply_to", "message_id", "references"])
+def test_header_injection_through_mail_fields_is_refused(field: str) -> None:
+    """CR/LF in any value that ends up in a header refuses the reply."""
+    value: Any = [INJECTION] if field in ("reply_to", "references") else INJECTION
+    with pytest.raises(ComposeRefused, match="control character"):
+        compose(mail(**{field: value}))
+
+
+@pytest.mark.parametrize("kwarg", ["from_addr", "from_name"])
+def test_header_injection_through_our_from_is_refused(kwarg: str) -> None:
+    with pytest.raises(ComposeRefused):
+        kwargs: dict[str, Any] = {kwarg: "support@example.com\r\nBcc: evil@attacker.example"}
+        compose(**kwargs)
+
+
+@pytest.mark.parametrize("field", ["subject", "category", "reply_body", "language", "template"])
+def test_injection_through_body_variables_stays_in_the_body(field: str) -> None:
+    """Subject is cleaned; body variables cannot add headers; nothing raises unexpectedly."""
+    if field in ("subject", "language"):
+        msg = compose(mail(**{field: INJECTION}))
+    else:
+        msg = compose(dec=decision(**{field: INJECTION}))
+    parsed = reparse(msg)
+    assert {k.lower() for k in parsed} == EXPECTED_HEADERS
+    assert "bcc" not in {k.lower() for k in parsed}
+    assert "<b>body</b>" not in parts(parsed)[1]
+
+
+def test_invalid_addresses_are_refused() -> None:
+    for bad in ("not-an-address", "a@b, c@d", "@example.org", "ana@"):
+        with pytest.raises(ComposeRefused):
+            compose(mail(from_addr=bad, reply_to=[]))
+
+
+header_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80)
+# no control characters, no line or paragraph separators: nothing the composer must refuse
+safe_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc", "Zl", "Zp"]),
+                    max_size=80)
+any_text = st.one_of(safe_text, header_text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(subject=any_text, name=any_text, message_id=any_text, reference=any_text,
+       body=any_text, local=st.one_of(st.just("ana"), any_text))
+def test_random_values_never_inject_or_crash(subject: str, name: str, message_id: str,
+                                             reference: str, body: str, local: str) -> None:
+    """Property: any input either composes to a message with exactly our headers or is refused."""
+    email = mail(subject=subject, from_name=name, from_addr=f"{local}@example.org",
+                 message_id=message_id, references=[reference])
+    try:
+        msg = compose(email, decision(reply_body=body))
+    except ComposeRefused:
+        return
+    raw = msg.as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
+    names = {line.split(b":", 1)[0].lower() for line in head.splitlines()
+             if line and not line[:1].isspace()}
+    assert names <= {n.encode() for n in EXPECTED_HEADERS}
+    assert reparse(msg)["Auto-Submitted"] == "auto-replied"
+
+
+@settings(max_examples=200, deadline=None)
+@given(subject=header_text, name=safe_text, message_id=safe_text, reference=safe_text,
+       body=header_text.map(lambda t: f"x{t}"))
+def test_values_without_control_characters_always_get_a_reply(
+        subject: str, name: str, message_id: str, reference: str, body: str) -> None:
+    """Property: odd but harmless names, ids and subjects are repaired or dropped, never refused."""
+    email = mail(subject=subject, from_name=name, message_id=message_id, references=[reference])
+    msg = reparse(compose(email, decision(reply_body=body)))
+    assert msg["To"].addresses[0].addr_spec == "ana@example.org"
+    assert msg["Subject"].startswith("Re:")

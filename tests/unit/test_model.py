@@ -1,0 +1,145 @@
+"""The text classifier: train, predict, evaluate, save/load round trip, version checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import pytest
+
+from mailroom.processor import model as text_model
+from mailroom.processor.training import (
+    STARTER_DATA,
+    STARTER_MODEL,
+    DatasetError,
+    load_intent_model,
+    read_dataset,
+    split,
+)
+
+TEXTS = ["quiero suscribirme al boletín", "please subscribe me to the newsletter",
+         "add me to your mailing list", "alta en la lista de correo, por favor",
+         "my invoice is wrong", "la factura tiene un error", "where is my order?",
+         "¿dónde está mi pedido?"]
+LABELS = ["subscription"] * 4 + ["other"] * 4
+
+
+@pytest.fixture(scope="module")
+def small_model() -> text_model.TextModel:
+    return text_model.train(TEXTS, LABELS, n_features=2**12)
+
+
+def test_trained_model_predicts_its_training_labels_with_a_confidence(
+    small_model: text_model.TextModel,
+) -> None:
+    predictions = small_model.predict(["Suscribirme al boletin", "mi factura es incorrecta"])
+    assert [p.label for p in predictions] == ["subscription", "other"]
+    assert all(0.5 < p.confidence <= 1.0 for p in predictions)
+    assert small_model.labels == ["other", "subscription"]
+    assert small_model.version.startswith("intent-")
+
+
+def test_save_and_load_round_trip_keeps_predictions_and_metadata(
+    small_model: text_model.TextModel, tmp_path: Path,
+) -> None:
+    small_model.metrics = {"holdout": {"accuracy": 1.0}}
+    path = tmp_path / "m.joblib"
+    text_model.save(small_model, path)
+    loaded = text_model.load(path)
+    assert (loaded.version, loaded.labels, loaded.kind, loaded.metrics, loaded.trained_at) == (
+        small_model.version, small_model.labels, small_model.kind, small_model.metrics,
+        small_model.trained_at)
+    texts = ["please add me", "wrong invoice"]
+    assert loaded.predict(texts) == small_model.predict(texts)
+    assert not path.with_name("m.joblib.tmp").exists()
+
+
+def test_training_on_other_data_gives_another_version() -> None:
+    a = text_model.train(TEXTS, LABELS, n_features=2**10)
+    b = text_model.train(TEXTS[:-1], LABELS[:-1], n_features=2**10)
+    assert a.version.split("-")[-1] != b.version.split("-")[-1]
+
+
+def test_training_needs_two_labels() -> None:
+    with pytest.raises(text_model.ModelError, match="at least two labels"):
+        text_model.train(["a", "b"], ["x", "x"])
+
+
+def test_load_refuses_a_file_that_is_not_a_model(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.joblib"
+    joblib.dump({"something": 1}, bad)
+    with pytest.raises(text_model.ModelError, match="not a mailroom model"):
+        text_model.load(bad)
+    garbage = tmp_path / "garbage.joblib"
+    garbage.write_bytes(b"not a pickle at all")
+    with pytest.raises(text_model.ModelError, match="not a mailroom model"):
+        text_model.load(garbage)
+    with pytest.raises(text_model.ModelError, match="no such model file"):
+        text_model.load(tmp_path / "missing.joblib")
+
+
+def test_evaluate_reports_precision_and_recall_per_label(small_model: text_model.TextModel) -> None:
+    result = text_model.evaluate(small_model, ["suscribirme", "factura mal", "newsletter please"],
+                                 ["subscription", "other", "other"])
+    assert result["n"] == 3
+    assert set(result["labels"]) == {"subscription", "other"}
+    assert result["labels"]["other"]["support"] == 2
+
+
+def test_datasets_read_from_jsonl_csv_and_eml_folders(tmp_path: Path) -> None:
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text(json.dumps({"text": "hola", "label": "other", "group": "g"}) + "\n\n",
+                     encoding="utf-8")
+    assert read_dataset(jsonl).groups == ["g"]
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text('text,label\n"hello, world",other\nsign me up,subscription\n', encoding="utf-8")
+    assert read_dataset(csv_file).labels == ["other", "subscription"]
+    folder = tmp_path / "eml"
+    (folder / "subscription").mkdir(parents=True)
+    (folder / "subscription" / "1.eml").write_bytes(b"Subject: Alta\r\n\r\nquiero el boletin\r\n")
+    data = read_dataset(folder)
+    assert data.labels == ["subscription"] and data.texts[0].startswith("Alta\nquiero el boletin")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "no label"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"bad\.jsonl:1: needs text and label"):
+        read_dataset(bad)
+
+
+def test_split_keeps_a_group_on_one_side() -> None:
+    data = read_dataset(STARTER_DATA)
+    parts = split(data)
+    assert parts is not None
+    train_part, test_part = parts
+    assert not set(train_part.groups) & set(test_part.groups)
+    assert len(train_part.texts) + len(test_part.texts) == len(data.texts)
+
+
+def test_shipped_starter_model_is_small_and_knows_es_and_en_intents() -> None:
+    assert STARTER_MODEL.stat().st_size < 2_000_000
+    model = load_intent_model(None)
+    assert set(model.labels) == {"subscription", "unsubscription", "other"}
+    predictions = model.predict([
+        "Hola\nMe gustaría darme de alta en la newsletter.",
+        "Hello\nPlease take me off your mailing list.",
+        "Pedido\nMi pedido 4411 no ha llegado todavía.",
+        "Sign up\nI would like to subscribe to the weekly digest.",
+    ])
+    assert [p.label for p in predictions] == ["subscription", "unsubscription", "other", "subscription"]
+    holdout = model.metrics["holdout"]
+    assert holdout["accuracy"] > 0.85
+
+
+def test_starter_model_from_another_scikit_learn_is_rebuilt_from_the_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    from mailroom.processor import training
+
+    def refuse(path: Path) -> text_model.TextModel:
+        raise text_model.ModelError(f"{path}: trained with scikit-learn 0.1")
+
+    monkeypatch.setattr(training.text_model, "load", refuse)
+    model = training.load_intent_model(None)
+    assert set(model.labels) == {"subscription", "unsubscription", "other"}
+    with pytest.raises(text_model.ModelError):
+        training.load_intent_model(tmp_path / "configured.joblib")
