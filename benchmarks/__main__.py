@@ -116,6 +116,9 @@ def run_mailroom(args: argparse.Namespace, world: World, broker: EmbeddedBroker,
             out["warm_up_s"] = step(result, "mailroom warm-up", room.warm_up)
             if out["warm_up_s"] is None:
                 return
+            backends = room.database_backends()  # the services' pooled connections, now open
+            if backends:
+                sampler.add("postgres", backends[0], others=tuple(backends[1:]))
             profiler = None
             if args.profile:
                 pids = {name: p.pid for name, p in room.procs.items() if name != "api"}
@@ -151,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         broker.start()
         assert broker.process is not None
         sampler.add("broker", broker.process.pid)
+        # this process hosts both SMTP sinks (aiosmtpd threads): the load generator's share
+        sampler.add("bench+sinks", os.getpid())
         master = dovecot_master_pid(world.dovecot)
         if master:
             sampler.add("dovecot", master, tree=True)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from benchmarks.procs import Sampler
 from benchmarks.stats import cpu_per_thousand, latencies, rate, summarise
@@ -115,6 +115,15 @@ class Mailroom:
             raise RuntimeError(f"warm-up mail {mail.message_id} not answered within {timeout:.0f} s; "
                                f"sink has replies to {seen}; store: {self.statuses()}")
         return time.monotonic() - started
+
+    def database_backends(self) -> list[int]:
+        """PostgreSQL server processes serving this run's database (for their CPU)."""
+        if self.db.engine.dialect.name != "postgresql":
+            return []
+        with self.db.begin() as conn:
+            rows = conn.execute(text("SELECT pid FROM pg_stat_activity "
+                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            return [int(r[0]) for r in rows]
 
     def finished(self) -> int:
         with self.db.begin() as conn:

@@ -56,6 +56,7 @@ class Group:
     name: str
     pid: int
     tree: bool = False
+    others: tuple[int, ...] = ()  # more processes counted with this one (database backends)
     cpu: dict[int, float] = field(default_factory=dict)  # last cumulative CPU seen per pid
     peak_hwm: int = 0  # the largest VmHWM of any one process in the group
     peak_rss_sum: int = 0  # the largest sum of VmRSS over the group at one sample
@@ -75,9 +76,9 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
 
-    def add(self, name: str, pid: int, *, tree: bool = False) -> None:
+    def add(self, name: str, pid: int, *, tree: bool = False, others: tuple[int, ...] = ()) -> None:
         with self._lock:
-            self.groups[name] = Group(name, pid, tree)
+            self.groups[name] = Group(name, pid, tree, others)
         self.sample()
 
     def start(self) -> Sampler:
@@ -107,6 +108,7 @@ class Sampler:
             now = time.monotonic()
             for group in groups:
                 pids = descendants(group.pid, parents) if group.tree else {group.pid}
+                pids.update(group.others)
                 rss_sum = 0
                 for pid in pids:
                     status = read_text(f"/proc/{pid}/status")

@@ -44,8 +44,10 @@ def service_env(*, imap_host: str, imap_port: int, smtp: SmtpSink, bootstrap: st
 
 def dovecot_env(dovecot: Dovecot, smtp: SmtpSink, bootstrap: str, db_url: str, data_dir: Path,
                 **extra: str) -> dict[str, str]:
-    return service_env(imap_host=dovecot.host, imap_port=dovecot.port, smtp=smtp,
-                       bootstrap=bootstrap, db_url=db_url, data_dir=data_dir, **extra)
+    env = service_env(imap_host=dovecot.host, imap_port=dovecot.port, smtp=smtp,
+                      bootstrap=bootstrap, db_url=db_url, data_dir=data_dir)
+    env.update(extra)
+    return env
 
 
 @dataclass

@@ -105,7 +105,11 @@ class CuttingProxy:
         self._call(arm)
 
     def cut_all(self) -> None:
-        self._call(lambda: [link.abort() for link in list(self._links)])
+        def cut() -> None:
+            for link in list(self._links):
+                link.abort()
+
+        self._call(cut)
 
     @property
     def live(self) -> int:

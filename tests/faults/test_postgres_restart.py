@@ -1,7 +1,8 @@
-"""Fault 5: PostgreSQL, the state store, is restarted while the pipeline runs.
+"""Fault 5: the state store (PostgreSQL) goes away while the pipeline runs.
 
-This restarts the machine's PostgreSQL cluster, so it also drops other tests' connections:
-it runs once per suite and nowhere else.
+Two forms: every connection of this test's database is terminated (safe to run anywhere,
+any number of times), and the whole PostgreSQL cluster is restarted. The restart also
+drops other tests' connections on this machine, so it runs once per suite and nowhere else.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from books import SCENARIO_MAILS, all_settled, assert_books, wait_for_books
 
@@ -26,6 +28,16 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration,
 USER = "support@example.com"
 
 
+def terminate_connections(url: str) -> int:
+    """Kill every server process serving this test's database (what a failover looks like)."""
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def restart_postgresql() -> None:
     versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if not versions or shutil.which("pg_ctlcluster") is None:
@@ -38,25 +50,42 @@ def restart_postgresql() -> None:
                    stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.timeout(300)
-async def test_postgresql_restarted_mid_stream_loses_no_mail_and_answers_none_twice(
-    dovecot: Dovecot, smtp_sink: SmtpSink, pg_url: str, make_settings,  # type: ignore[no-untyped-def]
-    store_of: Callable[[str], Database],
-) -> None:
-    """A lost store connection is ``RetryLater``: batches wait, then go on; nothing is lost."""
+async def run_through_store_fault(dovecot: Dovecot, smtp_sink: SmtpSink, pg_url: str,
+                                  make_settings: Callable[..., object], db: Database,
+                                  fault: Callable[[], object]) -> None:
     mails = make_batch(SCENARIO_MAILS)
     dovecot.preload(USER, [m.raw for m in mails])
     settings = make_settings(dovecot=dovecot, smtp=smtp_sink, database_url=pg_url,
                              max_emails_per_batch=25)
-    db = store_of(pg_url)
-
-    async with running(settings, ["collector", "processor", "responder"]) as supervisor:
+    async with running(settings, ["collector", "processor", "responder"]) as supervisor:  # type: ignore[arg-type]
         assert await wait_until(lambda: len(smtp_sink.received) >= 20, 120)
         assert len(smtp_sink.received) < len(mails) // 2, "too late to be mid-stream"
-        await asyncio.to_thread(restart_postgresql)
+        await asyncio.to_thread(fault)
         books = await asyncio.to_thread(
             wait_for_books, db, smtp_sink, settled=all_settled(len(mails)), timeout=180)
         assert not [n for n, t in supervisor.tasks.items() if t.done()], "a service stopped"
 
     assert_books(books, expected_rows=len(mails),
                  wanted_replies=[m.message_id for m in mails if m.wants_reply])
+
+
+@pytest.mark.timeout(300)
+async def test_store_connections_killed_mid_stream_lose_no_mail_and_answer_none_twice(
+    dovecot: Dovecot, smtp_sink: SmtpSink, pg_url: str, make_settings,  # type: ignore[no-untyped-def]
+    store_of: Callable[[str], Database],
+) -> None:
+    """A lost store connection is ``RetryLater``: batches wait, then go on; nothing is lost."""
+    killed: list[int] = []
+    await run_through_store_fault(dovecot, smtp_sink, pg_url, make_settings, store_of(pg_url),
+                                  lambda: killed.append(terminate_connections(pg_url)))
+    assert killed and killed[0] > 0, "no connection was terminated"
+
+
+@pytest.mark.timeout(300)
+async def test_postgresql_restarted_mid_stream_loses_no_mail_and_answers_none_twice(
+    dovecot: Dovecot, smtp_sink: SmtpSink, pg_url: str, make_settings,  # type: ignore[no-untyped-def]
+    store_of: Callable[[str], Database],
+) -> None:
+    """The whole server restarts: refused connections for a moment, then a fresh server."""
+    await run_through_store_fault(dovecot, smtp_sink, pg_url, make_settings, store_of(pg_url),
+                                  restart_postgresql)

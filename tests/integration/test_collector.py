@@ -14,6 +14,7 @@ import hashlib
 import http.server
 import imaplib
 import json
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -26,6 +27,7 @@ import pytest
 from confluent_kafka import Consumer
 from pydantic import SecretStr
 
+import servers
 from mailroom import topics
 from mailroom.broker import EmbeddedBroker, free_port
 from mailroom.collector.mailboxes import OAuth2Config
@@ -619,3 +621,62 @@ async def test_move_post_action_and_oversize_mail_becomes_headers_only_event(
 
 def _ids(rt: Runtime) -> list[str]:
     return [topics.mail_id("support", "INBOX", f"<size{i}@test.example>", b"") for i in range(2)]
+
+
+# -- TLS: implicit (ssl) and STARTTLS ----------------------------------------------------
+
+
+class TlsDovecot(Dovecot):  # type: ignore[misc]  # servers is not type-checked
+    """Dovecot with a self-signed certificate for 127.0.0.1: STARTTLS on ``port``, implicit
+    TLS on ``ssl_port``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ssl_port = free_port()
+        self.cert = self.base / "cert.pem"
+
+    def start(self) -> TlsDovecot:
+        key = self.base / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(self.cert)],
+            check=True, capture_output=True)
+        original = servers.DOVECOT_CONF
+        servers.DOVECOT_CONF = original.replace("ssl = no", (
+            f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{key}\n"
+        )).replace("inet_listener imaps {{\n    port = 0", (
+            f"inet_listener imaps {{{{\n    address = 127.0.0.1\n    port = {self.ssl_port}"))
+        try:
+            super().start()
+        finally:
+            servers.DOVECOT_CONF = original
+        return self
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+async def test_tls_connections_collect(
+        security: str, runtime_for: Callable[..., Runtime], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Implicit TLS and STARTTLS both verify the server certificate and collect."""
+    server = TlsDovecot().start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.cert))  # trust the test certificate
+        server.preload(USER, [make_mail(i, tag=security) for i in range(2)])
+        port = server.ssl_port if security == "ssl" else server.port
+        config = tmp_path / "mailboxes.yaml"
+        config.write_text(f"""
+accounts:
+  - name: tls
+    server: 127.0.0.1
+    port: {port}
+    security: {security}
+    user: {USER}
+    password: support-pass
+""")
+        rt = runtime_for(mailroom_mailboxes=config)
+        async with collector(rt):
+            await until(uid_reached(rt, 2, account="tls"), what=f"{security} collection")
+        assert rt.health["imap:tls/INBOX"].ok
+    finally:
+        server.stop()

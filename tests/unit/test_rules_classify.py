@@ -124,3 +124,13 @@ def test_params_from_settings_know_our_own_addresses() -> None:
     params = ClassifyParams.from_settings(settings)
     assert params.own_addresses == {"support@example.com", "mailer@example.com"}
     assert params.min_confidence == 0.7
+
+
+
+def test_a_mail_read_only_in_part_goes_to_review_even_when_a_rule_would_answer_it() -> None:
+    email = mail(subject="Suscripción", flags=["too_large"])
+    decision = classify(email, load_rules(None), Models(None, None), PARAMS)
+    assert decision.route is Route.REVIEW
+    assert any("too_large" in reason for reason in decision.reasons)
+    assert classify(mail(subject="Suscripción"), load_rules(None), Models(None, None),
+                    PARAMS).route is Route.ACKNOWLEDGE

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from mailroom import topics
@@ -26,6 +27,7 @@ from mailroom.kafka import Outgoing
 from mailroom.runner import backoff_delay, dead_letter_record
 from mailroom.store import checkpoints
 from mailroom.store import dead_letters as dead_letter_store
+from mailroom.store import leases
 from mailroom.store import mails as mail_store
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LEASE_TTL = timedelta(seconds=60)
 KEEPALIVE_SECONDS = 300.0  # longest quiet IDLE before a round trip proves the link alive
 MAX_DEAD_LETTER_PAYLOAD = 1_000_000
 
@@ -46,9 +49,59 @@ class FolderWatcher:
         self.label = f"{account.name}/{folder}"
         self.component = f"imap:{self.label}"
         self.in_batch = False  # between FETCH and checkpoint: finish before stopping
+        self.lease_name = f"collector:{self.label}"
+
+    # -- the folder lease ----------------------------------------------------------------
+    async def run(self) -> None:
+        """Hold the folder's lease, then collect; several collectors never read one folder.
+
+        Without the lease this collector stands by and tries again; if it loses the lease
+        (its renewals failed for longer than the lease lives) it stops reading at once. A
+        batch cut off that way is read again by the new holder, and known mails are skipped.
+        """
+        while not self.service.stopping:
+            if not await asyncio.to_thread(self._take_lease):
+                self.rt.report(self.component, True, "standby: another collector holds this folder")
+                await self.service.sleep(LEASE_TTL.total_seconds() / 3)
+                continue
+            watch = asyncio.create_task(self.run_connected())
+            keep = asyncio.create_task(self._keep_lease())
+            done, _ = await asyncio.wait({watch, keep}, return_when=asyncio.FIRST_COMPLETED)
+            keep.cancel()
+            if watch not in done:
+                log.warning("collector %s lost its folder lease; standing by", self.label)
+                watch.cancel()
+            for task in (watch, keep):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self._release_lease)
+
+    def _take_lease(self) -> bool:
+        try:
+            with self.rt.db.begin() as db:
+                return leases.acquire(db, self.lease_name, self.rt.instance, LEASE_TTL)
+        except RetryLater:
+            return False
+
+    def _release_lease(self) -> None:
+        with self.rt.db.begin() as db:
+            leases.release(db, self.lease_name, self.rt.instance)
+
+    async def _keep_lease(self) -> None:
+        """Renew every third of the lease's life; return when it was lost."""
+        failures = 0
+        while True:
+            await asyncio.sleep(LEASE_TTL.total_seconds() / 3)
+            if await asyncio.to_thread(self._take_lease):
+                failures = 0
+                continue
+            failures += 1
+            if failures >= 2:
+                return
 
     # -- connection lifecycle ------------------------------------------------------------
-    async def run(self) -> None:
+    async def run_connected(self) -> None:
         """Until stopped; a failure reconnects with jittered backoff, never ends the task."""
         metrics = self.rt.metrics
         attempt = 0

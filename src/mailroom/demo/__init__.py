@@ -71,13 +71,18 @@ def run_demo(settings: Settings, seconds: float = 0) -> int:
         imap.append(messages)
         demo = demo_settings(settings, imap, sink, password)
 
+        background: set[asyncio.Task[None]] = set()
+
         async def on_ready(supervisor: Supervisor) -> None:
             api = supervisor.services.get("api")
             url = getattr(api, "url", f"http://{demo.api_host}:{demo.api_port}")
             print(f"\nmailroom demo is running.\n  dashboard: {url}/\n  login:     demo / {password}"
                   f"\n  metrics:   {url}/metrics\n  mailbox:   {len(messages)} mails seeded\n"
                   "Ctrl-C stops it.\n", flush=True)
-            asyncio.create_task(report_when_settled(supervisor, len(messages), sink.outbox))
+            reporter = asyncio.create_task(
+                report_when_settled(supervisor, len(messages), sink.outbox))
+            background.add(reporter)
+            reporter.add_done_callback(background.discard)
             if seconds:
                 asyncio.get_running_loop().call_later(seconds, supervisor.stopping.set)
 

@@ -89,7 +89,19 @@ def classify_batch(
                        if models.intent is not None else [None] * len(pending))
         for i, prediction in zip(pending, predictions, strict=True):
             decided[i] = _by_model(mails[i], prediction, models.intent, rules, params)
-    return [d for d in decided if d is not None]
+    return [_limited_to_review(e, d) for e, d in zip(mails, decided, strict=True) if d is not None]
+
+
+LIMIT_FLAGS = frozenset({"too_large", "too_deep", "too_many_parts"})
+
+
+def _limited_to_review(email: RawEmail, decision: Decision) -> Decision:
+    """A mail the collector could read only in part is always seen by a person."""
+    hit = sorted(LIMIT_FLAGS.intersection(email.flags))
+    if not hit or decision.route is Route.REVIEW:
+        return decision
+    return decision.model_copy(update={
+        "route": Route.REVIEW, "reasons": [*decision.reasons, f"read only in part: {', '.join(hit)}"]})
 
 
 def _guard(email: RawEmail, rules: RuleSet, params: ClassifyParams) -> Decision | None:
