@@ -25,6 +25,7 @@ from typing import Any
 
 from benchmarks import mailroom_phase, naive_phase
 from benchmarks.procs import Sampler
+from benchmarks.profiling import Profiler
 from benchmarks.report import plot_latency, table, write_json
 from benchmarks.stats import hot_spots
 from benchmarks.world import World, dovecot_master_pid, start_world
@@ -122,7 +123,7 @@ def run_mailroom(args: argparse.Namespace, world: World, broker: EmbeddedBroker,
             profiler = None
             if args.profile:
                 pids = {name: p.pid for name, p in room.procs.items() if name != "api"}
-                profiler = mailroom_phase.Profiler(pids, args.out, stem)
+                profiler = Profiler(pids, args.out, stem)
             out["drain"] = step(result, "mailroom drain", mailroom_phase.drain, room, sampler,
                                 args.mails, DRAIN, profiler)
             for name, path in ((out.get("drain") or {}).get("profiles") or {}).items():

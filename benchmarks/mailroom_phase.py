@@ -8,7 +8,6 @@ per-stage timestamps are read from the state store, the reply arrival times from
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from benchmarks.procs import Sampler
+from benchmarks.profiling import Profiler
 from benchmarks.stats import cpu_per_thousand, latencies, rate, summarise
 from benchmarks.world import (
     MAILROOM_USER,
@@ -196,35 +196,6 @@ def stage_rates(times: dict[str, Any], n: int) -> dict[str, float]:
             count = t["count"] if stage == "sent" else n
             out[stage] = rate(count, t["last"] - t["first"])
     return out
-
-
-def py_spy() -> str:
-    """py-spy from the same virtualenv as this Python, else from PATH."""
-    local = Path(sys.executable).parent / "py-spy"
-    return str(local) if local.exists() else "py-spy"
-
-
-class Profiler:
-    """py-spy attached to each service while a phase runs (raw collapsed stacks)."""
-
-    def __init__(self, pids: dict[str, int], out_dir: Path, stem: str) -> None:
-        self.files = {name: out_dir / f"{stem}-profile-{name}.txt" for name in pids}
-        self.procs = [
-            subprocess.Popen([py_spy(), "record", "--format", "raw", "--rate", "100", "--nonblocking",
-                              "--pid", str(pid), "--output", str(self.files[name])],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for name, pid in pids.items()
-        ]
-        time.sleep(1.0)  # let py-spy attach before the clock starts
-
-    def stop(self) -> dict[str, Path]:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
-        for proc in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(30)
-        return {name: path for name, path in self.files.items() if path.exists()}
 
 
 def drain(room: Mailroom, sampler: Sampler, n: int, start: int,

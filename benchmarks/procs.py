@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchmarks.stats import parse_proc_stat, parse_proc_status
 
@@ -125,7 +126,13 @@ class Sampler:
                 if rss_sum:
                     group.series.append((now, rss_sum))
 
-    def memory(self) -> dict[str, dict[str, int]]:
+    def memory(self) -> dict[str, dict[str, Any]]:
+        """Peaks per group, and the RSS over time (at most ~200 points, seconds from start)."""
         with self._lock:
-            return {name: {"peak_hwm_bytes": g.peak_hwm, "peak_rss_sum_bytes": g.peak_rss_sum}
-                    for name, g in self.groups.items()}
+            out: dict[str, dict[str, Any]] = {}
+            for name, g in self.groups.items():
+                every = max(1, len(g.series) // 200)
+                start = g.series[0][0] if g.series else 0.0
+                out[name] = {"peak_hwm_bytes": g.peak_hwm, "peak_rss_sum_bytes": g.peak_rss_sum,
+                             "rss_series": [(round(t - start, 2), rss) for t, rss in g.series[::every]]}
+            return out

@@ -15,6 +15,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,8 +148,8 @@ def replies_by_target(sink: SmtpSink, since: int = 0) -> dict[str, float]:
     return out
 
 
-def wait(condition: object, timeout: float, step: float = 0.1) -> bool:
-    assert callable(condition)
+def wait(condition: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds passed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

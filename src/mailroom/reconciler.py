@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from mailroom import topics
@@ -23,11 +23,6 @@ from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
 
 log = logging.getLogger(__name__)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; they are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def routed_from_row(row: dict[str, Any]) -> RoutedEmail:
@@ -54,6 +49,7 @@ class Reconciler:
         self.pipeline_idle = pipeline_idle
         self.stop_event = asyncio.Event()
         self.republished = 0
+        self._progress: dict[str, tuple[datetime | None, datetime]] = {}
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -69,10 +65,8 @@ class Reconciler:
         with self.rt.db.begin() as conn:
             check_processor = check_responder = True
             if only_when_stalled:
-                decided, finished = mail_store.last_progress(conn)
-                cutoff = utcnow() - older_than
-                check_processor = decided is None or _aware(decided) < cutoff
-                check_responder = finished is None or _aware(finished) < cutoff
+                check_processor, check_responder = self._stalled(
+                    mail_store.last_progress(conn), older_than)
             collected = mail_store.stale_open_mails(
                 conn, MailStatus.COLLECTED, older_than, limit) if check_processor else []
             awaiting = mail_store.stale_open_mails(
@@ -104,6 +98,24 @@ class Reconciler:
         self.republished += len(records)
         log.info("republished %d open mail(s) from the state store", len(records))
         return len(records)
+
+    def _stalled(self, progress: tuple[datetime | None, datetime | None],
+                 older_than: timedelta) -> tuple[bool, bool]:
+        """Whether the processor / the responder made no progress for ``older_than``.
+
+        Judged from what this reconciler saw change, never from the clock alone: right
+        after a start (consumer groups still joining) nothing counts as stalled yet.
+        """
+        now = utcnow()
+        stalled = []
+        for stage, marker in zip(("processor", "responder"), progress, strict=True):
+            seen = self._progress.get(stage)
+            if seen is None or seen[0] != marker:
+                self._progress[stage] = (marker, now)
+                stalled.append(False)
+            else:
+                stalled.append(now - seen[1] >= older_than)
+        return stalled[0], stalled[1]
 
     async def run(self) -> None:
         period = self.rt.settings.reconcile_after_seconds

@@ -57,6 +57,21 @@ def _key(message: Message) -> str | None:
     return key.decode(errors="replace") if isinstance(key, bytes) else str(key)
 
 
+def take_batch(consumer: Consumer, size: int, wait: float) -> list[Message]:
+    """What is buffered now, up to ``size``; when nothing is, wait up to ``wait`` for one.
+
+    ``consume(size, wait)`` would hold a partial batch back until ``wait`` ran out, adding
+    up to ``wait`` of latency at every stage (measured as a 0.5 s sawtooth).
+    """
+    messages = consumer.consume(size, 0)
+    if messages:
+        return list(messages)
+    first = consumer.poll(wait)
+    if first is None:
+        return []
+    return [first, *consumer.consume(size - 1, 0)] if size > 1 else [first]
+
+
 def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
     """Exponential backoff with full jitter."""
     return float(random.uniform(0, min(cap, base * 2 ** min(attempt, 16))))
@@ -104,7 +119,7 @@ class Runner(ABC, Generic[E]):
         try:
             while not self.stop_event.is_set():
                 messages = await asyncio.to_thread(
-                    self.consumer.consume, settings.kafka_consumer_batch, 0.5
+                    take_batch, self.consumer, settings.kafka_consumer_batch, 0.5
                 )
                 records = [m for m in messages if self._usable(m)]
                 self.caught_up = not messages

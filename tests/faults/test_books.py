@@ -49,3 +49,16 @@ def test_a_mail_owed_a_reply_without_one_fails_the_check() -> None:
         assert_books(balanced(), expected_rows=3, wanted_replies=["<b@t>"])
     with pytest.raises(AssertionError, match="must fail did not"):
         assert_books(balanced(), expected_rows=3, must_fail=["<b@t>"])
+
+
+def test_a_cut_off_send_in_review_may_have_one_reply_but_not_two() -> None:
+    """An ``uncertain`` reply row excuses one reply to an in-review mail, never two."""
+    books = balanced()
+    books.replies.update({"b@t": 1})
+    books.sent_total = 2
+    assert any("not marked replied" in p for p in books.problems(3))
+    books.uncertain = {"b"}
+    assert books.problems(3) == []
+    books.replies.update({"b@t": 1})
+    books.sent_total = 3
+    assert any("more than once" in p for p in books.problems(3))

@@ -44,15 +44,18 @@ def test_each_service_sigkilled_at_random_points_and_restarted_loses_and_repeats
 
     victims = [*STAGES, *rng.sample(STAGES, 2)]
     rng.shuffle(victims)
+    sent_at_kill: list[int] = []
     for victim in victims:
         time.sleep(rng.uniform(0.5, 4.0))  # a random point of its work
+        sent_at_kill.append(len(smtp_sink.received))
         procs.kill(victim)
         time.sleep(rng.uniform(0.2, 1.5))
         procs.start(victim)
     assert set(procs.kills) == set(STAGES)
+    wanted = [m.message_id for m in mails if m.wants_reply]
+    assert sent_at_kill[0] < len(wanted), f"the first kill came after the work: {sent_at_kill}"
 
     # a responder killed mid-send holds its claim until the lease ends; allow for it
     books = wait_for_books(db, smtp_sink, settled=all_settled(len(mails)), timeout=240)
     assert not procs.exited(), procs.tail()
-    assert_books(books, expected_rows=len(mails),
-                 wanted_replies=[m.message_id for m in mails if m.wants_reply])
+    assert_books(books, expected_rows=len(mails), wanted_replies=wanted)

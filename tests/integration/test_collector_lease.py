@@ -25,7 +25,8 @@ pytestmark = pytest.mark.integration
 
 
 async def test_two_collectors_on_one_folder_publish_each_mail_once(
-        broker: EmbeddedBroker, dovecot: Dovecot, runtime_for: Callable[..., Runtime]) -> None:
+        broker: EmbeddedBroker, dovecot: Dovecot,
+        runtime_for: Callable[..., Runtime]) -> None:  # noqa: F811 - the fixture
     """The second collector stands by while the first holds the lease: no mail twice."""
     n = 40
     dovecot.preload(USER, [make_mail(i, tag="lease") for i in range(n)])

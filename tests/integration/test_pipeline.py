@@ -29,7 +29,7 @@ USER = "support@example.com"
 
 def reply_targets(sink: SmtpSink) -> Counter[str]:
     """How many replies each original Message-ID received."""
-    return Counter(str(m["In-Reply-To"]) for m in sink.messages())
+    return Counter(str(m["In-Reply-To"]).strip() for m in sink.messages())
 
 
 def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

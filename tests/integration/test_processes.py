@@ -84,7 +84,7 @@ def test_separate_processes_on_postgresql_answer_each_subscription_once(
     assert counts.get(MailStatus.REPLIED) == len(wanted)
     assert counts.get(MailStatus.IN_REVIEW) == len(mails) - len(wanted)
     time.sleep(2)
-    targets = Counter(str(m["In-Reply-To"]) for m in smtp_sink.messages())
+    targets = Counter(str(m["In-Reply-To"]).strip() for m in smtp_sink.messages())
     assert set(targets) == wanted and max(targets.values()) == 1
     health = httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=15)
     assert health.status_code == 200, health.text

@@ -98,7 +98,7 @@ async def responding(*services: ResponderService) -> AsyncIterator[None]:
 
 
 def replies_to(sink: SmtpSink) -> Counter[str]:
-    return Counter(str(m["In-Reply-To"]) for m in sink.messages())
+    return Counter(str(m["In-Reply-To"]).strip() for m in sink.messages())
 
 
 def mail_row(rt: Runtime, mail_id: str) -> dict[str, Any]:

@@ -90,7 +90,8 @@ def test_hot_spots_rank_leaf_frames_and_count_each_frame_once_per_stack() -> Non
         "\n",
     ]
     spots = hot_spots(collapsed)
-    assert spots["self"][0] == ("parse (x.py)", pytest.approx(0.6))
+    name, share = spots["self"][0]
+    assert name == "parse (x.py)" and share == pytest.approx(0.6)
     total = dict(spots["total"])
     assert total["main (a.py)"] == pytest.approx(1.0)
     # recursion on one stack is counted once, and line numbers are merged per function

@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mailroom.api import dashboard, routes
@@ -27,6 +29,26 @@ are false.
 """
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc served from files in the fastapi-offline wheel: no CDN, works offline."""
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-static", StaticFiles(directory=assets), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="mailroom API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="mailroom API",
+                              redoc_js_url="/docs-static/redoc.standalone.js",
+                              redoc_favicon_url="/docs-static/favicon.png", with_google_fonts=False)
+
+
 def create_app(rt: Runtime) -> FastAPI:
     state = ApiState.build(rt)
 
@@ -35,8 +57,10 @@ def create_app(rt: Runtime) -> FastAPI:
         yield
         state.close()
 
-    app = FastAPI(title="mailroom", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="mailroom", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.mailroom = state
+    _offline_docs(app)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(routes.monitor)

@@ -25,11 +25,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # the sanitised mail HTML: no script at all, inline styles allowed, nothing fetched
 MAIL_FRAME_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                   "frame-ancestors 'self'; sandbox")
-# Swagger UI is FastAPI's page: its script and styles come from a CDN and it has one
-# inline script; it shows no mail data. /openapi.json itself works offline.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+# Swagger UI and ReDoc are served from local files (no CDN), but their pages carry one
+# inline script and inline styles; they show no mail data, only the API's schema.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+            "worker-src 'self' blob:; frame-ancestors 'none'")
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

@@ -25,9 +25,8 @@ from mailroom.errors import RetryLater
 from mailroom.events import DeadLetter, RawEmail
 from mailroom.kafka import Outgoing
 from mailroom.runner import backoff_delay, dead_letter_record
-from mailroom.store import checkpoints
+from mailroom.store import checkpoints, leases
 from mailroom.store import dead_letters as dead_letter_store
-from mailroom.store import leases
 from mailroom.store import mails as mail_store
 
 if TYPE_CHECKING:

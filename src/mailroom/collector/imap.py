@@ -116,6 +116,7 @@ class ImapConnection:
             acc.server, acc.port, timeout=self.timeout, conn_lost_cb=self._on_lost,
             ssl_context=context if acc.security is Security.SSL else None,
         )
+        _feed_in_slices(self.client.protocol)
         await self._call("connect", self.client.wait_hello_from_server())
         if acc.security is Security.STARTTLS:
             await self._starttls(context)
@@ -277,3 +278,23 @@ class ImapConnection:
             transport.close()
         for task in list(getattr(client, "tasks", ())) + list(client.protocol.tasks):
             task.cancel()
+
+
+READ_SLICE = 2048
+
+
+def _feed_in_slices(protocol: aioimaplib.IMAP4ClientProtocol) -> None:
+    """Hand aioimaplib at most ``READ_SLICE`` bytes at a time.
+
+    aioimaplib parses the lines of one read recursively, one stack frame per line: a
+    256 KiB read of a large FETCH of small mails holds thousands of lines and raised
+    RecursionError here (measured with 500-mail batches). Its parser keeps partial lines
+    and literals between calls, so slicing the read changes nothing else.
+    """
+    receive = protocol.data_received
+
+    def data_received(data: bytes) -> None:
+        for start in range(0, len(data), READ_SLICE):
+            receive(data[start:start + READ_SLICE])
+
+    protocol.data_received = data_received

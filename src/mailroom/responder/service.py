@@ -166,6 +166,9 @@ class ResponderService(Runner[RoutedEmail]):
             await asyncio.to_thread(self._to_review, email.mail_id, UNCERTAIN_NOTE)
             self.rt.metrics.replies.labels(outcome=Outcome.UNCERTAIN).inc()
             return Outcome.UNCERTAIN, []
+        if claim is reply_store.Claim.ALREADY_SENT:
+            # a redelivery after the reply went out; heal a status a race may have left open
+            await asyncio.to_thread(self._settle_replied, email.mail_id)
         if claim is not reply_store.Claim.CLAIMED:
             log.debug("reply %s/%s skipped: %s", email.mail_id, key, claim)
             self.rt.metrics.replies.labels(outcome=Outcome.DUPLICATE).inc()
@@ -259,6 +262,11 @@ class ResponderService(Runner[RoutedEmail]):
                 return False  # already settled (a redelivery): nothing new to record
             reply_store.record_suppression(conn, mail_id, reason)
             return True
+
+    def _settle_replied(self, mail_id: str) -> None:
+        with self.rt.db.begin() as conn:
+            mail_store.set_status(conn, mail_id, MailStatus.REPLIED,
+                                  only_from=(MailStatus.AWAITING_REPLY,))
 
     def _to_review(self, mail_id: str, note: str) -> None:
         with self.rt.db.begin() as conn:

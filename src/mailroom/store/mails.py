@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, literal_column, or_, select, update
 
 from mailroom.events import Decision, RawEmail, Route, utcnow
 from mailroom.store.db import insert_ignore
@@ -57,47 +57,63 @@ def record_collected(conn: Connection, emails: Sequence[RawEmail]) -> None:
     conn.execute(insert_ignore(conn, mails), [_row(e, MailStatus.COLLECTED, now) for e in emails])
 
 
+def _statuses(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    return {
+        row[0]: row[1]
+        for row in conn.execute(select(mails.c.mail_id, mails.c.status).where(mails.c.mail_id.in_(ids)))
+    }
+
+
+_DECIDE = (
+    update(mails)
+    .where(mails.c.mail_id == bindparam("b_mail_id"),
+           # an OR of equalities, not IN: an expanding IN cannot run as executemany
+           or_(*[mails.c.status == literal_column(f"'{s.value}'") for s in DECIDABLE]))
+    .values(
+        status=bindparam("b_status"), category=bindparam("b_category"), rule=bindparam("b_rule"),
+        confidence=bindparam("b_confidence"), route=bindparam("b_route"),
+        template=bindparam("b_template"), language=bindparam("b_language"),
+        decided_at=bindparam("b_decided_at"), updated_at=bindparam("b_now"),
+        finished_at=bindparam("b_finished_at"),
+    )
+)
+
+
 def record_decisions(conn: Connection, decided: Sequence[tuple[RawEmail, Decision]]) -> set[str]:
     """Store each decision; returns the ids whose reply/review is already settled.
 
-    A mail the processor sees before the collector's row landed is inserted here.
-    A mail already replied to, suppressed, failed or closed keeps that status: the caller
-    does not route it again.
+    A mail the processor sees before the collector's row landed is inserted here. The
+    update is conditional on the status still being decidable, in the statement itself:
+    a responder that marks the mail replied at the same moment is never overwritten (a
+    read-then-write here lost that race under a rebalance). A mail whose status is not the
+    decision's afterwards (replied, suppressed, failed, closed) is settled: the caller
+    does not route it again. One statement per batch, not one per mail.
     """
     if not decided:
         return set()
     now = utcnow()
-    conn.execute(
-        insert_ignore(conn, mails),
-        [_row(e, MailStatus.COLLECTED, now) for e, _ in decided],
-    )
-    settled: set[str] = set()
     ids = [e.mail_id for e, _ in decided]
-    current = {
-        row[0]: row[1]
-        for row in conn.execute(select(mails.c.mail_id, mails.c.status).where(mails.c.mail_id.in_(ids)))
-    }
-    for email, decision in decided:
-        if current.get(email.mail_id) not in DECIDABLE:
-            settled.add(email.mail_id)
-            continue
-        conn.execute(
-            update(mails)
-            .where(mails.c.mail_id == email.mail_id)
-            .values(
-                status=ROUTE_STATUS[decision.route],
-                category=decision.category,
-                rule=decision.rule,
-                confidence=decision.confidence,
-                route=decision.route.value,
-                template=decision.template,
-                language=decision.language or email.language,
-                decided_at=decision.decided_at,
-                updated_at=now,
-                finished_at=now if decision.route is Route.ARCHIVE else None,
-            )
-        )
-    return settled
+    existing = _statuses(conn, ids)
+    missing = {e.mail_id: e for e, _ in decided if e.mail_id not in existing}
+    if missing:
+        conn.execute(insert_ignore(conn, mails),
+                     [_row(e, MailStatus.COLLECTED, now) for e in missing.values()])
+    params = [
+        {
+            "b_mail_id": email.mail_id, "b_status": ROUTE_STATUS[decision.route],
+            "b_category": decision.category, "b_rule": decision.rule,
+            "b_confidence": decision.confidence, "b_route": decision.route.value,
+            "b_template": decision.template, "b_language": decision.language or email.language,
+            "b_decided_at": decision.decided_at, "b_now": now,
+            "b_finished_at": now if decision.route is Route.ARCHIVE else None,
+        }
+        for email, decision in decided
+        if existing.get(email.mail_id, MailStatus.COLLECTED) in DECIDABLE
+    ]
+    if params:
+        conn.execute(_DECIDE, params)
+    after = _statuses(conn, ids)
+    return {e.mail_id for e, d in decided if after.get(e.mail_id) != ROUTE_STATUS[d.route]}
 
 
 def set_status(

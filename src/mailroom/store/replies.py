@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from mailroom.events import utcnow
 from mailroom.store.db import insert_ignore
