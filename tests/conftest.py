@@ -97,6 +97,7 @@ def pipeline_settings(
         "kafka_session_timeout_ms": 6000,
         "reconcile_after_seconds": 5.0,
         "default_language": "en",
+        "embedded_broker_port": 0,  # a free port: tests never meet another broker on 9092
     }
     if dovecot is not None:
         user, password = next(iter(dovecot.users.items()))

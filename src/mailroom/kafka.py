@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +42,11 @@ class KafkaClients:
     def _base(self) -> dict[str, Any]:
         return {"bootstrap.servers": self.bootstrap_servers, "log_level": 3, **self.extra}
 
-    def producer(self) -> Producer:
+    def producer(self, on_error: Callable[[KafkaError], None] | None = None) -> Producer:
         """An idempotent producer: a retried send is written once per partition."""
         return Producer({
             **self._base(),
+            **({"error_cb": on_error} if on_error else {}),
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 5,
@@ -57,10 +58,12 @@ class KafkaClients:
     def group_id(self, stage: str) -> str:
         return f"{self.group_prefix}-{stage}"
 
-    def consumer(self, stage: str, topic_names: Sequence[str]) -> Consumer:
+    def consumer(self, stage: str, topic_names: Sequence[str],
+                 on_error: Callable[[KafkaError], None] | None = None) -> Consumer:
         """A consumer that never commits by itself: offsets move after the next step is durable."""
         consumer = Consumer({
             **self._base(),
+            **({"error_cb": on_error} if on_error else {}),
             "group.id": self.group_id(stage),
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,

@@ -50,6 +50,10 @@ class Item(Generic[E]):
     received: float  # monotonic time the batch arrived, for processing-time metrics
 
 
+BROKER_LOST = frozenset({KafkaError._ALL_BROKERS_DOWN})
+GROUP_LOST = frozenset({KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION})
+
+
 def _key(message: Message) -> str | None:
     key = message.key()
     if key is None:
@@ -97,6 +101,7 @@ class Runner(ABC, Generic[E]):
         self.assigned: list[TopicPartition] = []
         self.busy = False  # a batch is between consume and commit
         self.caught_up = False  # the last poll returned nothing
+        self.broker_lost = False  # set from librdkafka's error callback
 
     # -- what a stage supplies ------------------------------------------------------
     @abstractmethod
@@ -110,14 +115,44 @@ class Runner(ABC, Generic[E]):
     def stop(self) -> None:
         self.stop_event.set()
 
+    def _on_kafka_error(self, err: KafkaError) -> None:
+        """librdkafka's error callback (its own thread): note a lost broker."""
+        if err.code() in BROKER_LOST:
+            self.broker_lost = True
+
+    def _open_clients(self) -> None:
+        self.broker_lost = False
+        self.producer = self.rt.kafka.producer(on_error=self._on_kafka_error)
+        self.consumer = self.rt.kafka.consumer(self.stage, [self.input_topic],
+                                               on_error=self._on_kafka_error)
+
+    async def _reopen_clients(self) -> None:
+        """Start over with new clients after the broker was lost.
+
+        A broker that comes back empty (the embedded one forgets everything) no longer
+        knows this consumer's group membership or the producer's id; librdkafka's clients
+        keep both and stop receiving (measured: a responder deaf after a broker restart).
+        New clients join afresh; whatever was in flight is republished from the store.
+        """
+        log.warning("%s: the broker was lost; reconnecting with new clients", self.stage)
+        consumer, producer = self.consumer, self.producer
+        if consumer is not None:
+            await asyncio.to_thread(consumer.close)
+        if producer is not None:
+            await asyncio.to_thread(producer.flush, 5)
+        await asyncio.sleep(1)
+        self._open_clients()
+
     async def run(self) -> None:
         settings = self.rt.settings
         self.stop_event.clear()
-        self.producer = self.rt.kafka.producer()
-        self.consumer = self.rt.kafka.consumer(self.stage, [self.input_topic])
+        self._open_clients()
         log.info("%s consuming %s", self.stage, self.input_topic)
         try:
             while not self.stop_event.is_set():
+                if self.broker_lost and await asyncio.to_thread(self.rt.kafka.ping, 2.0):
+                    await self._reopen_clients()
+                assert self.consumer is not None
                 messages = await asyncio.to_thread(
                     take_batch, self.consumer, settings.kafka_consumer_batch, 0.5
                 )
@@ -134,9 +169,11 @@ class Runner(ABC, Generic[E]):
                 self.batches += 1
         finally:
             consumer, self.consumer = self.consumer, None
-            await asyncio.to_thread(consumer.close)
+            if consumer is not None:
+                await asyncio.to_thread(consumer.close)
             producer, self.producer = self.producer, None
-            await asyncio.to_thread(producer.flush, 10)
+            if producer is not None:
+                await asyncio.to_thread(producer.flush, 10)
 
     def _usable(self, message: Message) -> bool:
         err = message.error()
@@ -245,6 +282,8 @@ class Runner(ABC, Generic[E]):
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
+            if exc.args[0].code() in GROUP_LOST:
+                self.broker_lost = True  # the group forgot us: rejoin with a new consumer
             # a rebalance took the partition: its new owner re-reads from the last commit,
             # and every stage is idempotent, so this is a duplicate, never a loss
             log.warning("%s: commit failed: %s", self.stage, exc)

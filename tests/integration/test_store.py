@@ -139,3 +139,115 @@ def test_a_folder_lease_has_one_owner_until_it_expires(db: Database) -> None:
         assert leases.acquire(conn, "acct/INBOX", "b", ttl)  # taken over after expiry
         leases.release(conn, "acct/INBOX", "b")
         assert leases.acquire(conn, "acct/INBOX", "c", ttl)
+
+
+def request(n: int, template: str = "subscription") -> replies.ClaimRequest:
+    return replies.ClaimRequest(mail_id=f"m{n}", template=template, recipient=f"a{n}@example.com",
+                                message_id=f"<r{n}@x>")
+
+
+def claim_batch(db: Database, numbers: list[int], owner: str, lease: float = 60) -> dict[str, Claim]:
+    with db.begin() as conn:
+        found = replies.claim_many(conn, [request(n) for n in numbers], owner=owner,
+                                   lease=timedelta(seconds=lease))
+    return {mail_id: result for (mail_id, _), result in found.items()}
+
+
+def test_a_batch_claim_gives_each_reply_the_answer_a_single_claim_would(db: Database) -> None:
+    from mailroom.events import utcnow
+
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(n) for n in range(1, 7)])
+    assert claim_batch(db, [1, 2, 3, 4, 5], "a", lease=60) == dict.fromkeys(
+        ["m1", "m2", "m3", "m4", "m5"], Claim.CLAIMED)
+    with db.begin() as conn:
+        replies.mark_sent_many(conn, [("m1", "subscription")])
+        replies.mark_retry(conn, "m2", "subscription", utcnow() - timedelta(seconds=1), "451")
+        replies.mark_retry(conn, "m3", "subscription", utcnow() + timedelta(hours=1), "451")
+        replies.mark_failed(conn, "m5", "subscription", "550")
+    assert claim_batch(db, [1, 2, 3, 4, 5, 6], "b") == {
+        "m1": Claim.ALREADY_SENT, "m2": Claim.CLAIMED, "m3": Claim.PARKED, "m4": Claim.BUSY,
+        "m5": Claim.FINISHED, "m6": Claim.CLAIMED}
+    with db.begin() as conn:
+        assert mails.get_mail(conn, "m1")["status"] == MailStatus.REPLIED  # type: ignore[index]
+        assert replies.get(conn, "m2")[0]["attempts"] == 2
+
+
+def test_a_batch_claim_hands_a_cut_off_send_to_a_person_once(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1), email(2)])
+    assert claim_batch(db, [1], "dead-owner", lease=-1) == {"m1": Claim.CLAIMED}
+    assert claim_batch(db, [1, 2], "b") == {"m1": Claim.UNCERTAIN, "m2": Claim.CLAIMED}
+    assert claim_batch(db, [1], "c") == {"m1": Claim.FINISHED}
+
+
+def test_a_reply_asked_for_twice_in_one_batch_is_claimed_once(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+        found = replies.claim_many(conn, [request(1), request(1)], owner="a",
+                                   lease=timedelta(seconds=60))
+    assert found == {("m1", "subscription"): Claim.CLAIMED}
+
+
+def test_concurrent_batch_claims_of_overlapping_mails_claim_each_mail_once(db: Database) -> None:
+    numbers = list(range(1, 41))
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(n) for n in numbers])
+    batches = [numbers[i % 3:: 1 + i % 2] for i in range(8)]  # overlapping, different orders
+    batches = [b if i % 2 else list(reversed(b)) for i, b in enumerate(batches)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda ib: claim_batch(db, ib[1], f"owner{ib[0]}"),
+                                enumerate(batches)))
+    for n in numbers:
+        answers = [r[f"m{n}"] for r in results if f"m{n}" in r]
+        assert answers.count(Claim.CLAIMED) == 1, (n, answers)
+        assert set(answers) <= {Claim.CLAIMED, Claim.BUSY}
+    with db.begin() as conn:
+        assert replies.counts(conn) == {"sending": len(numbers)}
+
+
+def test_batch_rate_slots_allow_one_reply_per_recipient_and_period(db: Database) -> None:
+    period, slot = timedelta(days=1), replies.SlotRequest
+    with db.begin() as conn:
+        assert replies.take_rate_slot(conn, recipient="held@x", template="t", mail_id="m9",
+                                      period=period)
+        granted = replies.take_rate_slots(conn, [
+            slot("a@x", "t", "m1"), slot("a@x", "t", "m2"),  # the first asking mail wins
+            slot("a@x", "t", "m1"),  # a redelivery of the winner passes too
+            slot("a@x", "other", "m2"),
+            slot("held@x", "t", "m3"), slot("held@x", "t", "m9"),  # the holder keeps its slot
+        ], period=period)
+        assert granted == {("a@x", "t", "m1"), ("a@x", "other", "m2"), ("held@x", "t", "m9")}
+        assert replies.take_rate_slots(conn, [slot("a@x", "t", "m4")], period=period) == set()
+        assert replies.take_rate_slots(conn, [slot("a@x", "t", "m4")],
+                                       period=timedelta(seconds=-1)) == {("a@x", "t", "m4")}
+
+
+def test_concurrent_batch_rate_slots_give_each_slot_once(db: Database) -> None:
+    period = timedelta(days=1)
+
+    def take(owner: int) -> set[tuple[str, str, str]]:
+        with db.begin() as conn:
+            return replies.take_rate_slots(conn, [
+                replies.SlotRequest(f"r{n}@x", "t", f"m{owner}-{n}") for n in range(20)
+            ], period=period)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(take, range(6)))
+    for n in range(20):
+        assert sum(1 for r in results for rcpt, _, _ in r if rcpt == f"r{n}@x") == 1
+
+
+def test_marking_a_batch_sent_settles_replies_and_mails_with_notes(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1), email(2)])
+    claim_batch(db, [1, 2], "a")
+    with db.begin() as conn:
+        replies.mark_sent_many(conn, [("m1", "subscription"), ("m2", "subscription")],
+                               {"m2": "some recipients refused: b@x: 550"})
+        assert replies.counts(conn) == {"sent": 2}
+        one, two = mails.get_mail(conn, "m1"), mails.get_mail(conn, "m2")
+        assert one is not None and two is not None
+        assert (one["status"], one["error"]) == (MailStatus.REPLIED, None)
+        assert (two["status"], two["error"]) == (MailStatus.REPLIED,
+                                                 "some recipients refused: b@x: 550")

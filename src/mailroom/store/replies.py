@@ -10,15 +10,17 @@ mail goes to a person, who can see what the responder knew.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, func, or_, select, tuple_, update
 
 from mailroom.events import utcnow
 from mailroom.store.db import insert_ignore
-from mailroom.store.schema import ReplyStatus, autoreply_log, replies, suppressions
+from mailroom.store.schema import MailStatus, ReplyStatus, autoreply_log, mails, replies, suppressions
 
 
 class Claim(StrEnum):
@@ -152,3 +154,168 @@ def counts(conn: Connection) -> dict[str, int]:
 def get(conn: Connection, mail_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(replies).where(replies.c.mail_id == mail_id)).mappings()
     return [dict(r) for r in rows]
+
+
+# -- batches: the responder claims and settles a whole batch in one transaction ------------
+#
+# Each statement is still conditional, so the guarantees above hold across processes: a
+# row is claimed by whichever INSERT or UPDATE gets it first, and every other statement
+# finds it taken. Rows are handled in key order so two batches lock them in the same
+# order (PostgreSQL would abort one of two crossing batches as a deadlock: RetryLater).
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """One reply to claim: the arguments of ``claim`` without owner and lease."""
+
+    mail_id: str
+    template: str
+    recipient: str
+    message_id: str
+    body: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.mail_id, self.template
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    """One rate slot to take: the arguments of ``take_rate_slot``."""
+
+    recipient: str
+    template: str
+    mail_id: str
+
+
+def _pairs(keys: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
+    return tuple_(replies.c.mail_id, replies.c.template).in_(list(keys))
+
+
+def claim_many(
+    conn: Connection, requests: Sequence[ClaimRequest], *, owner: str, lease: timedelta
+) -> dict[tuple[str, str], Claim]:
+    """``claim`` for many replies in a few statements; the result is keyed by (mail, template).
+
+    A reply asked for twice in one batch is claimed at most once; the second ask is ``BUSY``.
+    """
+    now = utcnow()
+    unique = sorted({r.key: r for r in reversed(requests)}.values(), key=lambda r: r.key)
+    result: dict[tuple[str, str], Claim] = {}
+    if not unique:
+        return result
+    inserted = conn.execute(
+        insert_ignore(conn, replies).values([
+            dict(mail_id=r.mail_id, template=r.template, recipient=r.recipient,
+                 message_id=r.message_id, status=ReplyStatus.SENDING, attempts=1, owner=owner,
+                 lease_until=now + lease, created_at=now, body=r.body)
+            for r in unique
+        ]).returning(replies.c.mail_id, replies.c.template)
+    ).all()
+    result.update({(m, t): Claim.CLAIMED for m, t in inserted})
+    rest = [r.key for r in unique if r.key not in result]
+    if rest:
+        retaken = conn.execute(
+            update(replies)
+            .where(_pairs(rest), replies.c.status == ReplyStatus.RETRY,
+                   or_(replies.c.next_attempt_at.is_(None), replies.c.next_attempt_at <= now))
+            .values(status=ReplyStatus.SENDING, owner=owner, lease_until=now + lease,
+                    attempts=replies.c.attempts + 1)
+            .returning(replies.c.mail_id, replies.c.template)
+        ).all()
+        result.update({(m, t): Claim.CLAIMED for m, t in retaken})
+        rest = [k for k in rest if k not in result]
+    if rest:
+        cut_off = conn.execute(
+            update(replies)
+            .where(_pairs(rest), replies.c.status == ReplyStatus.SENDING,
+                   replies.c.lease_until < now)
+            .values(status=ReplyStatus.UNCERTAIN, owner=owner, lease_until=None,
+                    last_error="the responder stopped while sending; the reply may have gone out")
+            .returning(replies.c.mail_id, replies.c.template)
+        ).all()
+        result.update({(m, t): Claim.UNCERTAIN for m, t in cut_off})
+        rest = [k for k in rest if k not in result]
+    if rest:
+        found = conn.execute(
+            select(replies.c.mail_id, replies.c.template, replies.c.status).where(_pairs(rest))
+        ).all()
+        result.update({
+            (m, t): {ReplyStatus.SENT: Claim.ALREADY_SENT, ReplyStatus.SENDING: Claim.BUSY,
+                     ReplyStatus.RETRY: Claim.PARKED}.get(ReplyStatus(s), Claim.FINISHED)
+            for m, t, s in found
+        })
+    return result
+
+
+def take_rate_slots(
+    conn: Connection, requests: Sequence[SlotRequest], *, period: timedelta
+) -> set[tuple[str, str, str]]:
+    """``take_rate_slot`` for many; returns the (recipient, template, mail) that may reply.
+
+    Within one batch the slot goes as it would one request after the other: to the mail
+    that already holds it, else to the first asking mail if the slot is free or expired.
+    """
+    now = utcnow()
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in requests:
+        mail_ids = groups.setdefault((r.recipient, r.template), [])
+        if r.mail_id not in mail_ids:
+            mail_ids.append(r.mail_id)
+    granted: set[tuple[str, str, str]] = set()
+    if not groups:
+        return granted
+    ordered = sorted(groups)
+    inserted = conn.execute(
+        insert_ignore(conn, autoreply_log).values([
+            dict(recipient=rcpt, template=tpl, mail_id=groups[(rcpt, tpl)][0], at=now)
+            for rcpt, tpl in ordered
+        ]).returning(autoreply_log.c.recipient, autoreply_log.c.template)
+    ).all()
+    for rcpt, tpl in inserted:
+        granted.add((rcpt, tpl, groups[(rcpt, tpl)][0]))
+    taken = {(rcpt, tpl) for rcpt, tpl in inserted}
+    for rcpt, tpl in ordered:  # a slot that exists: few in a batch, one statement each
+        if (rcpt, tpl) in taken:
+            continue
+        slot = (autoreply_log.c.recipient == rcpt, autoreply_log.c.template == tpl)
+        holder = conn.execute(
+            update(autoreply_log)
+            .where(*slot, autoreply_log.c.mail_id.in_(groups[(rcpt, tpl)]))
+            .values(at=now)
+            .returning(autoreply_log.c.mail_id)
+        ).scalar()
+        if holder is None:
+            holder = conn.execute(
+                update(autoreply_log)
+                .where(*slot, autoreply_log.c.at < now - period)
+                .values(mail_id=groups[(rcpt, tpl)][0], at=now)
+                .returning(autoreply_log.c.mail_id)
+            ).scalar()
+        if holder is not None:
+            granted.add((rcpt, tpl, str(holder)))
+    return granted
+
+
+def mark_sent_many(conn: Connection, sent: Sequence[tuple[str, str]],
+                   notes: Mapping[str, str] | None = None) -> None:
+    """Reply rows ``sent`` and their mails ``replied``, in two statements.
+
+    ``notes`` (mail id -> text) is kept as the mail's error, e.g. recipients the server
+    refused while accepting the others; those few mails get a statement each.
+    """
+    if not sent:
+        return
+    now = utcnow()
+    notes = notes or {}
+    conn.execute(update(replies).where(_pairs(sent))
+                 .values(status=ReplyStatus.SENT, sent_at=now, last_error=None, lease_until=None))
+    plain = sorted({m for m, _ in sent if m not in notes})
+    for start in range(0, len(plain), 500):
+        conn.execute(update(mails).where(mails.c.mail_id.in_(plain[start:start + 500]))
+                     .values(status=MailStatus.REPLIED, error=None, updated_at=now,
+                             finished_at=now))
+    for mail_id, note in sorted(notes.items()):
+        conn.execute(update(mails).where(mails.c.mail_id == mail_id)
+                     .values(status=MailStatus.REPLIED, error=note, updated_at=now,
+                             finished_at=now))
