@@ -36,6 +36,11 @@ def test_each_service_sigkilled_at_random_points_and_restarted_loses_and_repeats
                       tmp_path / "data", MAX_EMAILS_PER_BATCH="20", SMTP_TIMEOUT="5",
                       KAFKA_CONSUMER_BATCH="50")
     db = store_of(pg_url)  # schema first, as a deployment's migration step
+
+    def slow_server(_envelope: object) -> None:
+        time.sleep(0.03)  # a real server's pace, so the kills land while work is in flight
+
+    smtp_sink.behaviour.on_data = slow_server
     procs = service_procs(env)
     procs.topics_create()
     for name in STAGES:

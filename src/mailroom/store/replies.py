@@ -204,13 +204,13 @@ def claim_many(
     result: dict[tuple[str, str], Claim] = {}
     if not unique:
         return result
+    # executemany: SQLAlchemy batches it into multi-row INSERTs from one cached statement
     inserted = conn.execute(
-        insert_ignore(conn, replies).values([
-            dict(mail_id=r.mail_id, template=r.template, recipient=r.recipient,
-                 message_id=r.message_id, status=ReplyStatus.SENDING, attempts=1, owner=owner,
-                 lease_until=now + lease, created_at=now, body=r.body)
-            for r in unique
-        ]).returning(replies.c.mail_id, replies.c.template)
+        insert_ignore(conn, replies).returning(replies.c.mail_id, replies.c.template),
+        [dict(mail_id=r.mail_id, template=r.template, recipient=r.recipient,
+              message_id=r.message_id, status=ReplyStatus.SENDING, attempts=1, owner=owner,
+              lease_until=now + lease, created_at=now, body=r.body)
+         for r in unique],
     ).all()
     result.update({(m, t): Claim.CLAIMED for m, t in inserted})
     rest = [r.key for r in unique if r.key not in result]
@@ -267,10 +267,10 @@ def take_rate_slots(
         return granted
     ordered = sorted(groups)
     inserted = conn.execute(
-        insert_ignore(conn, autoreply_log).values([
-            dict(recipient=rcpt, template=tpl, mail_id=groups[(rcpt, tpl)][0], at=now)
-            for rcpt, tpl in ordered
-        ]).returning(autoreply_log.c.recipient, autoreply_log.c.template)
+        insert_ignore(conn, autoreply_log).returning(autoreply_log.c.recipient,
+                                                     autoreply_log.c.template),
+        [dict(recipient=rcpt, template=tpl, mail_id=groups[(rcpt, tpl)][0], at=now)
+         for rcpt, tpl in ordered],
     ).all()
     for rcpt, tpl in inserted:
         granted.add((rcpt, tpl, groups[(rcpt, tpl)][0]))
