@@ -298,7 +298,7 @@ class ResponderService(Runner[RoutedEmail]):
             for r in batch:
                 if r.outcome is None and r.suppress is not None:
                     r.outcome = self._record_suppression(conn, r.mail_id, r.suppress)
-            wanted = [r for r in open_ if r.suppress is None]
+            wanted = [r for r in open_ if r.suppress is None and r.message is not None]
             if not wanted:
                 return
             ids = [r.mail_id for r in wanted]
@@ -310,7 +310,7 @@ class ResponderService(Runner[RoutedEmail]):
             claims = reply_store.claim_many(conn, [
                 reply_store.ClaimRequest(r.mail_id, r.key, ", ".join(r.to)[:512],
                                          str(r.message["Message-ID"]), r.body)
-                for r in wanted if r.message is not None
+                for r in wanted if r.message is not None  # (always: narrows the type)
             ], owner=self.rt.instance, lease=self.lease)
             first: set[tuple[str, str]] = set()
             for r in wanted:

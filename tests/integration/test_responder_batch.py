@@ -1,0 +1,93 @@
+"""One responder batch with every kind of record in it (real broker runtime, aiosmtpd, SQLite).
+
+What it proves: the per-batch phases keep the per-reply guarantees inside one batch: the
+rate limit holds between two mails of the same batch, a record delivered twice in one batch
+is sent once, a reviewer's reply skips the rate limit, a loop-guarded mail and an unsafe one
+get their own fate, and every record is counted once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mailroom import topics
+from mailroom.broker import EmbeddedBroker
+from mailroom.events import Decision, RawEmail, Route, RoutedEmail
+from mailroom.responder.service import ResponderService
+from mailroom.runner import Item
+from mailroom.runtime import Runtime, build_runtime
+from mailroom.settings import Settings
+from mailroom.store import MailStatus
+from mailroom.store import mails as mail_store
+from mailroom.store.schema import autoreply_log, suppressions
+from servers import SmtpSink
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning"),
+]
+
+
+def routed(n: int, sender: str, *, reply_body: str | None = None, name: str = "",
+           headers: dict[str, list[str]] | None = None) -> RoutedEmail:
+    email = RawEmail(mail_id=f"mail-{n}", account="support@example.com", folder="INBOX", uid=n,
+                     message_id=f"<orig-{n}@client.example.org>", subject=f"Alta {n}",
+                     from_addr=sender, from_name=name, language="es", headers=headers or {})
+    decision = Decision(mail_id=email.mail_id, category="subscription", route=Route.ACKNOWLEDGE,
+                        language="es", reply_body=reply_body,
+                        requested_by="reviewer" if reply_body else None)
+    return RoutedEmail(email=email, decision=decision)
+
+
+@pytest.fixture
+def rt(make_settings: Callable[..., Settings], broker: EmbeddedBroker,
+       smtp_sink: SmtpSink) -> Any:
+    runtime = build_runtime(make_settings(smtp=smtp_sink, bootstrap=broker.bootstrap_servers),
+                            broker.bootstrap_servers)
+    yield runtime
+    runtime.db.dispose()
+
+
+def count(rt: Runtime, status: str) -> float:
+    return rt.metrics.registry.get_sample_value(
+        "emails_processed_total", {"topic": topics.ACKNOWLEDGEMENT_QUEUE, "status": status}) or 0.0
+
+
+async def test_one_batch_keeps_every_per_reply_guarantee(rt: Runtime, smtp_sink: SmtpSink) -> None:
+    first = routed(1, "ana@example.org")
+    same_sender = routed(2, "ANA@example.org")  # same recipient and template: rate limited
+    manual = routed(3, "ana@example.org", reply_body="Ya está dada de alta.")
+    auto = routed(4, "bot@example.org", headers={"auto-submitted": ["auto-generated"]})
+    unsafe = routed(5, "eve@example.org", name="Eve\r\nBcc: victim@example.org")
+    events = [first, same_sender, first, manual, auto, unsafe]  # ``first`` delivered twice
+    with rt.db.begin() as conn:
+        mail_store.record_collected(conn, [e.email for e in events])
+        mail_store.record_decisions(conn, [(e.email, e.decision) for e in events])
+    items = [Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, i, time.monotonic())
+             for i, e in enumerate(events)]
+    service = ResponderService(rt)
+    try:
+        outgoing = await service.handle_batch(items)
+    finally:
+        await service.pool.close()
+
+    assert sorted(str(m["In-Reply-To"]) for m in smtp_sink.messages()) == sorted(
+        [first.email.message_id, manual.email.message_id])
+    assert [o.topic for o in outgoing] == [topics.DEAD_LETTER]  # the unsafe one
+    with rt.db.begin() as conn:
+        status = {e.email.mail_id: mail_store.get_mail(conn, e.email.mail_id)["status"]  # type: ignore[index]
+                  for e in events}
+        reasons = dict(conn.execute(select(suppressions.c.mail_id, suppressions.c.reason)).all())
+        slots = conn.execute(select(autoreply_log.c.template, autoreply_log.c.mail_id)).all()
+    assert status == {"mail-1": MailStatus.REPLIED, "mail-2": MailStatus.SUPPRESSED,
+                      "mail-3": MailStatus.REPLIED, "mail-4": MailStatus.SUPPRESSED,
+                      "mail-5": MailStatus.DEAD}
+    assert reasons == {"mail-2": "rate_limited", "mail-4": "auto_submitted"}
+    assert slots == [("subscription", "mail-1")]  # the reviewer's reply took no slot
+    assert (count(rt, "sent"), count(rt, "duplicate"), count(rt, "suppressed"),
+            count(rt, "failed")) == (2, 1, 2, 1)
