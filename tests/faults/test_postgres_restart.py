@@ -55,7 +55,7 @@ async def run_through_store_fault(dovecot: Dovecot, smtp_sink: SmtpSink, pg_url:
                                   fault: Callable[[], object]) -> None:
     mails = make_batch(SCENARIO_MAILS)
     dovecot.preload(USER, [m.raw for m in mails])
-    # a short SMTP timeout keeps the responder's claim lease (timeout x 4 + 60 s) inside the
+    # a short SMTP timeout keeps the responder's claim lease (timeout x 4 + 21 s) inside the
     # scenario, so a reply whose "sent" mark was lost shows its real end: resent or not
     settings = make_settings(dovecot=dovecot, smtp=smtp_sink, database_url=pg_url,
                              max_emails_per_batch=25, smtp_timeout=5.0)

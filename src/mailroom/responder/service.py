@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from mailroom import topics
+from mailroom.errors import RetryLater
 from mailroom.events import DeadLetter, RoutedEmail, utcnow
 from mailroom.kafka import Outgoing
 from mailroom.responder.compose import (
@@ -41,7 +42,7 @@ from mailroom.responder.compose import (
 from mailroom.responder.guard import loop_reason
 from mailroom.responder.smtp import Delivery, SmtpConfig, SmtpPermanent, SmtpPool, SmtpTransient
 from mailroom.responder.templates import Templates
-from mailroom.runner import Item, Runner, dead_letter_record
+from mailroom.runner import Item, Runner, backoff_delay, dead_letter_record
 from mailroom.runtime import Runtime
 from mailroom.store import MailStatus, ReplyStatus
 from mailroom.store import dead_letters as dead_letter_store
@@ -64,6 +65,8 @@ class Outcome(StrEnum):
     FAILED = "failed"
     UNCERTAIN = "uncertain"
 
+
+SETTLE_PATIENCE = 120.0  # seconds to wait for the store before giving a sent batch up
 
 UNCERTAIN_NOTE = ("the responder stopped while sending this reply, so it may have been "
                   "delivered; check the sent mail before answering")
@@ -126,7 +129,10 @@ class ResponderService(Runner[RoutedEmail]):
         self.retry = retry or RetryPolicy()
         self.templates = Templates(settings.mailroom_templates)
         self.own_addresses = {a for a in (settings.smtp_email, settings.imap_email) if a}
-        self.lease = timedelta(seconds=settings.smtp_timeout * (self.retry.quick_attempts + 1) + 60)
+        # long enough for one reply's quick tries; a claim whose lease ran out is never sent
+        # again (it goes to a person), so the lease only decides how soon that happens
+        self.lease = timedelta(seconds=settings.smtp_timeout * (self.retry.quick_attempts + 1)
+                               + self.retry.quick_wait_max * self.retry.quick_attempts + 15)
 
     async def run(self) -> None:
         try:
@@ -147,8 +153,28 @@ class ResponderService(Runner[RoutedEmail]):
         await asyncio.to_thread(self._claim_batch, batch)
         claimed = [r for r in batch if r.claim is Claim.CLAIMED]
         await asyncio.gather(*(self._deliver(r) for r in claimed))
-        await asyncio.to_thread(self._settle_batch, batch)
+        await self._settle_while_store_recovers(batch)
         return self._account(batch, started)
+
+    async def _settle_while_store_recovers(self, batch: list[Reply]) -> None:
+        """Record what SMTP already did; wait out a store outage rather than lose it.
+
+        Once a reply went out, giving up here would leave its claim to run out and the mail
+        to a person ("may have been sent"). A short outage (a database restart) is waited
+        out in place instead, with backoff, for up to ``SETTLE_PATIENCE`` seconds.
+        """
+        deadline = time.monotonic() + SETTLE_PATIENCE
+        attempt = 0
+        while True:
+            try:
+                await asyncio.to_thread(self._settle_batch, batch)
+                return
+            except RetryLater as exc:
+                attempt += 1
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("responder: recording sent replies failed, retrying: %s", exc.reason)
+                await asyncio.sleep(min(backoff_delay(attempt), max(0.0, deadline - time.monotonic())))
 
     def _plan(self, reply: Reply, bodies: dict[str, str | None]) -> None:
         """Guard and compose one record (pure); a refusal or a bug fails only this record."""
