@@ -58,6 +58,15 @@ class FolderWatcher:
         (its renewals failed for longer than the lease lives) it stops reading at once. A
         batch cut off that way is read again by the new holder, and known mails are skipped.
         """
+        try:
+            await self._hold_lease_and_collect()
+        finally:
+            # synchronous on purpose: it must run even while this task is being cancelled,
+            # so another collector can take the folder over without waiting for expiry
+            with contextlib.suppress(Exception):
+                self._release_lease()
+
+    async def _hold_lease_and_collect(self) -> None:
         while not self.service.stopping:
             if not await asyncio.to_thread(self._take_lease):
                 self.rt.report(self.component, True, "standby: another collector holds this folder")
@@ -65,16 +74,17 @@ class FolderWatcher:
                 continue
             watch = asyncio.create_task(self.run_connected())
             keep = asyncio.create_task(self._keep_lease())
-            done, _ = await asyncio.wait({watch, keep}, return_when=asyncio.FIRST_COMPLETED)
-            keep.cancel()
+            try:
+                done, _ = await asyncio.wait({watch, keep}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                keep.cancel()
+                if not watch.done():
+                    watch.cancel()
+                for task in (watch, keep):
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if watch not in done:
                 log.warning("collector %s lost its folder lease; standing by", self.label)
-                watch.cancel()
-            for task in (watch, keep):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(self._release_lease)
 
     def _take_lease(self) -> bool:
         try:

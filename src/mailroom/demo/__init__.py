@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from mailroom.app import Supervisor
+from mailroom.broker import port_is_free
 from mailroom.demo.mails import DEMO_DOMAIN, seed_messages
 from mailroom.demo.servers import DEMO_PASSWORD, DEMO_USER, DemoImapServer, DemoSmtpSink
 from mailroom.settings import Security, Settings
@@ -35,6 +36,8 @@ def demo_settings(settings: Settings, imap: DemoImapServer, sink: DemoSmtpSink,
         "mailroom_demo": True, "mailroom_mailboxes": None,
         "api_users": f"demo:{hash_password(dashboard_password)}",
         "mailroom_data_dir": settings.mailroom_data_dir / "demo",
+        # a demo never fails on a busy port: the URL it prints is the one it took
+        "api_port": settings.api_port if port_is_free(settings.api_port) else 0,
         "database_url": settings.database_url,
     })
 
