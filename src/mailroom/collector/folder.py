@@ -150,7 +150,11 @@ class FolderWatcher:
         wait = min(settings.imap_idle_renew_seconds, KEEPALIVE_SECONDS) if use_idle \
             else settings.polling_interval
         while not self.service.stopping:
-            await self.catch_up(conn, state)
+            if await self.catch_up(conn, state) and use_idle:
+                # mail that arrived while this round was fetched is looked for at once:
+                # the server's IDLE notice comes up to ~0.5 s late (Dovecot coalesces),
+                # and while mail keeps coming a round is far shorter than that
+                continue
             if self.service.stopping:
                 return
             self.rt.metrics.idle_state.labels(self.label).set(1 if use_idle else 0)
@@ -162,8 +166,8 @@ class FolderWatcher:
             self.rt.metrics.idle_state.labels(self.label).set(0)
 
     # -- collecting ------------------------------------------------------------------
-    async def catch_up(self, conn: ImapConnection, state: FolderState) -> None:
-        """Collect every mail above the checkpoint, one batch at a time."""
+    async def catch_up(self, conn: ImapConnection, state: FolderState) -> int:
+        """Collect every mail above the checkpoint, one batch at a time; returns how many."""
         last_uid = await asyncio.to_thread(self._last_uid, state.uidvalidity)
         uids = await conn.search_after(last_uid)
         lag = self.rt.metrics.collector_lag.labels(self.label)
@@ -171,7 +175,7 @@ class FolderWatcher:
         size = self.rt.settings.max_emails_per_batch
         for start in range(0, len(uids), size):
             if self.service.stopping:
-                return
+                return start
             self.service.enter_batch()
             self.in_batch = True
             try:
@@ -180,6 +184,7 @@ class FolderWatcher:
                 self.in_batch = False
                 self.service.leave_batch()
             lag.set(max(0, len(uids) - start - size))
+        return len(uids)
 
     def _last_uid(self, uidvalidity: int) -> int:
         with self.rt.db.begin() as db:
