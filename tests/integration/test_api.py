@@ -29,7 +29,7 @@ from mailroom.store import MailStatus
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import feedback
-from servers import Dovecot, SmtpSink, postgres_database
+from servers import Dovecot, SmtpSink
 
 pytestmark = [
     pytest.mark.integration,
@@ -113,23 +113,9 @@ def settings_for(tmp: Path, *, broker: EmbeddedBroker, dovecot: Dovecot | None =
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield ""
-        return
-    try:
-        ctx = postgres_database()
-        url = ctx.__enter__()
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        import os
-
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    try:
-        yield url
-    finally:
-        ctx.__exit__(None, None, None)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Empty (the SQLite default) or a fresh PostgreSQL database from the ``pg_url`` fixture."""
+    return "" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture
