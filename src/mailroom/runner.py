@@ -98,7 +98,6 @@ class Runner(ABC, Generic[E]):
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
         self.batches = 0
-        self.assigned: list[TopicPartition] = []
         self.busy = False  # a batch is between consume and commit
         self.caught_up = False  # the last poll returned nothing
         self.broker_lost = False  # set from librdkafka's error callback
