@@ -167,6 +167,10 @@ def count_by(conn: Connection, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in rows}
 
 
+def count_all(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(mails)).scalar_one())
+
+
 def count_open(conn: Connection) -> int:
     return int(conn.execute(
         select(func.count()).select_from(mails).where(mails.c.status.in_(
