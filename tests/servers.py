@@ -182,6 +182,7 @@ class Received:
     rcpt_tos: list[str]
     data: bytes
     at: float
+    mail_options: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> EmailMessage:
@@ -205,6 +206,7 @@ class SmtpSink:
     user: str = "mailer@example.com"
     password: str = "mailer-pass"
     require_auth: bool = True
+    smtputf8: bool = False  # offer SMTPUTF8 (RFC 6531)
     behaviour: SmtpBehaviour = field(default_factory=SmtpBehaviour)
     received: list[Received] = field(default_factory=list)
     port: int = 0
@@ -230,7 +232,7 @@ class SmtpSink:
             str(envelope.content).encode()
         with self._lock:
             self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
-                                          data, time.monotonic()))
+                                          data, time.monotonic(), list(envelope.mail_options)))
         return "250 Message accepted"
 
     def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
@@ -247,6 +249,7 @@ class SmtpSink:
             self, hostname="127.0.0.1", port=self.port,
             authenticator=self._authenticate, auth_require_tls=False,
             auth_required=self.require_auth, server_hostname="sink.test",
+            enable_SMTPUTF8=self.smtputf8,
         )
         self._controller.start()
         return self

@@ -129,3 +129,43 @@ async def test_refused_login_is_transient_and_probe_fails(smtp_sink: SmtpSink) -
         await pool.close()
     assert await probe(config(smtp_sink)) is True
     assert await probe(bad) is False
+
+
+async def test_internationalised_domain_goes_with_smtputf8_when_offered() -> None:
+    """A composed reply to an IDN address: UTF-8 headers, MAIL FROM with SMTPUTF8."""
+    from mailroom.events import Decision, RawEmail, Route
+    from mailroom.responder.compose import compose_reply, envelope_recipients, serialise
+    from mailroom.responder.templates import Templates
+
+    email = RawEmail(mail_id="m1", account="support@example.com", folder="INBOX",
+                     message_id="<o1@ejémplo.es>", subject="Suscripción",
+                     from_addr="jose@ejémplo.es", from_name="José", language="es")
+    reply = compose_reply(email, Decision(mail_id="m1", category="subscription",
+                                          route=Route.ACKNOWLEDGE),
+                          templates=Templates(), from_addr="mailer@example.com",
+                          from_name="Soporte", default_language="en")
+    to = envelope_recipients(reply)
+    sink = SmtpSink(smtputf8=True).start()
+    pool = SmtpPool(config(sink))
+    try:
+        await pool.send(serialise(reply), sender=sink.user, recipients=to)
+    finally:
+        await pool.close()
+        sink.stop()
+    assert sink.wait_for(1, timeout=10)
+    got = sink.received[0]
+    assert got.rcpt_tos == ["jose@ejémplo.es"]
+    assert "SMTPUTF8" in [o.upper() for o in got.mail_options]
+    assert "To: José <jose@ejémplo.es>".encode() in got.data
+
+
+async def test_internationalised_address_without_smtputf8_fails_for_good(
+        smtp_sink: SmtpSink) -> None:
+    """The server will never take it: a permanent failure (the reply goes to a person)."""
+    pool = SmtpPool(config(smtp_sink))
+    try:
+        with pytest.raises(SmtpPermanent, match="SMTPUTF8"):
+            await pool.send(message(), sender=smtp_sink.user, recipients=["jose@ejémplo.es"])
+    finally:
+        await pool.close()
+    assert smtp_sink.received == []

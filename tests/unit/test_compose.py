@@ -21,6 +21,7 @@ from mailroom.responder.compose import (
     envelope_recipients,
     reply_key,
     reply_subject,
+    serialise,
     truncate_utf8,
 )
 from mailroom.responder.templates import Templates, language_candidates
@@ -275,3 +276,56 @@ def test_values_without_control_characters_always_get_a_reply(
     msg = reparse(compose(email, decision(reply_body=body)))
     assert msg["To"].addresses[0].addr_spec == "ana@example.org"
     assert msg["Subject"].startswith("Re:")
+
+
+def stdlib_bytes(msg: EmailMessage, *, utf8: bool = False) -> bytes:
+    """The same message flattened by the stdlib's own SMTP policy, with no shortcut."""
+    return msg.as_bytes(policy=(policy.SMTPUTF8 if utf8 else policy.SMTP))
+
+
+@settings(max_examples=300, deadline=None)
+@given(subject=safe_text, name=safe_text, reference=safe_text, body=safe_text,
+       local=st.one_of(st.just("ana"), st.from_regex(r"[a-z0-9._-]{1,30}", fullmatch=True)),
+       long_name=st.booleans())
+def test_serialised_reply_is_byte_for_byte_what_the_stdlib_writes(
+        subject: str, name: str, reference: str, body: str, local: str, long_name: bool) -> None:
+    """The composer's header memo and one-line fast path must not change a single byte."""
+    email = mail(subject=subject, from_name=name * (4 if long_name else 1),
+                 from_addr=f"{local}@example.org", references=[reference])
+    try:
+        msg = compose(email, decision(reply_body=f"x{body}"))
+    except ComposeRefused:
+        return
+    assert serialise(msg) == stdlib_bytes(msg)
+    assert serialise(msg) == serialise(msg)  # the second time comes from the memo
+
+
+def test_serialised_reply_parses_back_to_the_same_reply() -> None:
+    msg = compose()
+    parsed = message_from_bytes(serialise(msg), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["To"] == "Ana Pérez <ana@example.org>"
+    assert [p.replace("\r\n", "\n") for p in parts(parsed)] == list(parts(msg))
+    assert b"\r\n" in serialise(msg) and b"\n" not in serialise(msg).replace(b"\r\n", b"")
+
+
+def test_internationalised_address_is_serialised_with_utf8_headers() -> None:
+    """A recipient on an internationalised domain: UTF-8 headers (RFC 6532), sent with
+    SMTPUTF8. (A non-ASCII local part is refused by ``Address`` and never composed.)"""
+    msg = compose(mail(from_addr="jose@ejémplo.es", from_name="José"))
+    raw = serialise(msg)
+    assert raw == stdlib_bytes(msg, utf8=True)
+    assert "José <jose@ejémplo.es>".encode() in raw
+    assert envelope_recipients(msg) == ["jose@ejémplo.es"]
+
+
+def test_body_parts_are_quoted_printable_so_the_boundary_never_occurs_in_them() -> None:
+    """A reply quoting our own boundary (or anything) cannot break the MIME structure."""
+    first = compose()
+    boundary = first.get_boundary()
+    assert boundary is not None and "=_" in boundary
+    msg = compose(dec=decision(reply_body=f"--{boundary}\n--{boundary}--\nlínea =_ fin"))
+    raw = serialise(msg)
+    assert raw.count(f"--{boundary}".encode()) == 3  # two part openers and the closer
+    text, _html = parts(reparse(msg))
+    assert f"--{boundary}" in text and "línea =_ fin" in text

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import aioimaplib
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mailroom.collector.imap_responses import (
     FetchedItem,
     FolderState,
@@ -69,3 +75,41 @@ def test_idle_pushes_news_and_alarms() -> None:
     assert alarm([b"BYE Server shutting down"]) is not None
     assert alarm([b"OK [UIDVALIDITY 99] changed"]) is not None
     assert alarm([b"OK Still here", b"3 EXPUNGE"]) is None
+
+
+def _wait_data_as_aioimaplib_does(command: aioimaplib.FetchCommand) -> bool:
+    """aioimaplib 2.0's ``FetchCommand.wait_data``, the quadratic original we replaced."""
+    lines = command._resp_lines
+    last_fetch_index = 0
+    for index, line in enumerate(lines):
+        if isinstance(line, bytes) and command.FETCH_MESSAGE_DATA_RE.match(line):
+            last_fetch_index = index
+    joined = b"".join(x for x in lines[last_fetch_index:] if isinstance(x, bytes))
+    return joined.count(b"(") != joined.count(b")")
+
+
+_RESPONSE_LINE = st.one_of(
+    st.builds(lambda n, rest: b"%d FETCH (" % n + rest, st.integers(1, 999),
+              st.sampled_from([b"UID 7 RFC822.SIZE 12 BODY[] {12}", b"UID 8)", b"FLAGS (\\Seen))",
+                               b"UID 9 BODY[] {3}"])),
+    st.sampled_from([b")", b" UID 7)", b"(", b"x (y) z", b"", b"* OK still here"]),
+    st.binary(max_size=20).map(bytearray),  # literal data is appended as a bytearray
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_RESPONSE_LINE, max_size=40))
+def test_incremental_fetch_wait_data_answers_as_aioimaplib(lines: list[bytes]) -> None:
+    """The collector's linear ``wait_data`` gives aioimaplib's answer after every line."""
+    import mailroom.collector.imap  # noqa: F401  (installs the replacement)
+
+    assert aioimaplib.FetchCommand.wait_data.__module__ == "mailroom.collector.imap"
+
+    loop = asyncio.new_event_loop()
+    try:
+        command = aioimaplib.FetchCommand("A1", "1:*", "(UID)", loop=loop)
+        for line in lines:
+            command._resp_lines.append(line)
+            assert command.wait_data() == _wait_data_as_aioimaplib_does(command)
+    finally:
+        loop.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import socket
 import ssl
@@ -281,6 +282,30 @@ class ImapConnection:
 
 
 READ_SLICE = 2048
+
+
+def _fetch_wait_data(self: aioimaplib.FetchCommand) -> bool:
+    """``FetchCommand.wait_data`` without rescanning the whole response on every line.
+
+    aioimaplib's version looks through every line received so far, for every line, to
+    find the last ``n FETCH (`` and count parentheses from there: quadratic in the batch,
+    and 40 % of the collector's time with 500-mail FETCHes. This keeps the scan position
+    and the counts since the last FETCH line on the command and gives the same answer.
+    """
+    lines = self._resp_lines
+    scanned, opened, closed = getattr(self, "_mailroom_scan", (0, 0, 0))
+    pattern = self.FETCH_MESSAGE_DATA_RE
+    for line in itertools.islice(lines, scanned, None):
+        if isinstance(line, bytes):  # literals arrive as bytearray and are not counted
+            if pattern.match(line):
+                opened = closed = 0
+            opened += line.count(b"(")
+            closed += line.count(b")")
+    self._mailroom_scan = (len(lines), opened, closed)
+    return opened != closed
+
+
+aioimaplib.FetchCommand.wait_data = _fetch_wait_data
 
 
 def _feed_in_slices(protocol: aioimaplib.IMAP4ClientProtocol) -> None:

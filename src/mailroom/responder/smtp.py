@@ -22,6 +22,8 @@ from email.message import EmailMessage
 from aiosmtplib import (
     SMTP,
     SMTPAuthenticationError,
+    SMTPHeloError,
+    SMTPNotSupported,
     SMTPRecipientsRefused,
     SMTPResponseException,
 )
@@ -65,6 +67,8 @@ def classify(exc: BaseException) -> SmtpTransient | SmtpPermanent:
         if 500 <= exc.code < 600:
             return SmtpPermanent(answer, exc.code)
         return SmtpTransient(answer, exc.code)
+    if isinstance(exc, SMTPNotSupported):  # e.g. SMTPUTF8 needed, not offered: it never will be
+        return SmtpPermanent(f"the server cannot take this message: {exc}")
     if isinstance(exc, ValueError):  # aiosmtplib refuses an address it cannot send
         return SmtpPermanent(f"unsendable address: {exc}")
     return SmtpTransient(f"{type(exc).__name__}: {exc}")
@@ -113,6 +117,18 @@ class _Slot:
     last_used: float = 0.0
 
 
+def _mail_options(client: SMTP, sender: str, recipients: list[str]) -> list[str]:
+    """SMTPUTF8 (and 8BITMIME) only for internationalised addresses, as RFC 6531 asks."""
+    if sender.isascii() and all(r.isascii() for r in recipients):
+        return []
+    if not client.supports_extension("smtputf8"):
+        raise SMTPNotSupported("a non-ASCII address, but the server does not offer SMTPUTF8")
+    options = ["SMTPUTF8"]
+    if client.supports_extension("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options
+
+
 class SmtpPool:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
@@ -137,17 +153,29 @@ class SmtpPool:
         slot.client = None
         client = self.config.client()
         await client.connect()
+        if client.is_ehlo_or_helo_needed:  # so its extensions are known before the first send
+            try:
+                await client.ehlo()
+            except SMTPHeloError:
+                await client.helo()
         self.connects += 1
         slot.client = client
         return client
 
-    async def send(self, message: EmailMessage, *, sender: str, recipients: list[str]) -> Delivery:
-        """Send one message; raises ``SmtpTransient`` or ``SmtpPermanent``."""
+    async def send(self, message: EmailMessage | bytes, *, sender: str,
+                   recipients: list[str]) -> Delivery:
+        """Send one message; raises ``SmtpTransient`` or ``SmtpPermanent``.
+
+        ``message`` is best given already serialised (``compose.serialise``): aiosmtplib's
+        ``send_message`` would copy and flatten it again with a policy of its own.
+        """
+        data = message if isinstance(message, bytes) else message.as_bytes(
+            policy=message.policy.clone(linesep="\r\n"))
         slot = await self._slots.get()
         try:
             client = await self._ready(slot)
-            refused, response = await client.send_message(
-                message, sender=sender, recipients=recipients)
+            refused, response = await client.sendmail(
+                sender, recipients, data, mail_options=_mail_options(client, sender, recipients))
         except Exception as exc:
             if not isinstance(exc, SMTPResponseException | SMTPRecipientsRefused) or \
                     getattr(exc, "code", 0) == 421:
