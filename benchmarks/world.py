@@ -141,8 +141,7 @@ def replies_by_target(sink: SmtpSink, since: int = 0) -> dict[str, float]:
         received = list(sink.received[since:])
     out: dict[str, float] = {}
     for item in received:
-        # a folded header parses with its leading whitespace: strip it
-        target = str(item.message.get("In-Reply-To", "")).strip()
+        target = item.in_reply_to
         if target and target not in out:
             out[target] = item.at
     return out

@@ -8,6 +8,7 @@ mails arriving while the pipeline runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import imaplib
 import os
 import shutil
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +191,13 @@ class Received:
         msg = message_from_bytes(self.data, policy=policy.default)
         assert isinstance(msg, EmailMessage)
         return msg
+
+    @functools.cached_property
+    def in_reply_to(self) -> str:
+        """The reply's target, read once (the benchmark asks for it again and again)."""
+        head = BytesHeaderParser(policy=policy.default).parsebytes(self.data)
+        # a folded header parses with its leading whitespace: strip it
+        return str(head.get("In-Reply-To", "")).strip()
 
 
 @dataclass

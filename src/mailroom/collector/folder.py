@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE_TTL = timedelta(seconds=60)
+# after mail was found, look again every LINGER_PAUSE seconds, LINGER_ROUNDS times, before
+# going back to IDLE: together about as long as Dovecot holds back its IDLE notice
+LINGER_PAUSE = 0.05
+LINGER_ROUNDS = 10
 KEEPALIVE_SECONDS = 300.0  # longest quiet IDLE before a round trip proves the link alive
 MAX_DEAD_LETTER_PAYLOAD = 1_000_000
 
@@ -149,14 +153,23 @@ class FolderWatcher:
         use_idle = settings.imap_idle and conn.has_idle
         wait = min(settings.imap_idle_renew_seconds, KEEPALIVE_SECONDS) if use_idle \
             else settings.polling_interval
+        lingering = 0  # short looks left before IDLE, after a round that found mail
         while not self.service.stopping:
             if await self.catch_up(conn, state) and use_idle:
                 # mail that arrived while this round was fetched is looked for at once:
                 # the server's IDLE notice comes up to ~0.5 s late (Dovecot coalesces),
                 # and while mail keeps coming a round is far shorter than that
+                lingering = LINGER_ROUNDS
                 continue
             if self.service.stopping:
                 return
+            if lingering:
+                # mail was coming a moment ago: a few short looks answer the next one far
+                # sooner than the server's late IDLE notice would (one SEARCH each)
+                lingering -= 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.service.stop_event.wait(), timeout=LINGER_PAUSE)
+                continue
             self.rt.metrics.idle_state.labels(self.label).set(1 if use_idle else 0)
             if use_idle:
                 await conn.wait_for_news(wait, self.service.stop_event)

@@ -38,6 +38,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _RE_PREFIX = re.compile(r"^\s*re\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
 _MSG_ID = re.compile(r"^<[^<>\s]+>$")
 _T = TypeVar("_T")
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # the generator's NLCRE
 
 
 # headers whose value is new in every reply: parsing or folding them once is all they need
@@ -281,9 +282,39 @@ def _text_part(subtype: str, text: str) -> EmailMessage:
 
 
 def serialise(msg: EmailMessage) -> bytes:
-    """The bytes to send: CRLF lines; UTF-8 headers only when an address needs them."""
+    """The bytes to send: CRLF lines; UTF-8 headers only when an address needs them.
+
+    A reply as ``compose_reply`` builds it is written here directly: every header folded
+    by the reply policy, as the stdlib generator does, and the MIME framing around its
+    quoted-printable parts (the generator's buffers, clones and boundary checks cost as
+    much as composing). Anything else goes through the generator. ``test_compose``
+    checks both ways give the same bytes.
+    """
     ascii_only = all(address.isascii() for address in envelope_recipients(msg))
-    return msg.as_bytes(policy=REPLY_POLICY if ascii_only else REPLY_POLICY_UTF8)
+    policy = REPLY_POLICY if ascii_only else REPLY_POLICY_UTF8
+    parts = msg.get_payload()
+    boundary = msg.get_boundary()
+    if not (boundary and isinstance(parts, list) and msg.preamble is None and msg.epilogue is None
+            and all(isinstance(p, EmailMessage) and isinstance(p.get_payload(), str)
+                    and p.get_payload().isascii() for p in parts)):
+        return msg.as_bytes(policy=policy)
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    return b"".join([
+        _header_block(msg, policy), delimiter[2:],
+        delimiter.join(_header_block(p, policy) + _crlf_lines(p.get_payload()) for p in parts),
+        f"\r\n--{boundary}--\r\n".encode("ascii"),
+    ])
+
+
+def _header_block(msg: EmailMessage, policy: EmailPolicy) -> bytes:
+    return b"".join([*(policy.fold_binary(name, value) for name, value in msg.raw_items()),
+                     b"\r\n"])
+
+
+def _crlf_lines(text: str) -> bytes:
+    """An ASCII payload with CRLF line ends, as the generator writes it (no final CRLF
+    added when the text has none)."""
+    return "\r\n".join(_NEWLINE.split(text)).encode("ascii")
 
 
 def envelope_recipients(msg: EmailMessage) -> list[str]:
