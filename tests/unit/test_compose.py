@@ -329,3 +329,15 @@ def test_body_parts_are_quoted_printable_so_the_boundary_never_occurs_in_them() 
     assert raw.count(f"--{boundary}".encode()) == 3  # two part openers and the closer
     text, _html = parts(reparse(msg))
     assert f"--{boundary}" in text and "línea =_ fin" in text
+
+
+def test_a_message_of_another_shape_is_serialised_by_the_generator() -> None:
+    """serialise() writes its own framing only for the shape compose_reply builds."""
+    single = EmailMessage(policy=policy.SMTP)
+    single["To"] = "ana@example.org"
+    single["Subject"] = "Re: hola"
+    single.set_content("hola\n")
+    assert serialise(single) == stdlib_bytes(single)
+    mixed = compose()
+    mixed.preamble = "This is a multi-part message."
+    assert serialise(mixed) == stdlib_bytes(mixed)

@@ -292,16 +292,18 @@ def serialise(msg: EmailMessage) -> bytes:
     """
     ascii_only = all(address.isascii() for address in envelope_recipients(msg))
     policy = REPLY_POLICY if ascii_only else REPLY_POLICY_UTF8
-    parts = msg.get_payload()
+    payload = msg.get_payload()
     boundary = msg.get_boundary()
-    if not (boundary and isinstance(parts, list) and msg.preamble is None and msg.epilogue is None
-            and all(isinstance(p, EmailMessage) and isinstance(p.get_payload(), str)
-                    and p.get_payload().isascii() for p in parts)):
+    parts = [(p, p.get_payload()) for p in payload if isinstance(p, EmailMessage)] \
+        if isinstance(payload, list) else []
+    if not (boundary and parts and len(parts) == len(payload) and msg.preamble is None
+            and msg.epilogue is None
+            and all(isinstance(text, str) and text.isascii() for _, text in parts)):
         return msg.as_bytes(policy=policy)
     delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
     return b"".join([
         _header_block(msg, policy), delimiter[2:],
-        delimiter.join(_header_block(p, policy) + _crlf_lines(p.get_payload()) for p in parts),
+        delimiter.join(_header_block(part, policy) + _crlf_lines(str(text)) for part, text in parts),
         f"\r\n--{boundary}--\r\n".encode("ascii"),
     ])
 
