@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     imap_mailbox: str = "INBOX"
     mailroom_mailboxes: Path | None = None
     polling_interval: float = Field(60.0, gt=0)
-    max_emails_per_batch: int = Field(50, ge=1, le=10_000)
+    max_emails_per_batch: int = Field(500, ge=1, le=10_000)
+    max_batch_bytes: int = Field(32 * 1024 * 1024, ge=1024)  # one FETCH's mails, at most
     max_email_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     imap_idle: bool = True
     imap_idle_renew_seconds: float = Field(24 * 60, gt=0, le=29 * 60)

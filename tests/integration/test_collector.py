@@ -151,6 +151,23 @@ async def test_preloaded_mails_published_once_and_checkpointed(
     assert len(again) == n, "a restarted collector re-published mails"
 
 
+async def test_batches_are_bounded_by_bytes_and_lose_nothing(
+        broker: EmbeddedBroker, dovecot: Dovecot, runtime_for: Callable[..., Runtime]) -> None:
+    """With MAX_BATCH_BYTES of about three mails, 20 mails of 3 KB go in batches of at
+    most three; every one is published once and the checkpoint ends on the last UID."""
+    n = 20
+    dovecot.preload(USER, [make_mail(i, tag="b", body_size=3000) for i in range(n)])
+    rt = runtime_for(dovecot=dovecot, max_emails_per_batch=500, max_batch_bytes=10_000)
+    async with collector(rt):
+        await until(idle_entered(rt, f"{USER}/INBOX"), what="catch-up")
+        got = events(await read(broker.bootstrap_servers, topics.RAW_EMAILS, n))
+    assert sorted(e["message_id"] for e in got) == sorted(f"<b{i}@test.example>" for i in range(n))
+    assert checkpoint(rt, USER) == checkpoints.Checkpoint(dovecot_uidvalidity(dovecot), n)
+    fetches = rt.metrics.registry.get_sample_value(
+        "mailroom_collector_fetch_seconds_count", {"mailbox": f"{USER}/INBOX"})
+    assert fetches is not None and fetches >= n / 3
+
+
 def dovecot_uidvalidity(dovecot: Dovecot, folder: str = "INBOX") -> int:
     imap = dovecot.connect()
     try:

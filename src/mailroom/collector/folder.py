@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from mailroom import topics
+from mailroom.collector.budget import within_budget
 from mailroom.collector.imap import Fetched, ImapConnection, ImapError
 from mailroom.collector.imap_responses import FolderState
 from mailroom.collector.mailboxes import Account
@@ -186,17 +187,18 @@ class FolderWatcher:
         lag = self.rt.metrics.collector_lag.labels(self.label)
         lag.set(len(uids))
         size = self.rt.settings.max_emails_per_batch
-        for start in range(0, len(uids), size):
+        start = 0
+        while start < len(uids):
             if self.service.stopping:
                 return start
             self.service.enter_batch()
             self.in_batch = True
             try:
-                await self.collect_batch(conn, state, uids[start:start + size])
+                start += await self.collect_batch(conn, state, uids[start:start + size])
             finally:
                 self.in_batch = False
                 self.service.leave_batch()
-            lag.set(max(0, len(uids) - start - size))
+            lag.set(len(uids) - start)
         return len(uids)
 
     def _last_uid(self, uidvalidity: int) -> int:
@@ -209,10 +211,14 @@ class FolderWatcher:
             return 0  # a new UIDVALIDITY: read all again; known mails are skipped
         return checkpoint.last_uid
 
-    async def collect_batch(self, conn: ImapConnection, state: FolderState, uids: list[int]) -> None:
-        metrics = self.rt.metrics
+    async def collect_batch(self, conn: ImapConnection, state: FolderState, uids: list[int]) -> int:
+        """Collect the first of ``uids`` that fit ``MAX_BATCH_BYTES``; returns how many."""
+        metrics, settings = self.rt.metrics, self.rt.settings
         started = time.monotonic()
-        fetched = await conn.fetch(uids, self.rt.settings.max_email_bytes)
+        sizes = await conn.sizes(uids)
+        uids = within_budget(uids, sizes, max_email_bytes=settings.max_email_bytes,
+                             budget=settings.max_batch_bytes)
+        fetched = await conn.fetch(uids, settings.max_email_bytes, sizes)
         metrics.fetch_latency.labels(self.label).observe(time.monotonic() - started)
         metrics.fetched.labels(self.label).inc(len(fetched))
         events, letters = await asyncio.to_thread(self._parse_all, fetched, state.uidvalidity)
@@ -227,6 +233,7 @@ class FolderWatcher:
             metrics.processed.labels(topic="imap", status="dead_letter").inc(len(letters))
             metrics.dead_letters.labels(topic="imap").inc(len(letters))
         await self._post_action(conn, [f.uid for f in fetched])
+        return len(uids)
 
     def _parse_all(self, fetched: list[Fetched], uidvalidity: int,
                    ) -> tuple[list[RawEmail], list[DeadLetter]]:

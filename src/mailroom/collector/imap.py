@@ -174,13 +174,23 @@ class ImapConnection:
             f"UID {last_uid + 1}:*", charset=None))
         return sorted(u for u in set(r.parse_search(response.lines)) if u > last_uid)
 
-    async def fetch(self, uids: list[int], max_bytes: int) -> list[Fetched]:
-        """Sizes first; whole mails within ``max_bytes``, only the headers of bigger ones."""
+    async def sizes(self, uids: list[int]) -> dict[int, int | None]:
+        """``RFC822.SIZE`` of each UID still there (an expunged one is missing)."""
+        found = r.parse_fetch((await self._ok("UID FETCH sizes", self._client().uid(
+            "fetch", r.uid_set(uids), "(UID RFC822.SIZE)"))).lines)
+        return {uid: item.size for uid, item in found.items()}
+
+    async def fetch(self, uids: list[int], max_bytes: int,
+                    sizes: dict[int, int | None] | None = None) -> list[Fetched]:
+        """Whole mails within ``max_bytes``, only the headers of bigger ones.
+
+        ``sizes`` (from ``sizes()``) saves asking for them again.
+        """
         client = self._client()
-        sizes = r.parse_fetch((await self._ok(
-            "UID FETCH sizes", client.uid("fetch", r.uid_set(uids), "(UID RFC822.SIZE)"))).lines)
-        small = [u for u in uids if u in sizes and (sizes[u].size or 0) <= max_bytes]
-        large = [u for u in uids if u in sizes and (sizes[u].size or 0) > max_bytes]
+        if sizes is None:
+            sizes = await self.sizes(uids)
+        small = [u for u in uids if u in sizes and (sizes[u] or 0) <= max_bytes]
+        large = [u for u in uids if u in sizes and (sizes[u] or 0) > max_bytes]
         out: list[Fetched] = []
         for chosen, item, headers_only in ((small, "BODY.PEEK[]", False),
                                            (large, "BODY.PEEK[HEADER]", True)):
@@ -188,13 +198,13 @@ class ImapConnection:
                 continue
             # aioimaplib's own timer ends a FETCH that stalls between data; this bounds the
             # whole answer, allowing for a link as slow as 256 KB/s
-            total = sum(sizes[u].size or 0 for u in chosen) if not headers_only else 0
+            total = sum(sizes[u] or 0 for u in chosen) if not headers_only else 0
             response = await self._ok("UID FETCH", client.uid(
                 "fetch", r.uid_set(chosen), f"(UID RFC822.SIZE {item})"),
                 timeout=self.timeout * 2 + total / 262_144)
             for uid, got in r.parse_fetch(response.lines).items():
                 if uid in chosen and got.body is not None:
-                    size = got.size if got.size is not None else (sizes[uid].size or len(got.body))
+                    size = got.size if got.size is not None else (sizes[uid] or len(got.body))
                     out.append(Fetched(uid, size, got.body, headers_only))
         return sorted(out, key=lambda f: f.uid)
 
