@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="services started in split mode")
     p.add_argument("--db", choices=("postgres", "sqlite"), default="postgres",
                    help="state store (postgres uses MAILROOM_TEST_PG, as the tests do)")
-    p.add_argument("--batch", type=int, default=500, help="MAX_EMAILS_PER_BATCH for the collector (its default)")
+    p.add_argument("--batch", type=int, default=500,
+                   help="MAX_EMAILS_PER_BATCH for the collector (its default)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra setting for the services (repeatable)")
     p.add_argument("--skip-naive", action="store_true")
