@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -341,3 +343,25 @@ def test_a_message_of_another_shape_is_serialised_by_the_generator() -> None:
     mixed = compose()
     mixed.preamble = "This is a multi-part message."
     assert serialise(mixed) == stdlib_bytes(mixed)
+
+
+_ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+
+
+@given(local=st.lists(st.text(alphabet=_ATEXT, min_size=1, max_size=8), min_size=1, max_size=3),
+       labels=st.lists(st.from_regex(r"[A-Za-z0-9-]{1,10}", fullmatch=True), min_size=2, max_size=4))
+def test_plain_addresses_are_read_as_getaddresses_reads_them(
+        local: list[str], labels: list[str]) -> None:
+    """The composer's shortcut for dot-atom addresses agrees with ``getaddresses``."""
+    from email.utils import getaddresses
+
+    address = ".".join(local) + "@" + ".".join(labels)
+    assert [a for _n, a in getaddresses([address]) if a] == [address]
+    try:
+        msg = compose(mail(from_addr=address, from_name="Ana"))
+    except ComposeRefused:
+        # refused only where the stdlib's own Address refuses it as well
+        with pytest.raises((ValueError, HeaderParseError)):
+            Address(display_name="Ana", addr_spec=address)
+        return
+    assert envelope_recipients(msg) == [address]

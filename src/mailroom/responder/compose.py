@@ -38,6 +38,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _RE_PREFIX = re.compile(r"^\s*re\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
 _MSG_ID = re.compile(r"^<[^<>\s]+>$")
 _T = TypeVar("_T")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # the generator's NLCRE
 
 
@@ -171,7 +173,9 @@ def _clean(value: str, what: str) -> str:
 
 def _address(value: str, what: str, display_name: str = "") -> Address:
     value = _clean(value, what)
-    found = [addr for _name, addr in getaddresses([value]) if addr]
+    # a plain dot-atom address (nearly all of them) is what getaddresses would return
+    found = [value] if _PLAIN_ADDRESS.fullmatch(value) else \
+        [addr for _name, addr in getaddresses([value]) if addr]
     if len(found) != 1 or found[0].count("@") != 1 or not all(found[0].split("@")):
         raise ComposeRefused(f"{what} is not one valid address: {value[:80]!r}")
     try:
