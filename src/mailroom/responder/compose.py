@@ -104,8 +104,8 @@ class _ReplyPolicy(EmailPolicy):
     A header value that repeats from reply to reply is folded once and then comes from
     memory; one that is new in every reply, if it is ASCII and fits on one line, folds to
     ``Name: value`` (what the stdlib's refolding does in that case, after a walk over the
-    whole parse tree). ``test_compose`` checks the
-    output byte for byte against ``policy.SMTP``.
+    whole parse tree). ``test_compose`` checks the output byte for byte against
+    ``policy.SMTP``.
     """
 
     def fold_binary(self, name: str, value: Any) -> bytes:

@@ -10,8 +10,9 @@ A batch moves in phases, so the store is visited a few times per batch and not p
 (measured: two transactions and two thread hops per reply were half the responder's
 time). Per chunk of ``PIPELINE_CHUNK`` records: guard and compose (pure), then ONE
 transaction records the suppressions and takes the rate slots and claims, then the
-claimed replies go out over the pool while the next chunk is composed and claimed. When
-all are out: one transaction each for the sent, the parked and the failed.
+claimed replies are handed to the pool and the next chunk starts: the SMTP server works
+on them while it is composed, and their answers are read while it is claimed. When all
+are out: one transaction each for the sent, the parked and the failed.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ class Outcome(StrEnum):
     UNCERTAIN = "uncertain"
 
 
-# replies composed and claimed per step: one chunk goes out over SMTP while the next is
-# composed and claimed (measured: the whole batch in one step left the responder idle a
-# quarter of its time, waiting for the SMTP server)
+# replies composed and claimed per step: one chunk is with the SMTP server while the next
+# is composed and claimed (measured: the whole batch in one step left the responder idle
+# a quarter of its time, waiting for the SMTP server)
 PIPELINE_CHUNK = 50
 SETTLE_PATIENCE = 120.0  # seconds to wait for the store before giving a sent batch up
 
