@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -296,14 +296,11 @@ accounts:
         f"<uv{i}@test.example>" for i in [0, 1, 2, 3, 99])
 
 
-class CuttingProxy:
-    """A TCP proxy that cuts the connection once, in the middle of a body FETCH."""
+class LoopbackServer:
+    """An asyncio TCP server on a free loopback port; a subclass handles each connection."""
 
-    def __init__(self, target_port: int, cut_after: int) -> None:
-        self.target_port = target_port
-        self.cut_after = cut_after
+    def __init__(self) -> None:
         self.port = free_port()
-        self.cuts = 0
         self.server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -312,6 +309,31 @@ class CuttingProxy:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    async def until_one_ends(pipes: list[Coroutine[Any, Any, None]],
+                             *writers: asyncio.StreamWriter) -> None:
+        """Run both directions of a relay until one ends, then drop both connections."""
+        tasks = [asyncio.ensure_future(pipe) for pipe in pipes]
+        with contextlib.suppress(Exception):
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        for writer in writers:
+            writer.transport.abort()
+
+
+class CuttingProxy(LoopbackServer):
+    """A TCP proxy that cuts the connection once, in the middle of a body FETCH."""
+
+    def __init__(self, target_port: int, cut_after: int) -> None:
+        super().__init__()
+        self.target_port = target_port
+        self.cut_after = cut_after
+        self.cuts = 0
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
@@ -336,13 +358,7 @@ class CuttingProxy:
                 client_w.write(data)
                 await client_w.drain()
 
-        tasks = [asyncio.ensure_future(upstream()), asyncio.ensure_future(downstream())]
-        with contextlib.suppress(Exception):
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            task.cancel()
-        for writer in (client_w, server_w):
-            writer.transport.abort()
+        await self.until_one_ends([upstream(), downstream()], client_w, server_w)
 
 
 async def test_connection_cut_mid_fetch_loses_and_duplicates_nothing(
@@ -447,23 +463,15 @@ class TokenEndpoint:
         self.server.server_close()
 
 
-class XOAuth2Gateway:
+class XOAuth2Gateway(LoopbackServer):
     """A minimal IMAP server that accepts only SASL XOAUTH2 with the token it is told to,
     then hands the authenticated session over to Dovecot (logged in as the same user)."""
 
     def __init__(self, dovecot: Dovecot, accept: Callable[[], str]) -> None:
+        super().__init__()
         self.dovecot = dovecot
         self.accept = accept
-        self.port = free_port()
         self.attempts: list[str] = []
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         caps = b"IMAP4rev1 SASL-IR AUTH=XOAUTH2"
@@ -502,13 +510,7 @@ class XOAuth2Gateway:
                 dst.write(data)
                 await dst.drain()
 
-        tasks = [asyncio.ensure_future(pipe(reader, up_w)), asyncio.ensure_future(pipe(up_r, writer))]
-        with contextlib.suppress(Exception):
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            task.cancel()
-        for w in (writer, up_w):
-            w.transport.abort()
+        await self.until_one_ends([pipe(reader, up_w), pipe(up_r, writer)], writer, up_w)
 
 
 async def test_xoauth2_account_collects_with_refreshed_token(
