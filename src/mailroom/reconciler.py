@@ -18,7 +18,7 @@ from mailroom import topics
 from mailroom.events import Decision, RawEmail, Route, RoutedEmail, utcnow
 from mailroom.kafka import Outgoing, produce_all
 from mailroom.runtime import Runtime
-from mailroom.store import MailStatus
+from mailroom.store import MailStatus, progress
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
 
@@ -65,8 +65,9 @@ class Reconciler:
         with self.rt.db.begin() as conn:
             check_processor = check_responder = True
             if only_when_stalled:
+                marks = progress.last(conn)
                 check_processor, check_responder = self._stalled(
-                    mail_store.last_progress(conn), older_than)
+                    (marks.get(progress.PROCESSOR), marks.get(progress.RESPONDER)), older_than)
             collected = mail_store.stale_open_mails(
                 conn, MailStatus.COLLECTED, older_than, limit) if check_processor else []
             awaiting = mail_store.stale_open_mails(

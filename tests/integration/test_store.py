@@ -251,3 +251,27 @@ def test_marking_a_batch_sent_settles_replies_and_mails_with_notes(db: Database)
         assert (one["status"], one["error"]) == (MailStatus.REPLIED, None)
         assert (two["status"], two["error"]) == (MailStatus.REPLIED,
                                                  "some recipients refused: b@x: 550")
+
+
+def test_stage_progress_moves_forward_and_survives_concurrent_marks(db: Database) -> None:
+    """One row per stage, updated in place by every process of the stage at once."""
+    from mailroom.store import progress
+
+    with db.begin() as conn:
+        assert progress.last(conn) == {}
+        progress.mark(conn, progress.PROCESSOR)
+    with db.begin() as conn:
+        first = progress.last(conn)
+    assert set(first) == {progress.PROCESSOR}
+
+    def mark(stage: str) -> None:
+        for _ in range(10):
+            with db.begin() as conn:
+                progress.mark(conn, stage)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(mark, [progress.PROCESSOR, progress.RESPONDER] * 2))
+    with db.begin() as conn:
+        after = progress.last(conn)
+    assert set(after) == {progress.PROCESSOR, progress.RESPONDER}
+    assert after[progress.PROCESSOR] >= first[progress.PROCESSOR]

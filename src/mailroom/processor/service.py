@@ -24,6 +24,7 @@ from mailroom.processor.training import STARTER_MODEL, load_intent_model, load_s
 from mailroom.runner import Item, Runner
 from mailroom.runtime import Runtime
 from mailroom.store import mails as mail_store
+from mailroom.store import progress
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,9 @@ class ProcessorService(Runner[RawEmail]):
 
     def _record(self, decided: list[tuple[RawEmail, Decision]]) -> set[str]:
         with self.rt.db.begin() as conn:
-            return mail_store.record_decisions(conn, decided)
+            settled = mail_store.record_decisions(conn, decided)
+            progress.mark(conn, progress.PROCESSOR)
+            return settled
 
 
 def routed_records(email: RawEmail, decision: Decision) -> list[Outgoing]:

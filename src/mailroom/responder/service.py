@@ -47,7 +47,7 @@ from mailroom.responder.smtp import Delivery, SmtpConfig, SmtpPermanent, SmtpPoo
 from mailroom.responder.templates import Templates
 from mailroom.runner import Item, Runner, backoff_delay, dead_letter_record
 from mailroom.runtime import Runtime
-from mailroom.store import MailStatus, ReplyStatus
+from mailroom.store import MailStatus, ReplyStatus, progress
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
@@ -341,54 +341,59 @@ class ResponderService(Runner[RoutedEmail]):
         return bodies
 
     def _claim_batch(self, batch: list[Reply]) -> None:
+        """Suppressions, rate slots and claims of a chunk in one transaction."""
+        with self.rt.db.begin() as conn:
+            self._claim_in(conn, batch)
+            progress.mark(conn, progress.RESPONDER)
+
+    def _claim_in(self, conn: Connection, batch: list[Reply]) -> None:
         settings = self.rt.settings
         open_ = [r for r in batch if r.outcome is None and r.suppress is None]
-        with self.rt.db.begin() as conn:
-            limited = [r for r in open_ if r.rate_limited]
-            if limited:
-                granted = reply_store.take_rate_slots(
-                    conn, [reply_store.SlotRequest(r.to[0].lower(), r.key, r.mail_id)
-                           for r in limited],
-                    period=timedelta(seconds=settings.autoreply_period))
-                for r in limited:
-                    if (r.to[0].lower(), r.key, r.mail_id) not in granted:
-                        r.suppress = RATE_LIMITED
-            for r in batch:
-                if r.outcome is None and r.suppress is not None:
-                    r.outcome = self._record_suppression(conn, r.mail_id, r.suppress)
-            wanted = [r for r in open_ if r.suppress is None and r.message is not None]
-            if not wanted:
-                return
-            ids = [r.mail_id for r in wanted]
-            known = mail_store.known_ids(conn, ids)
-            # the reply row references the mail; the processor normally stored it
-            missing = {r.mail_id: r.item.event.email for r in wanted if r.mail_id not in known}
-            if missing:
-                mail_store.record_collected(conn, list(missing.values()))
-            claims = reply_store.claim_many(conn, [
-                reply_store.ClaimRequest(r.mail_id, r.key, ", ".join(r.to)[:512],
-                                         str(r.message["Message-ID"]), r.body)
-                for r in wanted if r.message is not None  # (always: narrows the type)
-            ], owner=self.rt.instance, lease=self.lease)
-            first: set[tuple[str, str]] = set()
-            for r in wanted:
-                # a record delivered twice in one batch is claimed once; the other is a duplicate
-                r.claim = claims[(r.mail_id, r.key)] if (r.mail_id, r.key) not in first \
-                    else Claim.BUSY
-                first.add((r.mail_id, r.key))
-                if r.claim is Claim.UNCERTAIN:
-                    # never send twice: a person decides whether the cut-off reply went out
-                    mail_store.set_status(conn, r.mail_id, MailStatus.IN_REVIEW,
-                                          error=UNCERTAIN_NOTE,
-                                          only_from=(MailStatus.AWAITING_REPLY,))
-                    r.outcome = Outcome.UNCERTAIN
-                elif r.claim is Claim.ALREADY_SENT:
-                    # a redelivery after the reply went out; heal a status a race left open
-                    mail_store.set_status(conn, r.mail_id, MailStatus.REPLIED,
-                                          only_from=(MailStatus.AWAITING_REPLY,))
-                if r.claim is not Claim.CLAIMED and r.outcome is None:
-                    log.debug("reply %s/%s skipped: %s", r.mail_id, r.key, r.claim)
-                    r.outcome = Outcome.DUPLICATE
+        limited = [r for r in open_ if r.rate_limited]
+        if limited:
+            granted = reply_store.take_rate_slots(
+                conn, [reply_store.SlotRequest(r.to[0].lower(), r.key, r.mail_id)
+                       for r in limited],
+                period=timedelta(seconds=settings.autoreply_period))
+            for r in limited:
+                if (r.to[0].lower(), r.key, r.mail_id) not in granted:
+                    r.suppress = RATE_LIMITED
+        for r in batch:
+            if r.outcome is None and r.suppress is not None:
+                r.outcome = self._record_suppression(conn, r.mail_id, r.suppress)
+        wanted = [r for r in open_ if r.suppress is None and r.message is not None]
+        if not wanted:
+            return
+        ids = [r.mail_id for r in wanted]
+        known = mail_store.known_ids(conn, ids)
+        # the reply row references the mail; the processor normally stored it
+        missing = {r.mail_id: r.item.event.email for r in wanted if r.mail_id not in known}
+        if missing:
+            mail_store.record_collected(conn, list(missing.values()))
+        claims = reply_store.claim_many(conn, [
+            reply_store.ClaimRequest(r.mail_id, r.key, ", ".join(r.to)[:512],
+                                     str(r.message["Message-ID"]), r.body)
+            for r in wanted if r.message is not None  # (always: narrows the type)
+        ], owner=self.rt.instance, lease=self.lease)
+        first: set[tuple[str, str]] = set()
+        for r in wanted:
+            # a record delivered twice in one batch is claimed once; the other is a duplicate
+            r.claim = claims[(r.mail_id, r.key)] if (r.mail_id, r.key) not in first \
+                else Claim.BUSY
+            first.add((r.mail_id, r.key))
+            if r.claim is Claim.UNCERTAIN:
+                # never send twice: a person decides whether the cut-off reply went out
+                mail_store.set_status(conn, r.mail_id, MailStatus.IN_REVIEW,
+                                      error=UNCERTAIN_NOTE,
+                                      only_from=(MailStatus.AWAITING_REPLY,))
+                r.outcome = Outcome.UNCERTAIN
+            elif r.claim is Claim.ALREADY_SENT:
+                # a redelivery after the reply went out; heal a status a race left open
+                mail_store.set_status(conn, r.mail_id, MailStatus.REPLIED,
+                                      only_from=(MailStatus.AWAITING_REPLY,))
+            if r.claim is not Claim.CLAIMED and r.outcome is None:
+                log.debug("reply %s/%s skipped: %s", r.mail_id, r.key, r.claim)
+                r.outcome = Outcome.DUPLICATE
 
     @staticmethod
     def _record_suppression(conn: Connection, mail_id: str, reason: str) -> Outcome:

@@ -181,12 +181,3 @@ def count_open(conn: Connection) -> int:
 def get_mail(conn: Connection, mail_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(mails).where(mails.c.mail_id == mail_id)).mappings().first()
     return dict(row) if row else None
-
-
-def last_progress(conn: Connection) -> tuple[datetime | None, datetime | None]:
-    """When the processor last decided a mail, and when the responder last finished one."""
-    decided = conn.execute(select(func.max(mails.c.decided_at))).scalar()
-    finished = conn.execute(
-        select(func.max(mails.c.finished_at)).where(mails.c.route == Route.ACKNOWLEDGE.value)
-    ).scalar()
-    return decided, finished

@@ -180,6 +180,15 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# when each stage last handled a batch: the reconciler's "is it stalled?" without scanning
+# the mails table
+stage_progress = Table(
+    "stage_progress",
+    metadata,
+    Column("stage", String(32), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 meta = Table(
     "meta",
     metadata,
