@@ -15,6 +15,9 @@ from mailroom.store import Database, MailStatus
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 
+# the statuses that are a queue: what email_queue_size reports
+QUEUED = (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY, MailStatus.IN_REVIEW)
+
 
 @dataclass
 class ComponentHealth:
@@ -40,7 +43,7 @@ class Runtime:
 
     def queue_sizes(self) -> dict[str, int]:
         with self.db.begin() as conn:
-            by_status = mail_store.count_by(conn, "status")
+            by_status = mail_store.count_in(conn, QUEUED)
             dead = dead_letter_store.count_open(conn)
         return {
             "raw_emails": by_status.get(MailStatus.COLLECTED, 0),

@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     api_open_metrics: bool = True
     api_open_health: bool = True
     api_session_secret: SecretStr = SecretStr("")
+    api_stats_cache_seconds: float = Field(2.0, ge=0)  # /stats is read at most this often
 
     mailroom_demo: bool = False
     log_level: str = "INFO"

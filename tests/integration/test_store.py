@@ -275,3 +275,46 @@ def test_stage_progress_moves_forward_and_survives_concurrent_marks(db: Database
         after = progress.last(conn)
     assert set(after) == {progress.PROCESSOR, progress.RESPONDER}
     assert after[progress.PROCESSOR] >= first[progress.PROCESSOR]
+
+
+def test_settling_touches_exactly_the_mail_and_template_pairs_asked_for(db: Database) -> None:
+    """Two mails with two replies each; the batch names one reply of each, crossed."""
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1), email(2)])
+    pairs = [request(1), request(1, "manual-x"), request(2), request(2, "manual-x")]
+    with db.begin() as conn:
+        replies.claim_many(conn, pairs, owner="a", lease=timedelta(seconds=60))
+        replies.mark_sent_many(conn, [("m1", "subscription"), ("m2", "manual-x")])
+        found = {(r["mail_id"], r["template"]): r["status"]
+                 for mail_id in ("m1", "m2") for r in replies.get(conn, mail_id)}
+        again = replies.claim_many(conn, pairs, owner="b", lease=timedelta(seconds=60))
+    assert found == {("m1", "subscription"): "sent", ("m1", "manual-x"): "sending",
+                     ("m2", "subscription"): "sending", ("m2", "manual-x"): "sent"}
+    assert again == {("m1", "subscription"): Claim.ALREADY_SENT, ("m1", "manual-x"): Claim.BUSY,
+                     ("m2", "subscription"): Claim.BUSY, ("m2", "manual-x"): Claim.ALREADY_SENT}
+
+
+def test_an_index_added_in_a_later_release_reaches_an_existing_store(db: Database) -> None:
+    from sqlalchemy import inspect, text
+
+    with db.begin() as conn:
+        conn.execute(text("DROP INDEX ix_replies_sent"))
+    assert "ix_replies_sent" not in {i["name"] for i in inspect(db.engine).get_indexes("replies")}
+    db.create_schema()
+    assert "ix_replies_sent" in {i["name"] for i in inspect(db.engine).get_indexes("replies")}
+
+
+def test_per_minute_counts_from_the_store_match_the_pure_count(db: Database) -> None:
+    from mailroom.api.stats import per_minute, per_minute_in_store
+    from mailroom.events import utcnow
+    from mailroom.store.schema import mails as mails_table
+
+    now = utcnow()
+    ages = [0.5, 1, 30, 59.5, 60.5, 61, 119.5, 1800.25, 3599.5, 3700, 86400, -5]
+    times = [now - timedelta(seconds=age) for age in ages]
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(n).model_copy(update={"collected_at": t})
+                                      for n, t in enumerate(times)])
+        counted = per_minute_in_store(conn, mails_table.c.collected_at, now, 60)
+    assert counted == per_minute(times, now, 60)
+    assert sum(counted) == 9

@@ -17,7 +17,7 @@ from mailroom.api.review import (
     sanitize_html,
     template_names,
 )
-from mailroom.api.stats import latency_percentiles, per_minute, percentile
+from mailroom.api.stats import StatsCache, latency_percentiles, per_minute, percentile, sum_counts
 from mailroom.events import RawEmail, Route
 from mailroom.settings import Settings
 
@@ -104,6 +104,44 @@ def test_per_minute_buckets_oldest_first_and_ignores_outside_window() -> None:
 
 def _check(name: str, ok: bool, detail: str = "") -> CheckResult:
     return CheckResult(name=name, ok=ok, detail=detail)
+
+
+def test_one_grouped_count_gives_totals_per_status_category_and_mailbox() -> None:
+    counted = sum_counts([
+        ("a@x", "INBOX", "replied", "subscription", 5),
+        ("a@x", "INBOX", "in_review", "other", 2),
+        ("a@x", "INBOX", "in_review", None, 1),
+        ("b@x", "Support", "replied", "subscription", 3),
+    ])
+    assert counted.by_status == {"replied": 8, "in_review": 3}
+    assert counted.by_category == {"subscription": 8, "other": 2}
+    assert [(m.account, m.folder, m.total, m.by_status) for m in counted.mailboxes] == [
+        ("a@x", "INBOX", 8, {"replied": 5, "in_review": 3}),
+        ("b@x", "Support", 3, {"replied": 3})]
+
+
+def test_stats_are_computed_at_most_once_per_period_and_a_failure_is_not_kept() -> None:
+    now = [100.0]
+    cache: StatsCache[int] = StatsCache(2.0, clock=lambda: now[0])
+    calls = [0]
+
+    def compute() -> int:
+        calls[0] += 1
+        return calls[0]
+
+    assert cache.get(compute) == 1
+    now[0] += 1.9
+    assert cache.get(compute) == 1  # still fresh: every dashboard gets the same reading
+    now[0] += 0.1
+    assert cache.get(compute) == 2
+
+    def fail() -> int:
+        raise RuntimeError("store down")
+
+    now[0] += 5
+    with pytest.raises(RuntimeError):
+        cache.get(fail)
+    assert cache.get(compute) == 3  # the stale reading was not served after the failure
 
 
 def test_health_is_ok_only_when_every_check_is() -> None:

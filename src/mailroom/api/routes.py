@@ -62,8 +62,11 @@ async def get_ready(state: State) -> JSONResponse:
 
 @monitor.get("/stats", response_model=Stats, dependencies=[Depends(open_or_user("api_open_metrics"))])
 def get_stats(state: State) -> Stats:
-    """Counts per topic/status/category, queue sizes, latency percentiles, per mailbox."""
-    return read_stats(state.rt)
+    """Counts per topic/status/category, queue sizes, latency percentiles, per mailbox.
+
+    At most `API_STATS_CACHE_SECONDS` old: every open dashboard shares one reading.
+    """
+    return state.stats.get(lambda: read_stats(state.rt))
 
 
 @monitor.get("/metrics", response_class=Response,

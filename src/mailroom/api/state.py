@@ -10,6 +10,8 @@ from confluent_kafka import Producer
 from fastapi import Request
 
 from mailroom.api.auth import LoginThrottle, SessionSigner, parse_api_users
+from mailroom.api.models import Stats
+from mailroom.api.stats import StatsCache
 from mailroom.runtime import Runtime
 
 
@@ -19,6 +21,7 @@ class ApiState:
     signer: SessionSigner
     config_users: dict[str, str]
     tokens: list[str]
+    stats: StatsCache[Stats]
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     _producer: Producer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -30,7 +33,7 @@ class ApiState:
         secret = s.api_session_secret.get_secret_value().encode() or secrets.token_bytes(32)
         tokens = [t.strip() for t in s.api_tokens.get_secret_value().split(",") if t.strip()]
         return cls(rt=rt, signer=SessionSigner(secret), config_users=parse_api_users(s.api_users),
-                   tokens=tokens)
+                   tokens=tokens, stats=StatsCache(s.api_stats_cache_seconds))
 
     def producer(self) -> Producer:
         """One producer for the app, built on first use (so the API starts without Kafka)."""

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
 from mailroom.events import utcnow
-from mailroom.store.db import insert_ignore
+from mailroom.store.db import insert_ignore, plan_with_values
 from mailroom.store.schema import MailStatus, ReplyStatus, autoreply_log, mails, replies, suppressions
 
 
@@ -189,7 +189,18 @@ class SlotRequest:
 
 
 def _pairs(keys: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
-    return tuple_(replies.c.mail_id, replies.c.template).in_(list(keys))
+    """Rows with these (mail, template) keys, as a condition the unique index can serve.
+
+    Not a row-value ``IN``: for 500 pairs PostgreSQL planned that as a walk over every
+    reply with the template, testing each against every pair (0.43 s at 30,000 replies).
+    Grouped by template, each group is ``template = t AND mail_id IN (...)``: one index
+    probe per mail (18 ms).
+    """
+    by_template: dict[str, set[str]] = {}
+    for mail_id, template in keys:
+        by_template.setdefault(template, set()).add(mail_id)
+    return or_(*[and_(replies.c.template == template, replies.c.mail_id.in_(sorted(ids)))
+                 for template, ids in sorted(by_template.items())])
 
 
 def claim_many(
@@ -199,6 +210,7 @@ def claim_many(
 
     A reply asked for twice in one batch is claimed at most once; the second ask is ``BUSY``.
     """
+    plan_with_values(conn)
     now = utcnow()
     unique = sorted({r.key: r for r in reversed(requests)}.values(), key=lambda r: r.key)
     result: dict[tuple[str, str], Claim] = {}
@@ -306,6 +318,7 @@ def mark_sent_many(conn: Connection, sent: Sequence[tuple[str, str]],
     """
     if not sent:
         return
+    plan_with_values(conn)
     now = utcnow()
     notes = notes or {}
     conn.execute(update(replies).where(_pairs(sent))

@@ -116,6 +116,8 @@ replies = Table(
 )
 Index("ix_replies_recipient", replies.c.recipient, replies.c.template, replies.c.sent_at)
 Index("ix_replies_status_next", replies.c.status, replies.c.next_attempt_at)
+# /stats: the latest sent replies and the replies per minute, without a scan of every reply
+Index("ix_replies_sent", replies.c.sent_at)
 
 autoreply_log = Table(
     "autoreply_log",
