@@ -1,8 +1,9 @@
 """The numbers behind ``/stats`` and the dashboard's charts.
 
 Counts come from the state store (the record of every mail) and, for "since start", from
-this process's ``emails_processed_total`` counter. Percentiles and per-minute series are
-pure functions over rows read with bounded queries.
+this process's ``emails_processed_total`` counter. Percentiles are a pure function over the
+latest replies (a bounded read through the ``sent_at`` index); per-minute series are counted
+by the database; the counts are one grouped pass over the mails table.
 """
 
 from __future__ import annotations
