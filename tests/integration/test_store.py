@@ -318,3 +318,31 @@ def test_per_minute_counts_from_the_store_match_the_pure_count(db: Database) -> 
         counted = per_minute_in_store(conn, mails_table.c.collected_at, now, 60)
     assert counted == per_minute(times, now, 60)
     assert sum(counted) == 9
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_several_processes_creating_a_new_store_at_once_all_start(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Services started together on an empty store: each checks, then creates; some lose."""
+    import threading
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        url = str(request.getfixturevalue("pg_url")).replace("postgresql://", "postgresql+psycopg://")
+    databases = [Database(url) for _ in range(6)]
+    start = threading.Barrier(len(databases))
+
+    def create(database: Database) -> None:
+        start.wait()
+        database.create_schema()
+
+    try:
+        with ThreadPoolExecutor(len(databases)) as pool:
+            list(pool.map(create, databases))  # re-raises the first failure
+        with databases[0].begin() as conn:
+            assert mails.count_all(conn) == 0
+    finally:
+        for database in databases:
+            database.dispose()

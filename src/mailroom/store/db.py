@@ -79,9 +79,11 @@ class Database:
             try:
                 self._create_schema()
                 return
-            except (IntegrityError, ProgrammingError):
-                # another process created the same table or row between check and create
-                if attempt == 4:
+            except (IntegrityError, ProgrammingError, OperationalError) as exc:
+                # another process created the same table, index or row between check and
+                # create (SQLite says so with an OperationalError: "... already exists")
+                lost_race = not isinstance(exc, OperationalError) or "already exists" in str(exc)
+                if attempt == 4 or not lost_race:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
