@@ -114,6 +114,16 @@ def one_batch(db: Database, start: int) -> dict[str, float]:
             "settled": timed(settle)}
 
 
+def analyze(db: Database) -> None:
+    """What autovacuum does sooner or later: statistics and the visibility map."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with db.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
 def stats_seconds(db: Database) -> float:
     def read() -> None:
         with db.begin() as conn:
@@ -128,7 +138,7 @@ def sizes(rows: int) -> list[int]:
     return [*marks, rows]
 
 
-def run(db: Database, rows: int, window: int) -> list[dict[str, Any]]:
+def run(db: Database, rows: int, window: int, vacuumed: bool) -> list[dict[str, Any]]:
     """Grow the tables to ``rows`` mails; per mark, the median of the last ``window`` batches."""
     results: list[dict[str, Any]] = []
     recent: list[dict[str, float]] = []
@@ -141,14 +151,18 @@ def run(db: Database, rows: int, window: int) -> list[dict[str, Any]]:
         for call in CALLS:
             row[f"{call}_ms"] = round(1000 * statistics.median(r[call] for r in recent), 1)
         row["stats_ms"] = round(1000 * stats_seconds(db), 1)
+        if vacuumed:
+            analyze(db)
+            row["stats_vacuumed_ms"] = round(1000 * stats_seconds(db), 1)
         results.append(row)
         print(line(row), flush=True)
     return results
 
 
 def line(row: dict[str, Any]) -> str:
+    vacuumed = f" {row['stats_vacuumed_ms']:>10.1f}" if "stats_vacuumed_ms" in row else ""
     return (f"{row['mails']:>10,} " + " ".join(f"{row[c + '_ms']:>10.1f}" for c in CALLS)
-            + f" {row['stats_ms']:>10.1f}")
+            + f" {row['stats_ms']:>10.1f}" + vacuumed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,13 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="mails in the store at the end")
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--window", type=int, default=10, help="batches per median")
+    parser.add_argument("--vacuum", action="store_true",
+                        help="also time /stats after VACUUM ANALYZE at each size (as autovacuum "
+                             "would leave it; the tables then stay analysed)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
     print(f"ms per batch of {BATCH} mails ({BATCH // 2} replies in chunks of {CHUNK}); "
           f"/stats: its store queries once; {args.db}")
-    print(f"{'mails':>10} " + " ".join(f"{c:>10}" for c in CALLS) + f" {'/stats':>10}")
+    print(f"{'mails':>10} " + " ".join(f"{c:>10}" for c in CALLS) + f" {'/stats':>10}"
+          + (f" {'vacuumed':>10}" if args.vacuum else ""))
     with database(args.db) as db:
-        results = run(db, args.rows, args.window)
+        results = run(db, args.rows, args.window, args.vacuum)
     if args.json:
         args.json.write_text(json.dumps({"db": args.db, "rows": results}, indent=1))
     return 0
