@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,14 +44,18 @@ class Runtime:
 
     def queue_sizes(self) -> dict[str, int]:
         with self.db.begin() as conn:
-            by_status = mail_store.count_in(conn, QUEUED)
-            dead = dead_letter_store.count_open(conn)
-        return {
-            "raw_emails": by_status.get(MailStatus.COLLECTED, 0),
-            "acknowledgement_queue": by_status.get(MailStatus.AWAITING_REPLY, 0),
-            "human_review": by_status.get(MailStatus.IN_REVIEW, 0),
-            "dead_letter": dead,
-        }
+            return queue_sizes_of(mail_store.count_in(conn, QUEUED),
+                                  dead_letter_store.count_open(conn))
+
+
+def queue_sizes_of(by_status: Mapping[str, int], open_dead_letters: int) -> dict[str, int]:
+    """``email_queue_size`` per queue from mail counts per status."""
+    return {
+        "raw_emails": by_status.get(MailStatus.COLLECTED, 0),
+        "acknowledgement_queue": by_status.get(MailStatus.AWAITING_REPLY, 0),
+        "human_review": by_status.get(MailStatus.IN_REVIEW, 0),
+        "dead_letter": open_dead_letters,
+    }
 
 
 def build_runtime(settings: Settings, bootstrap_servers: str | None = None) -> Runtime:

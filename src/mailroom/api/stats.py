@@ -31,7 +31,8 @@ from sqlalchemy import (
 
 from mailroom.api.models import LatencyPercentiles, MailboxStats, Series, Stats
 from mailroom.events import utcnow
-from mailroom.runtime import Runtime
+from mailroom.runtime import Runtime, queue_sizes_of
+from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import replies as reply_store
 from mailroom.store.schema import ReplyStatus, mails, replies
 
@@ -146,19 +147,18 @@ def count_mails(conn: Connection) -> MailCounts:
 
 @dataclass(frozen=True)
 class StoreNumbers:
-    """What ``/stats`` reads from the state store (the rest comes from this process)."""
+    """What ``/stats`` reads from the state store, in one transaction (the rest comes from
+    this process)."""
 
-    by_status: dict[str, int]
-    by_category: dict[str, int]
+    counts: MailCounts
+    open_dead_letters: int
     replies: dict[str, int]
     latency: LatencyPercentiles
-    mailboxes: list[MailboxStats]
     collected: list[int]
     replied: list[int]
 
 
 def read_store_numbers(conn: Connection, now: datetime) -> StoreNumbers:
-    counted = count_mails(conn)
     pairs = conn.execute(
         select(mails.c.collected_at, replies.c.sent_at)
         .join(replies, replies.c.mail_id == mails.c.mail_id)
@@ -166,11 +166,10 @@ def read_store_numbers(conn: Connection, now: datetime) -> StoreNumbers:
         .order_by(replies.c.sent_at.desc()).limit(LATENCY_SAMPLE)
     ).all()
     return StoreNumbers(
-        by_status=counted.by_status,
-        by_category=counted.by_category,
+        counts=count_mails(conn),
+        open_dead_letters=dead_letter_store.count_open(conn),
         replies=reply_store.counts(conn),
         latency=latency_percentiles(pairs),
-        mailboxes=counted.mailboxes,
         collected=per_minute_in_store(conn, mails.c.collected_at, now, SERIES_MINUTES),
         replied=per_minute_in_store(conn, replies.c.sent_at, now, SERIES_MINUTES),
     )
@@ -205,13 +204,13 @@ def read_stats(rt: Runtime, now: datetime | None = None) -> Stats:
         found = read_store_numbers(conn, now)
     return Stats(
         since_start=processed_since_start(rt),
-        by_status=found.by_status,
-        by_category=found.by_category,
-        queue_sizes=rt.queue_sizes(),
+        by_status=found.counts.by_status,
+        by_category=found.counts.by_category,
+        queue_sizes=queue_sizes_of(found.counts.by_status, found.open_dead_letters),
         replies=found.replies,
         latency_seconds=found.latency,
-        mailboxes=found.mailboxes,
-        total=sum(found.by_status.values()),
+        mailboxes=found.counts.mailboxes,
+        total=sum(found.counts.by_status.values()),
         throughput=Series(minutes=SERIES_MINUTES, until=now,
                           collected=found.collected, replied=found.replied),
         generated_at=now,
