@@ -57,10 +57,11 @@ def plan_with_values(conn: Connection) -> None:
     psycopg prepares a statement after its fifth run, and PostgreSQL then keeps one generic
     plan, made without the values and with the table as large as it was then, until the
     next ANALYZE. For a lookup of a batch of keys in a table that grows fast (a backlog
-    drain) that plan was a scan of every row: the responder's settle took 100 ms per 50
-    replies at 50,000 rows, 4 ms planned with the values. Planning costs ~0.1 ms a
-    statement, so this is for transactions of a few statements over many rows; an
-    ``executemany`` of hundreds of rows keeps its one prepared plan.
+    drain) that plan was a scan of every row (auto_explain showed it): settling 250
+    replies took 591 ms at 100,000 mails, 50 ms planned with the values
+    (``python -m benchmarks.store``). Planning each statement again is for transactions
+    of a few statements over many rows; an ``executemany`` of hundreds of rows keeps its
+    one prepared plan.
     """
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
