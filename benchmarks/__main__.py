@@ -18,7 +18,6 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from benchmarks.procs import Sampler
 from benchmarks.profiling import Profiler
 from benchmarks.report import plot_latency, table, write_json
 from benchmarks.stats import hot_spots
-from benchmarks.world import World, dovecot_master_pid, start_world
+from benchmarks.world import World, dovecot_master_pid, start_world, store_url
 from mailroom.broker import EmbeddedBroker
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -72,17 +71,6 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}
 
 
-@contextlib.contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'data' / 'mailroom.db'}"
-        return
-    from servers import postgres_database  # tests/servers.py, on sys.path via benchmarks.world
-
-    with postgres_database() as url:
-        yield url
-
-
 def step(result: dict[str, Any], key: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run one phase; a failure is recorded in the result and the run goes on."""
     print(f"[bench] {key} ...", file=sys.stderr, flush=True)
@@ -109,7 +97,7 @@ def run_mailroom(args: argparse.Namespace, world: World, broker: EmbeddedBroker,
                  workdir: Path, stem: str, result: dict[str, Any]) -> None:
     out: dict[str, Any] = result.setdefault("mailroom", {})
     extra = dict(item.split("=", 1) for item in args.env)
-    with database(args.db, workdir) as db_url:
+    with store_url(args.db, workdir) as db_url:
         room = mailroom_phase.Mailroom(
             world, broker.bootstrap_servers, db_url, workdir, mode=args.mode,
             services=[s for s in args.services.split(",") if s], batch=args.batch, extra_env=extra)

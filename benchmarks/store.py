@@ -25,8 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.world import store_url
 from mailroom.api.stats import read_store_numbers
 from mailroom.events import Decision, RawEmail, Route, utcnow
+from mailroom.settings import normalise_database_url
 from mailroom.store import Database
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
@@ -39,20 +41,9 @@ CALLS = ("collected", "decided", "claimed", "settled")
 
 @contextlib.contextmanager
 def database(kind: str) -> Iterator[Database]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="mailroom-store-bench-") as tmp:
-            db = Database(f"sqlite:///{Path(tmp) / 'store.db'}")
-            db.create_schema()
-            try:
-                yield db
-            finally:
-                db.dispose()
-        return
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from servers import postgres_database  # the tests' fresh-database helper
-
-    with postgres_database() as url:
-        db = Database(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with tempfile.TemporaryDirectory(prefix="mailroom-store-bench-") as tmp, \
+            store_url(kind, Path(tmp)) as url:
+        db = Database(normalise_database_url(url))
         db.create_schema()
         try:
             yield db

@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +41,19 @@ class World:
 
     def close(self) -> None:
         self.stack.close()
+
+
+@contextlib.contextmanager
+def store_url(kind: str, workdir: Path) -> Iterator[str]:
+    """A state store for one run: an SQLite file in ``workdir``, or a fresh PostgreSQL database
+    (``MAILROOM_TEST_PG``, as the tests use), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'data' / 'mailroom.db'}"
+        return
+    from servers import postgres_database
+
+    with postgres_database() as url:
+        yield url
 
 
 def start_world() -> World:
