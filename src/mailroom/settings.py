@@ -16,6 +16,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "password", "secret", "your-password"})
 
 
+class AutoreplyMode(StrEnum):
+    OFF = "off"
+    SHADOW = "shadow"
+    ON = "on"
+
+
 class Security(StrEnum):
     SSL = "ssl"
     STARTTLS = "starttls"
@@ -80,6 +86,9 @@ class Settings(BaseSettings):
     mailroom_templates: Path | None = None
     default_language: str = "en"
     autoreply_period: float = Field(86400.0, ge=0)
+    # on: acknowledgements are sent; shadow: decided and recorded, nothing sent, the mailbox
+    # opened read-only; off: every would-be acknowledgement goes to review
+    autoreply_mode: AutoreplyMode = AutoreplyMode.ON
     reconcile_after_seconds: float = Field(30.0, gt=0)
 
     # API
@@ -95,7 +104,7 @@ class Settings(BaseSettings):
     mailroom_demo: bool = False
     log_level: str = "INFO"
 
-    @field_validator("imap_security", "smtp_security", mode="before")
+    @field_validator("imap_security", "smtp_security", "autoreply_mode", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
