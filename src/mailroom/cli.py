@@ -16,6 +16,7 @@ log = logging.getLogger("mailroom")
 COMMAND_MODULES: tuple[str, ...] = (
     "mailroom.processor.commands",
     "mailroom.api.commands",
+    "mailroom.store.commands",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]

@@ -1,0 +1,204 @@
+"""The state store's tables as the first release shipped them, frozen for the migration tests.
+
+A copy of ``git show d5af47f:src/mailroom/store/schema.py``: the tests build "a store written
+by the current release" from it. The original docstring follows.
+
+The state store's tables: the record of every mail's fate.
+
+The embedded broker forgets on restart, so anything that must survive (what was
+collected, how far each folder was read, what was decided, which reply was sent) lives
+here; Kafka only carries work between stages.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+
+class MailStatus(StrEnum):
+    COLLECTED = "collected"  # in raw_emails, not yet classified
+    AWAITING_REPLY = "awaiting_reply"  # routed to acknowledgement_queue
+    IN_REVIEW = "in_review"  # routed to human_review, waiting for a person
+    ARCHIVED = "archived"  # dropped to archive by a rule
+    REPLIED = "replied"
+    SUPPRESSED = "suppressed"  # a reply was owed by the rules but the guard refused it
+    FAILED = "failed"  # the reply failed for good (5xx)
+    DEAD = "dead"  # could not be handled; see dead_letters
+    CLOSED = "closed"  # a person closed it
+
+
+OPEN_STATUSES = (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY)
+
+
+class ReplyStatus(StrEnum):
+    SENDING = "sending"
+    RETRY = "retry"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    UNCERTAIN = "uncertain"  # its responder died mid-send: it may or may not have gone out
+
+
+mails = Table(
+    "mails",
+    metadata,
+    Column("mail_id", String(64), primary_key=True),
+    Column("account", String(255), nullable=False),
+    Column("folder", String(255), nullable=False),
+    Column("uid", BigInteger, nullable=False, default=0),
+    Column("uidvalidity", BigInteger, nullable=False, default=0),
+    Column("message_id", String(998), nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("from_addr", String(512), nullable=False, default=""),
+    Column("language", String(16)),
+    Column("status", String(32), nullable=False),
+    Column("category", String(64)),
+    Column("rule", String(128)),
+    Column("confidence", Float),
+    Column("route", String(64)),
+    Column("template", String(128)),
+    Column("reply_request", JSON, doc="a reviewer's reply (text, who), kept for republishing"),
+    Column("error", Text),
+    Column("event", JSON, nullable=False, doc="the RawEmail event, for recovery and review"),
+    Column("collected_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("assignee", String(128)),
+)
+Index("ix_mails_status_updated", mails.c.status, mails.c.updated_at)
+Index("ix_mails_category", mails.c.category)
+Index("ix_mails_collected", mails.c.collected_at)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("account", String(255), primary_key=True),
+    Column("folder", String(255), primary_key=True),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mail_id", String(64), ForeignKey("mails.mail_id"), nullable=False),
+    Column("template", String(128), nullable=False),
+    Column("recipient", String(512), nullable=False),
+    Column("message_id", String(998), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("owner", String(128)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("body", Text, doc="free-text reply written by a person, if any"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("mail_id", "template", name="uq_reply_mail_template"),
+)
+Index("ix_replies_recipient", replies.c.recipient, replies.c.template, replies.c.sent_at)
+Index("ix_replies_status_next", replies.c.status, replies.c.next_attempt_at)
+# /stats: the latest sent replies and the replies per minute, without a scan of every reply
+Index("ix_replies_sent", replies.c.sent_at)
+
+autoreply_log = Table(
+    "autoreply_log",
+    metadata,
+    Column("recipient", String(512), primary_key=True),
+    Column("template", String(128), primary_key=True),
+    Column("mail_id", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_topic", String(64), nullable=False),
+    Column("key", String(255)),
+    Column("mail_id", String(64)),
+    Column("account", String(255)),
+    Column("folder", String(255)),
+    Column("uid", BigInteger),
+    Column("reason", Text, nullable=False),
+    Column("error_type", String(128), nullable=False, default=""),
+    Column("payload", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="open"),  # open|retried|discarded
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_dead_letters_status", dead_letters.c.status)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mail_id", String(64), nullable=False),
+    Column("reason", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mail_id", String(64), ForeignKey("mails.mail_id"), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(128), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(32), nullable=False, default="reviewer"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# when each stage last handled a batch: the reconciler's "is it stalled?" without scanning
+# the mails table
+stage_progress = Table(
+    "stage_progress",
+    metadata,
+    Column("stage", String(32), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
