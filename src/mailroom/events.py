@@ -92,6 +92,9 @@ class Decision(Event):
     reply_body: str | None = Field(
         None, description="Free text a reviewer wrote; sent instead of the template's text.")
     requested_by: str | None = Field(None, description="The reviewer who asked for this reply.")
+    would_reply: str | None = Field(
+        None, description="AUTOREPLY_MODE=shadow: the template an automatic reply would have "
+                          "used; the mail went to review and nothing was sent.")
     decided_at: datetime = Field(default_factory=utcnow)
 
 

@@ -98,7 +98,8 @@ rules:
     assert explanation.rule.route is Route.ARCHIVE
     assert explanation.reason == "subject contains 'hola'"
     assert explanation.tried == (("first", "subject contains none of 'zzz'"),)
-    assert "fired: second (line 3)" in explanation.render()
+    assert "fired: second (t.yaml:3)" in explanation.render("t.yaml")
+    assert "line" not in explanation.render(None) and ":3" not in explanation.render(None)
 
 
 def test_rule_without_when_matches_every_mail() -> None:

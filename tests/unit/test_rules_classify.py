@@ -30,13 +30,16 @@ def intent() -> text_model.TextModel:
     return text_model.train(texts, labels, n_features=2**12)
 
 
-def test_seed_rule_routes_subscription_to_acknowledgement_with_template() -> None:
-    decision = classify(mail(subject="Suscripción"), load_rules(None), Models(), PARAMS)
+def test_seed_rule_nominates_and_the_intent_model_confirms_the_acknowledgement(
+        intent: text_model.TextModel) -> None:
+    decision = classify(mail(subject="Suscripción", text="quiero suscribirme al boletín"),
+                        load_rules(None), Models(intent), PARAMS)
     assert (decision.category, decision.route, decision.template, decision.rule) == (
         "subscription", Route.ACKNOWLEDGE, "subscription", "subscription")
-    assert decision.confidence == 1.0
-    assert decision.language == "es"
-    assert decision.reasons == ["rule subscription: subject contains 'suscripcion'"]
+    assert decision.language == "es" and decision.model_version == intent.version
+    assert decision.reasons[0] == ("rule subscription: subject contains 'suscripcion' "
+                                   "(nominates an automatic reply)")
+    assert decision.reasons[1].startswith("the intent model confirms subscription")
 
 
 def test_without_rule_or_model_the_mail_goes_to_human_review() -> None:
@@ -100,13 +103,13 @@ def test_spam_model_above_its_threshold_archives_as_spam() -> None:
                              "invoice for march"], ["spam", "spam", "ham", "ham"],
                             kind="spam", n_features=2**10)
     spam.threshold = 0.5
-    decision = classify(mail(subject="Suscripción", text="cheap pills buy now casino money"),
+    decision = classify(mail(subject="Oferta", text="cheap pills buy now casino money"),
                         load_rules(None), Models(spam=spam), PARAMS)
     assert (decision.category, decision.route, decision.rule) == ("spam", Route.ARCHIVE, "model:spam")
     spam.threshold = 0.9999
     decision = classify(mail(subject="Suscripción", text="cheap pills buy now casino money"),
                         load_rules(None), Models(spam=spam), PARAMS)
-    assert decision.category == "subscription"
+    assert decision.category == "subscription" and decision.rule == "subscription"
 
 
 def test_language_is_detected_when_the_event_has_none() -> None:
@@ -127,10 +130,12 @@ def test_params_from_settings_know_our_own_addresses() -> None:
 
 
 
-def test_a_mail_read_only_in_part_goes_to_review_even_when_a_rule_would_answer_it() -> None:
-    email = mail(subject="Suscripción", flags=["too_large"])
-    decision = classify(email, load_rules(None), Models(None, None), PARAMS)
+def test_a_mail_read_only_in_part_goes_to_review_even_when_a_rule_would_answer_it(
+        intent: text_model.TextModel) -> None:
+    text = "quiero suscribirme al boletín"
+    email = mail(subject="Suscripción", text=text, flags=["too_large"])
+    decision = classify(email, load_rules(None), Models(intent), PARAMS)
     assert decision.route is Route.REVIEW
     assert any("too_large" in reason for reason in decision.reasons)
-    assert classify(mail(subject="Suscripción"), load_rules(None), Models(None, None),
+    assert classify(mail(subject="Suscripción", text=text), load_rules(None), Models(intent),
                     PARAMS).route is Route.ACKNOWLEDGE

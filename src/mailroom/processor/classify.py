@@ -1,14 +1,24 @@
 """One mail in, one decision out (pure, given loaded rules and models).
 
-The order is the policy:
+The order is the policy (docs/classification.md, "When mailroom answers"):
 
 1. the never-answer guard: upstream spam verdicts, then RFC 3834 auto-generated mail;
-2. the spam model (when one is loaded): P(spam) at or above its threshold is spam;
-3. the rules, first match wins; a rule with a route decides alone, a rule without one
-   names the category and the category's route applies;
-4. the intent model: its label's route when its confidence reaches
-   ``CLASSIFIER_MIN_CONFIDENCE``, otherwise ``human_review``;
-5. no model: ``human_review``.
+2. the rules, first match wins. A rule routing elsewhere than ``acknowledgement_queue``
+   decides (after the spam model's verdict, as in the seed). A rule routing to
+   ``acknowledgement_queue`` only *nominates* the mail for an automatic reply, unless it says
+   ``decides_alone: true`` (the seed's behaviour);
+3. with no rule firing, the intent model decides: a confident label whose route is
+   ``acknowledgement_queue`` nominates the mail; anything else goes where its label goes, or
+   to ``human_review`` below ``CLASSIFIER_MIN_CONFIDENCE``;
+4. a nomination is vetoed, in this order, by: the spam model (P(spam) at or above its
+   threshold); no intent model being loaded; the intent model reading another label (a
+   cancellation, or "other": not a request); the intent model's confidence below
+   ``CLASSIFIER_MIN_CONFIDENCE``. A vetoed mail goes to ``human_review`` with the reason;
+5. a spam verdict on a mail nothing nominated takes the spam category's route (archive);
+6. ``AUTOREPLY_MODE``: ``off`` sends every acknowledgement to review, ``shadow`` too, and
+   records the template it would have used (``Decision.would_reply``).
+
+Each model reads the whole batch in one call.
 """
 
 from __future__ import annotations
@@ -16,15 +26,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from mailroom.autoreply import own_addresses
 from mailroom.events import Decision, RawEmail, Route
-from mailroom.processor.automated import SPAM, never_answer
-from mailroom.processor.language import detect_language
+from mailroom.language import detect_language
+from mailroom.processor.automated import SPAM, doubtful_address_to_review, never_answer
 from mailroom.processor.model import Prediction, TextModel
 from mailroom.processor.rules import NEVER_ANSWERED, RuleSet
 from mailroom.processor.text import model_text
-from mailroom.settings import Settings
+from mailroom.settings import AutoreplyMode, Settings
 
 DEFAULT_SPAM_THRESHOLD = 0.9
+NOT_A_REQUEST = "other"
 
 
 @dataclass(frozen=True)
@@ -32,12 +44,13 @@ class ClassifyParams:
     min_confidence: float = 0.6
     own_addresses: frozenset[str] = field(default_factory=frozenset)
     default_language: str = "en"
+    autoreply_mode: AutoreplyMode = AutoreplyMode.ON
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyParams:
-        own = {settings.imap_email, settings.smtp_email}
-        return cls(settings.classifier_min_confidence,
-                   frozenset(a.lower() for a in own if a), settings.default_language)
+        return cls(settings.classifier_min_confidence, own_addresses(settings),
+                   settings.default_language,
+                   settings.autoreply_mode)
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,7 @@ class Models:
 def with_language(email: RawEmail, default: str) -> RawEmail:
     if email.language:
         return email
-    found = detect_language(model_text(email), default)
+    found = detect_language(model_text(email)) or default
     return email.model_copy(update={"language": found})
 
 
@@ -63,33 +76,112 @@ def classify(
 def classify_batch(
     emails: Sequence[RawEmail], rules: RuleSet, models: Models, params: ClassifyParams,
 ) -> list[Decision]:
-    """Decisions for many mails; the models read all pending texts in one call each."""
+    """Decisions for many mails; each model reads all the texts it needs in one call."""
     mails = [with_language(e, params.default_language) for e in emails]
     texts = [model_text(e) for e in mails]
     decided: list[Decision | None] = [_guard(e, rules, params) for e in mails]
 
     pending = [i for i, d in enumerate(decided) if d is None]
-    if models.spam is not None and pending:
-        threshold = models.spam.threshold or DEFAULT_SPAM_THRESHOLD
-        scores = models.spam.probability([texts[i] for i in pending], SPAM)
-        for i, p_spam in zip(pending, scores, strict=True):
-            if p_spam >= threshold:
-                decided[i] = Decision(
-                    mail_id=mails[i].mail_id, language=mails[i].language, category=SPAM,
-                    route=_never_ack(rules.action_for(SPAM).route), rule="model:spam",
-                    confidence=p_spam, model_version=models.spam.version,
+    spam = _spam_verdicts(mails, texts, pending, rules, models.spam)
+
+    nominated: dict[int, Decision | None] = {}  # None: no rule fired, the intent model decides
+    for i in pending:
+        by_rule, alone = _by_rules(mails[i], rules)
+        if by_rule is not None and by_rule.route is Route.ACKNOWLEDGE and not alone:
+            nominated[i] = by_rule
+        elif by_rule is None:
+            nominated[i] = None
+        else:
+            decided[i] = spam.get(i) or by_rule
+
+    asked = list(nominated)
+    predictions: list[Prediction | None] = [None] * len(asked)
+    if models.intent is not None and asked:
+        predictions = list(models.intent.predict([texts[i] for i in asked]))
+    for i, prediction in zip(asked, predictions, strict=True):
+        nominee = nominated[i]
+        if nominee is None:
+            by_model = _by_model(mails[i], prediction, models.intent, rules, params)
+            if by_model.route is not Route.ACKNOWLEDGE:
+                decided[i] = spam.get(i) or by_model
+                continue
+            nominee = by_model
+        decided[i] = _vetted(nominee, spam.get(i), prediction, models.intent, params)
+    # the reply address is judged before the mode, so shadow never records a reply it would refuse
+    final = [_in_mode(doubtful_address_to_review(e, d, params.own_addresses), params.autoreply_mode)
+             for e, d in zip(mails, decided, strict=True) if d is not None]
+    return [_limited_to_review(e, d) for e, d in zip(mails, final, strict=True)]
+
+
+def _spam_verdicts(mails: list[RawEmail], texts: list[str], pending: list[int], rules: RuleSet,
+                   model: TextModel | None) -> dict[int, Decision]:
+    """The spam model's verdict on each pending mail at or above its threshold."""
+    if model is None or not pending:
+        return {}
+    threshold = model.threshold or DEFAULT_SPAM_THRESHOLD
+    scores = model.probability([texts[i] for i in pending], SPAM)
+    route = _never_ack(rules.action_for(SPAM).route)
+    return {
+        i: Decision(mail_id=mails[i].mail_id, language=mails[i].language, category=SPAM,
+                    route=route, rule="model:spam", confidence=p_spam, model_version=model.version,
                     reasons=[f"spam model: P(spam)={p_spam:.2f} >= {threshold:.2f}"])
+        for i, p_spam in zip(pending, scores, strict=True) if p_spam >= threshold
+    }
 
-    for i in (i for i, d in enumerate(decided) if d is None):
-        decided[i] = _by_rules(mails[i], rules)
 
-    pending = [i for i, d in enumerate(decided) if d is None]
-    if pending:
-        predictions = (models.intent.predict([texts[i] for i in pending])
-                       if models.intent is not None else [None] * len(pending))
-        for i, prediction in zip(pending, predictions, strict=True):
-            decided[i] = _by_model(mails[i], prediction, models.intent, rules, params)
-    return [_limited_to_review(e, d) for e, d in zip(mails, decided, strict=True) if d is not None]
+def _vetted(nominee: Decision, spam: Decision | None, prediction: Prediction | None,
+            intent: TextModel | None, params: ClassifyParams) -> Decision:
+    """The nominated acknowledgement, or review with the first veto that applies."""
+    wanted = nominee.category
+    veto: tuple[str, str, float, str | None] | None = None  # reason, category, confidence, model
+    if spam is not None:
+        veto = (f"vetoed by the spam model: {spam.reasons[0].removeprefix('spam model: ')}",
+                SPAM, spam.confidence, spam.model_version)
+    elif prediction is None or intent is None:
+        veto = ("vetoed: no intent model is loaded, so nothing is acknowledged automatically "
+                "(only a rule with decides_alone: true answers alone)", wanted, 1.0, None)
+    elif nominee.rule == "model":
+        pass  # the intent model nominated it itself, with confidence
+    elif wanted not in intent.labels:
+        veto = (f"vetoed: the intent model has no label {wanted!r}, so nothing confirms the "
+                "request (only a rule with decides_alone: true answers alone)",
+                wanted, prediction.confidence, intent.version)
+    elif prediction.label != wanted:
+        what = "not a request" if prediction.label == NOT_A_REQUEST else "a different request"
+        veto = (f"vetoed: the intent model reads {prediction.label} "
+                f"({prediction.confidence:.2f}), {what}, not {wanted}",
+                prediction.label, prediction.confidence, intent.version)
+    elif prediction.confidence < params.min_confidence:
+        veto = (f"vetoed: the intent model's confidence in {wanted} is "
+                f"{prediction.confidence:.2f}, below CLASSIFIER_MIN_CONFIDENCE "
+                f"{params.min_confidence:.2f}", wanted, prediction.confidence, intent.version)
+    if veto is None:
+        if nominee.rule != "model" and prediction is not None and intent is not None:
+            return nominee.model_copy(update={
+                "confidence": prediction.confidence, "model_version": intent.version,
+                "reasons": [*nominee.reasons, f"the intent model confirms {wanted} "
+                                              f"({prediction.confidence:.2f})"]})
+        return nominee
+    reason, category, confidence, version = veto
+    return nominee.model_copy(update={
+        "route": Route.REVIEW, "template": None, "category": category, "confidence": confidence,
+        "model_version": version, "reasons": [*nominee.reasons, f"{reason}: a person decides"]})
+
+
+def _in_mode(decision: Decision, mode: AutoreplyMode) -> Decision:
+    """``AUTOREPLY_MODE`` off or shadow: an acknowledgement goes to review instead."""
+    if mode is AutoreplyMode.ON or decision.route is not Route.ACKNOWLEDGE:
+        return decision
+    template = decision.template or decision.category
+    if mode is AutoreplyMode.SHADOW:
+        return decision.model_copy(update={
+            "route": Route.REVIEW, "would_reply": template,
+            "reasons": [*decision.reasons, f"AUTOREPLY_MODE=shadow: would have replied with "
+                                           f"template {template}; nothing sent"]})
+    return decision.model_copy(update={
+        "route": Route.REVIEW,
+        "reasons": [*decision.reasons, f"AUTOREPLY_MODE=off: an automatic reply with template "
+                                       f"{template} would be due; a person decides"]})
 
 
 LIMIT_FLAGS = frozenset({"too_large", "too_deep", "too_many_parts"})
@@ -114,18 +206,23 @@ def _guard(email: RawEmail, rules: RuleSet, params: ClassifyParams) -> Decision 
                     confidence=1.0, reasons=[verdict.reason])
 
 
-def _by_rules(email: RawEmail, rules: RuleSet) -> Decision | None:
+def _by_rules(email: RawEmail, rules: RuleSet) -> tuple[Decision | None, bool]:
+    """The first matching rule's decision, and whether that rule decides alone."""
     explanation = rules.explain(email)
     rule = explanation.rule
     if rule is None:
-        return None
+        return None, False
     action = rules.action_for(rule.category)
     route = rule.route or action.route
     if rule.category in NEVER_ANSWERED:
         route = _never_ack(route)
+    verb = "decides alone" if rule.decides_alone else "nominates"
+    why = f"rule {rule.name}: {explanation.reason}"
+    if route is Route.ACKNOWLEDGE:
+        why = f"{why} ({verb} an automatic reply)"
     return Decision(mail_id=email.mail_id, language=email.language, category=rule.category,
                     route=route, rule=rule.name, template=rule.template or action.template,
-                    confidence=1.0, reasons=[f"rule {rule.name}: {explanation.reason}"])
+                    confidence=1.0, reasons=[why]), rule.decides_alone
 
 
 def _by_model(email: RawEmail, prediction: Prediction | None, model: TextModel | None,
@@ -151,4 +248,3 @@ def _by_model(email: RawEmail, prediction: Prediction | None, model: TextModel |
 
 def _never_ack(route: Route) -> Route:
     return Route.REVIEW if route is Route.ACKNOWLEDGE else route
-

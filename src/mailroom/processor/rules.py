@@ -9,6 +9,7 @@ A rules file (``MAILROOM_RULES``) looks like::
         category: subscription
         route: acknowledgement_queue                 # or human_review, archive
         template: subscription
+        # decides_alone: true                        # the seed's behaviour: no model may veto
       - name: invoices-with-pdf
         when:
           all:
@@ -23,6 +24,10 @@ mapping with ``contains`` and/or ``regex``), ``headers`` (header name -> the sam
 ``{present: true|false}``), ``language`` (a code or a list), ``has_attachment`` (bool), and
 ``any`` / ``all`` (lists) and ``not`` (one condition) to nest. Several keys in one mapping
 must all hold. A rule without ``when`` matches every mail.
+
+A rule that routes to ``acknowledgement_queue`` only *nominates* the mail for an automatic
+reply: the models may veto it (see ``classify``). ``decides_alone: true`` opts a rule out of
+the veto, as every rule behaved in the seed.
 
 An invalid file raises ``RulesError`` naming the file, the line and the reason, so the
 processor refuses to start on it.
@@ -84,6 +89,7 @@ class Rule:
     route: Route | None = None
     template: str | None = None
     line: int = 0
+    decides_alone: bool = False  # an acknowledgement no model may veto (the seed's behaviour)
 
 
 @dataclass(frozen=True)
@@ -94,15 +100,19 @@ class Explanation:
     reason: str
     tried: tuple[tuple[str, str], ...]
 
-    def render(self) -> str:
+    def render(self, source: str | None = None) -> str:
+        """What was tried; ``source`` (a rules file's path) is cited with the rule's line."""
         lines = [f"  - {name}: no ({why})" for name, why in self.tried]
         if self.rule is None:
             lines.append("no rule fired: the model (or the default) decides")
         else:
-            route = self.rule.route.value if self.rule.route else "(the category's route)"
-            lines.append(f"  - {self.rule.name}: YES ({self.reason})")
-            lines.append(f"fired: {self.rule.name} (line {self.rule.line}) -> category "
-                         f"{self.rule.category}, route {route}, template {self.rule.template}")
+            rule = self.rule
+            route = rule.route.value if rule.route else "(the category's route)"
+            where = f" ({source}:{rule.line})" if source else ""
+            alone = ", decides alone" if rule.decides_alone else ""
+            lines.append(f"  - {rule.name}: YES ({self.reason})")
+            lines.append(f"fired: {rule.name}{where} -> category {rule.category}, route {route}, "
+                         f"template {rule.template}{alone}")
         return "\n".join(lines)
 
 
@@ -111,6 +121,11 @@ class RuleSet:
     rules: tuple[Rule, ...]
     categories: Mapping[str, CategoryAction] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
     source: str = "<built-in>"
+
+    @property
+    def path(self) -> str | None:
+        """The rules file a user can open, or None for the built-in rules."""
+        return None if self.source.startswith("<") else self.source
 
     def explain(self, email: RawEmail) -> Explanation:
         view = MailView(email)

@@ -29,7 +29,7 @@ from mailroom.processor.conditions import (
 from mailroom.processor.text import fold
 from mailroom.settings import ConfigError
 
-RULE_KEYS = ("name", "when", "category", "route", "template")
+RULE_KEYS = ("name", "when", "category", "route", "template", "decides_alone")
 CONDITION_KEYS = (*TEXT_FIELDS, "headers", "language", "has_attachment", "any", "all", "not")
 ROUTES = {r.value: r for r in Route}
 NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -175,6 +175,11 @@ class _Reader:
             rule["route"] = self.route(fields["route"][1])
         if "template" in fields:
             rule["template"] = self.text(fields["template"][1], "template")
+        if "decides_alone" in fields:
+            alone = self.value(fields["decides_alone"][1])
+            if not isinstance(alone, bool):
+                raise self.error(fields["decides_alone"][1], "decides_alone must be true or false")
+            rule["decides_alone"] = alone
         self.check_answerable(rule["category"], rule.get("route"), node)
         return rule
 

@@ -1,0 +1,196 @@
+"""The acknowledgement policy: a rule nominates, the models veto (in order), modes off/shadow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from mailroom.events import RawEmail, Route
+from mailroom.processor import model as text_model
+from mailroom.processor.classify import ClassifyParams, Models, classify, classify_batch
+from mailroom.processor.rules import build_ruleset, load_rules
+from mailroom.processor.rules_yaml import RulesError
+from mailroom.settings import AutoreplyMode
+
+PARAMS = ClassifyParams(min_confidence=0.6)
+SUBSCRIBE = "quiero suscribirme al boletín, please subscribe me to the newsletter"
+CANCEL = "darme de baja de la lista, unsubscribe me now"
+OTHER = "my invoice is wrong, la factura tiene un error"
+SPAMMY = "cheap pills buy now casino money winner"
+ALONE = """\
+rules:
+  - name: seed
+    when: {subject: [suscripción, subscription]}
+    category: subscription
+    route: acknowledgement_queue
+    template: subscription
+    decides_alone: true
+"""
+
+
+def mail(subject: str, text: str, mail_id: str = "m1") -> RawEmail:
+    return RawEmail.model_validate({"mail_id": mail_id, "account": "a", "folder": "INBOX",
+                                    "from_addr": "ana@example.org", "language": "es",
+                                    "subject": subject, "text": text})
+
+
+@pytest.fixture(scope="module")
+def intent() -> text_model.TextModel:
+    texts = [SUBSCRIBE, "quiero suscribirme", "please subscribe me", "sign me up to the newsletter",
+             CANCEL, "darme de baja", "unsubscribe me", "cancel my subscription",
+             OTHER, "la factura tiene un error", "my invoice is wrong", "cannot log in"]
+    labels = ["subscription"] * 4 + ["unsubscription"] * 4 + ["other"] * 4
+    return text_model.train(texts, labels, n_features=2**12)
+
+
+@pytest.fixture(scope="module")
+def spam() -> text_model.TextModel:
+    model = text_model.train([SPAMMY, "win money casino now", "cheap pills", SUBSCRIBE, CANCEL,
+                              OTHER], ["spam"] * 3 + ["ham"] * 3, kind="spam", n_features=2**12)
+    model.threshold = 0.5
+    return model
+
+
+def test_rule_nomination_confirmed_by_the_intent_model_is_acknowledged(
+        intent: text_model.TextModel, spam: text_model.TextModel) -> None:
+    decision = classify(mail("Suscripción", SUBSCRIBE), load_rules(None), Models(intent, spam),
+                        PARAMS)
+    assert (decision.route, decision.template, decision.rule) == (
+        Route.ACKNOWLEDGE, "subscription", "subscription")
+    assert "confirms subscription" in decision.reasons[-1]
+
+
+def test_spam_veto_comes_first_and_sends_the_nominated_mail_to_review(
+        intent: text_model.TextModel, spam: text_model.TextModel) -> None:
+    """Spam is vetoed even though the intent model would also veto it as a cancellation."""
+    decision = classify(mail("Suscripción", f"{SPAMMY} {CANCEL}"), load_rules(None),
+                        Models(intent, spam), PARAMS)
+    assert (decision.route, decision.category, decision.template) == (Route.REVIEW, "spam", None)
+    assert decision.rule == "subscription"
+    assert decision.reasons[-1].startswith("vetoed by the spam model: P(spam)=")
+
+
+def test_spam_verdict_on_a_mail_nothing_nominated_is_archived(
+        intent: text_model.TextModel, spam: text_model.TextModel) -> None:
+    decision = classify(mail("Oferta", SPAMMY), load_rules(None), Models(intent, spam), PARAMS)
+    assert (decision.route, decision.category, decision.rule) == (Route.ARCHIVE, "spam",
+                                                                  "model:spam")
+
+
+def test_without_an_intent_model_a_nomination_goes_to_review() -> None:
+    decision = classify(mail("Suscripción", SUBSCRIBE), load_rules(None), Models(), PARAMS)
+    assert decision.route is Route.REVIEW and decision.template is None
+    assert "no intent model is loaded" in decision.reasons[-1]
+
+
+def test_a_cancellation_vetoes_the_subscription_rule(intent: text_model.TextModel) -> None:
+    decision = classify(mail("Cancelar mi suscripción", CANCEL), load_rules(None),
+                        Models(intent), PARAMS)
+    assert (decision.route, decision.category) == (Route.REVIEW, "unsubscription")
+    assert "reads unsubscription" in decision.reasons[-1]
+    assert "a different request, not subscription" in decision.reasons[-1]
+
+
+def test_not_a_request_vetoes_the_subscription_rule(intent: text_model.TextModel) -> None:
+    decision = classify(mail("Suscripción", OTHER), load_rules(None), Models(intent), PARAMS)
+    assert (decision.route, decision.category) == (Route.REVIEW, "other")
+    assert "reads other" in decision.reasons[-1] and "not a request" in decision.reasons[-1]
+
+
+def test_low_intent_confidence_vetoes_the_nomination(intent: text_model.TextModel) -> None:
+    strict = ClassifyParams(min_confidence=0.999)
+    decision = classify(mail("Suscripción", SUBSCRIBE), load_rules(None), Models(intent), strict)
+    assert (decision.route, decision.category) == (Route.REVIEW, "subscription")
+    assert "below CLASSIFIER_MIN_CONFIDENCE 1.00" in decision.reasons[-1]
+
+
+def test_a_category_the_intent_model_does_not_know_cannot_be_confirmed(
+        intent: text_model.TextModel) -> None:
+    rules = build_ruleset("- {name: b, category: billing, route: acknowledgement_queue, "
+                          "template: billing, when: {subject: [factura]}}\n", "r.yaml")
+    decision = classify(mail("Factura", OTHER), rules, Models(intent), PARAMS)
+    assert decision.route is Route.REVIEW
+    assert "has no label 'billing'" in decision.reasons[-1]
+
+
+def test_a_rule_may_nominate_another_label_the_model_confirms(
+        intent: text_model.TextModel) -> None:
+    rules = build_ruleset("- {name: bye, category: unsubscription, route: acknowledgement_queue, "
+                          "template: unsubscription, when: {subject: [baja]}}\n", "r.yaml")
+    decision = classify(mail("Baja", CANCEL), rules, Models(intent), PARAMS)
+    assert (decision.route, decision.template) == (Route.ACKNOWLEDGE, "unsubscription")
+
+
+def test_decides_alone_is_the_seed_behaviour_no_model_vetoes_it(
+        intent: text_model.TextModel) -> None:
+    rules = build_ruleset(ALONE, "alone.yaml")
+    for models in (Models(), Models(intent)):
+        decision = classify(mail("Cancelar mi suscripción", CANCEL), rules, models, PARAMS)
+        assert (decision.route, decision.template) == (Route.ACKNOWLEDGE, "subscription")
+        assert "decides alone" in decision.reasons[0]
+
+
+def test_decides_alone_still_comes_after_the_spam_verdict(spam: text_model.TextModel) -> None:
+    decision = classify(mail("Suscripción", SPAMMY), build_ruleset(ALONE, "a.yaml"),
+                        Models(spam=spam), PARAMS)
+    assert (decision.route, decision.category) == (Route.ARCHIVE, "spam")
+
+
+def test_decides_alone_must_be_a_boolean() -> None:
+    with pytest.raises(RulesError, match=r"a.yaml:\d+: decides_alone must be true or false"):
+        build_ruleset(ALONE.replace("decides_alone: true", "decides_alone: sometimes"), "a.yaml")
+
+
+def test_the_intent_model_nominates_alone_and_the_spam_model_still_vetoes(
+        intent: text_model.TextModel, spam: text_model.TextModel) -> None:
+    decision = classify(mail("Hola", SUBSCRIBE), load_rules(None), Models(intent, spam), PARAMS)
+    assert (decision.route, decision.rule) == (Route.ACKNOWLEDGE, "model")
+    vetoed = classify(mail("Hola", f"{SUBSCRIBE} {SPAMMY} {SPAMMY}"), load_rules(None),
+                      Models(intent, spam), PARAMS)
+    assert (vetoed.route, vetoed.category) == (Route.REVIEW, "spam")
+    assert vetoed.reasons[-1].startswith("vetoed by the spam model")
+
+
+def test_autoreply_off_sends_every_acknowledgement_to_review(intent: text_model.TextModel) -> None:
+    off = ClassifyParams(autoreply_mode=AutoreplyMode.OFF)
+    decision = classify(mail("Suscripción", SUBSCRIBE), load_rules(None), Models(intent), off)
+    assert decision.route is Route.REVIEW and decision.would_reply is None
+    assert decision.reasons[-1].startswith("AUTOREPLY_MODE=off")
+
+
+def test_shadow_mode_records_the_template_it_would_have_replied_with(
+        intent: text_model.TextModel) -> None:
+    shadow = ClassifyParams(autoreply_mode=AutoreplyMode.SHADOW)
+    decision = classify(mail("Suscripción", SUBSCRIBE), load_rules(None), Models(intent), shadow)
+    assert (decision.route, decision.would_reply) == (Route.REVIEW, "subscription")
+    assert "would have replied with template subscription" in decision.reasons[-1]
+    vetoed = classify(mail("Suscripción", CANCEL), load_rules(None), Models(intent), shadow)
+    assert vetoed.would_reply is None  # a vetoed mail was never going to be answered
+
+
+class Counting(text_model.TextModel):
+    """A real model that counts how often it is asked (the batch must ask once)."""
+
+    calls = 0
+
+    def predict(self, texts: Sequence[str]) -> list[text_model.Prediction]:
+        type(self).calls += 1
+        return super().predict(texts)
+
+    def probability(self, texts: Sequence[str], label: str) -> list[float]:
+        type(self).calls += 1
+        return super().probability(texts, label)
+
+
+def test_a_batch_asks_each_model_once(intent: text_model.TextModel,
+                                      spam: text_model.TextModel) -> None:
+    counting_intent = Counting(**{**vars(intent)})
+    counting_spam = type("CountingSpam", (Counting,), {"calls": 0})(**{**vars(spam)})
+    mails = [mail(s, t, f"m{i}") for i, (s, t) in enumerate(
+        [("Suscripción", SUBSCRIBE), ("Hola", SUBSCRIBE), ("Suscripción", CANCEL),
+         ("Oferta", SPAMMY), ("Factura", OTHER)] * 20)]
+    decisions = classify_batch(mails, load_rules(None), Models(counting_intent, counting_spam),
+                               PARAMS)
+    assert len(decisions) == 100 and [d.mail_id for d in decisions] == [m.mail_id for m in mails]
+    assert (type(counting_intent).calls, type(counting_spam).calls) == (1, 1)
