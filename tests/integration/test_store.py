@@ -294,16 +294,6 @@ def test_settling_touches_exactly_the_mail_and_template_pairs_asked_for(db: Data
                      ("m2", "subscription"): Claim.BUSY, ("m2", "manual-x"): Claim.ALREADY_SENT}
 
 
-def test_an_index_added_in_a_later_release_reaches_an_existing_store(db: Database) -> None:
-    from sqlalchemy import inspect, text
-
-    with db.begin() as conn:
-        conn.execute(text("DROP INDEX ix_replies_sent"))
-    assert "ix_replies_sent" not in {i["name"] for i in inspect(db.engine).get_indexes("replies")}
-    db.create_schema()
-    assert "ix_replies_sent" in {i["name"] for i in inspect(db.engine).get_indexes("replies")}
-
-
 def test_per_minute_counts_from_the_store_match_the_pure_count(db: Database) -> None:
     from mailroom.api.stats import per_minute, per_minute_in_store
     from mailroom.events import utcnow

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import time
+import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.dml import Insert
 
 from mailroom.errors import RetryLater
-from mailroom.store.schema import SCHEMA_VERSION, meta, metadata
+
+# pg_advisory_lock key of schema creation and upgrades (any constant unique to mailroom)
+SCHEMA_LOCK_KEY = 0x6D61696C726F6F6D  # "mailroom"
 
 
 def make_engine(url: str) -> Engine:
@@ -74,32 +76,50 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
 
-    def create_schema(self) -> None:
-        """Create missing tables; tolerant of several processes doing it at the same moment."""
-        for attempt in range(5):
-            try:
-                self._create_schema()
-                return
-            except (IntegrityError, ProgrammingError, OperationalError) as exc:
-                # another process created the same table, index or row between check and
-                # create (SQLite says so with an OperationalError: "... already exists")
-                lost_race = not isinstance(exc, OperationalError) or "already exists" in str(exc)
-                if attempt == 4 or not lost_race:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
+    def create_schema(self, upgrade: bool | None = None) -> str:
+        """Bring the store to this release's schema; returns its revision.
 
-    def _create_schema(self) -> None:
-        with self.engine.begin() as conn:
-            metadata.create_all(conn)
-            # create_all adds indexes only with a new table: an index added in a later
-            # release reaches an existing store here (on PostgreSQL it locks writes to
-            # that table while it is built, once)
-            for table in metadata.sorted_tables:
-                for index in table.indexes:
-                    index.create(conn, checkfirst=True)
-            found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
-            if found.scalar() is None:
-                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+        A new store is created and stamped; an older one is upgraded when ``upgrade`` is
+        true (default: only a SQLite store, which no other node shares), otherwise this
+        raises ``SchemaError`` naming ``mailroom db upgrade``. Several processes doing this
+        at once take turns on a lock (PostgreSQL advisory lock, a file lock for SQLite).
+        """
+        from mailroom.store import migrations
+
+        allow = self.engine.dialect.name == "sqlite" if upgrade is None else upgrade
+        with self.schema_lock(), self.engine.begin() as conn:
+            return migrations.prepare(conn, allow_upgrade=allow)
+
+    def schema_revision(self) -> tuple[str | None, str]:
+        """(the store's revision or None when empty, this release's head)."""
+        from mailroom.store import migrations
+
+        with self.engine.connect() as conn:
+            return migrations.current(conn), migrations.head()
+
+    @contextlib.contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """One process at a time creates or upgrades the schema."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                    conn.commit()
+            return
+        path = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.schema-lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
