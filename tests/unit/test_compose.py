@@ -104,9 +104,23 @@ def test_mail_without_message_id_gets_no_in_reply_to_but_a_stable_id() -> None:
     assert msg["Message-ID"] == compose(mail(message_id="", references=[]))["Message-ID"]
 
 
-def test_reply_goes_to_reply_to_when_present() -> None:
-    msg = compose(mail(reply_to=["lists@example.org", "Boss <boss@example.org>"]))
-    assert envelope_recipients(msg) == ["lists@example.org", "boss@example.org"]
+def test_reply_goes_to_a_single_reply_to_without_the_from_name() -> None:
+    """One Reply-To: the reply goes there alone; the From's name belongs to the From."""
+    msg = compose(mail(reply_to=["boss@example.org"]))
+    assert envelope_recipients(msg) == ["boss@example.org"]
+    assert str(msg["To"]) == "boss@example.org"
+    same = compose(mail(reply_to=["Ana@Example.org"]))
+    assert envelope_recipients(same) == ["ana@example.org"] and "Ana Pérez" in str(same["To"])
+
+
+@pytest.mark.parametrize("reply_to", [["lists@example.org", "boss@example.org"],
+                                      ["noreply@example.org"], ["support@example.com"]])
+def test_several_or_refused_reply_to_is_never_composed(reply_to: list[str]) -> None:
+    """Compose refuses rather than pick another address (the responder checks first)."""
+    with pytest.raises(ComposeRefused, match="no reply address"):
+        compose_reply(mail(reply_to=reply_to), decision(), templates=TEMPLATES,
+                      from_addr="support@example.com", from_name="Soporte",
+                      default_language="en", own_addresses=["support@example.com"], now=NOW)
 
 
 def test_html_and_text_alternatives_in_the_mail_language() -> None:
@@ -190,11 +204,11 @@ def test_missing_default_template_is_refused() -> None:
     ("RE: re:Re[2]: Hello", "Re: Hello"),
     ("  Re :  Suscripción  ", "Re: Suscripción"),
     ("", "Re:"),
-    ("Line\r\nBcc: evil@example.net", "Re: Line Bcc: evil@example.net"),
+    ("Line\r\nBcc: evil@example.net", "Re: Line Bcc: …"),
     ("tab\tand\x00nul\u2028sep", "Re: tab and nul sep"),
 ])
 def test_reply_subject(original: str, expected: str) -> None:
-    """One ``Re:``, control characters turned into spaces."""
+    """One ``Re:``, control characters turned into spaces, addresses not echoed."""
     assert reply_subject(original) == expected
 
 
@@ -207,12 +221,25 @@ def test_subject_truncated_on_a_character_boundary() -> None:
 INJECTION = "x\r\nBcc: evil@attacker.example\r\n\r\n<b>body</b>"
 
 
-@pytest.mark.parametrize("field", ["from_addr", "from_name", "reply_to", "message_id", "references"])
+@pytest.mark.parametrize("field", ["from_addr", "message_id", "references"])
 def test_header_injection_through_mail_fields_is_refused(field: str) -> None:
     """CR/LF in any value that ends up in a header refuses the reply."""
-    value: Any = [INJECTION] if field in ("reply_to", "references") else INJECTION
+    value: Any = [INJECTION] if field == "references" else INJECTION
     with pytest.raises(ComposeRefused, match="control character"):
         compose(mail(**{field: value}))
+
+
+def test_header_injection_through_reply_to_is_refused() -> None:
+    """CR/LF in Reply-To makes several addresses of it: refused, never sent to any."""
+    with pytest.raises(ComposeRefused, match="no reply address"):
+        compose(mail(reply_to=[INJECTION]))
+
+
+def test_display_name_with_line_breaks_becomes_one_safe_line() -> None:
+    """The From name is echoed made safe: no header, no link, no body can ride on it."""
+    parsed = reparse(compose(mail(from_name=INJECTION)))
+    assert {k.lower() for k in parsed} == EXPECTED_HEADERS
+    assert "evil" not in str(parsed["To"]) and parsed["To"].addresses[0].addr_spec == "ana@example.org"
 
 
 @pytest.mark.parametrize("kwarg", ["from_addr", "from_name"])

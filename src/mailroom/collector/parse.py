@@ -16,9 +16,9 @@ from fast_mail_parser import MimeStructureError
 from mailroom import topics
 from mailroom.collector import headers as h
 from mailroom.collector.html_text import html_to_text
-from mailroom.collector.language import detect_language
 from mailroom.collector.mime import Content, TooComplex, check_structure_fast, read_fast, read_stdlib
 from mailroom.events import RawEmail
+from mailroom.language import detect_language
 from mailroom.settings import Settings
 
 

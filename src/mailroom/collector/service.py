@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from confluent_kafka import Producer
 
+from mailroom.autoreply import own_addresses
 from mailroom.collector.folder import FolderWatcher
 from mailroom.collector.imap import ImapConnection
 from mailroom.collector.mailboxes import Account, load_accounts
@@ -33,9 +34,7 @@ class CollectorService:
         self.rt = rt
         self.accounts: list[Account] = load_accounts(rt.settings)
         self.limits = ParseLimits.from_settings(rt.settings)
-        self.own_addresses = frozenset(
-            a.lower() for a in [*(acc.user for acc in self.accounts), rt.settings.smtp_email] if a
-        )
+        self.own_addresses = own_addresses(rt.settings)
         self.tokens = {acc.name: TokenSource(acc.oauth2) for acc in self.accounts if acc.oauth2}
         self.stop_event = asyncio.Event()
         self.imap_timeout = IMAP_TIMEOUT

@@ -15,11 +15,10 @@ from email.utils import getaddresses, parseaddr
 from typing import TypeVar
 
 from mailroom import topics
+from mailroom.autoreply import HEADERS_READ
 from mailroom.events import Attachment, RawEmail
-from mailroom.processor.automated import MARKER_HEADERS
 
-HEADERS_KEPT = ("auto-submitted", "precedence", "x-spam-flag", "x-spam-status", "return-path",
-                "content-language", *MARKER_HEADERS)
+HEADERS_KEPT = ("x-spam-flag", "x-spam-status", "content-language", *HEADERS_READ)
 
 
 def _text(part: Message) -> str:

@@ -5,6 +5,11 @@ that would carry a control character into a header is refused with ``ComposeRefu
 (the message goes to ``dead_letter``). Only the subject is repaired instead of refused:
 it is the one header whose content we rewrite anyway (``Re:``), and a mail with a strange
 subject still deserves its reply.
+
+A reply goes to exactly one address, ``mailroom.autoreply.reply_target``'s. Text the
+sender chose (subject, display name) reaches the reply only through ``echo_safe``: capped,
+and without anything a reader could follow (URLs, domains, addresses, phone numbers), so
+nobody can have us mail their link to someone else (docs/responder.md, "Echoed text").
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import hashlib
 import re
 import secrets
 import sys
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
@@ -26,6 +31,7 @@ from typing import Any, TypeVar, cast
 
 from jinja2 import TemplateError
 
+from mailroom.autoreply import Refusal, reply_target
 from mailroom.errors import DeadLetterError
 from mailroom.events import Decision, RawEmail, utcnow
 from mailroom.responder.templates import Templates
@@ -33,10 +39,25 @@ from mailroom.responder.templates import Templates
 MANUAL_TEMPLATE = "manual"
 SUBJECT_MAX_BYTES = 200
 MAX_REFERENCES = 20
+# sender-chosen text echoed into a reply: enough for a real subject or name, too little
+# for a message of its own
+SUBJECT_ECHO_CHARS = 80
+NAME_ECHO_CHARS = 40
+MAX_MSG_ID_CHARS = 250  # a longer id could not be folded into a 998-byte header line
+MAX_ADDRESS_CHARS = 254  # RFC 5321's path limit, less the angle brackets
 # C0, DEL, C1 and the Unicode line/paragraph separators: all can end a header line somewhere
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _RE_PREFIX = re.compile(r"^\s*re\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
-_MSG_ID = re.compile(r"^<[^<>\s]+>$")
+_MSG_ID = re.compile(rf"^<[^<>\s]{{1,{MAX_MSG_ID_CHARS - 2}}}>$")
+# what a reader (or a mail client's linkifier) could follow: URLs, www., addresses, domains
+# (also written with [.], (dot) or an ideographic full stop), and phone-like digit runs
+_DOT = r"(?:\.|\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|[\u3002\uff0e\uff61])"
+_FOLLOWABLE = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://|(?:mailto|tel|sms|callto|data|javascript|file):)\S*"  # a URL
+    r"|\S*@\S+"  # an address
+    rf"|[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:[^\W\d_]{{2,}}|xn--[\w-]+)\b\S*"  # a domain
+    r"|\+?\d(?:[\s().-]*\d){6,}",  # a phone number
+    re.IGNORECASE)
 _T = TypeVar("_T")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -147,9 +168,22 @@ def clean_subject(original: str, max_bytes: int = SUBJECT_MAX_BYTES) -> str:
     return truncate_utf8(text, max_bytes).strip()
 
 
+def echo_safe(text: str, max_chars: int) -> str:
+    """Sender-chosen text fit to echo: nothing to follow (each such run becomes "…"),
+    one line, at most ``max_chars`` characters (cut at a word, marked "…")."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    text = " ".join(_FOLLOWABLE.sub("…", text).split())
+    if len(text) > max_chars:
+        cut = text[:max_chars - 1]
+        space = cut.rfind(" ")
+        text = (cut[:space] if space > max_chars // 2 else cut).rstrip() + "…"
+    # what is left of a line made only of removed runs says nothing
+    return "" if not text.replace("…", "").strip(" .,;:-") else text
+
+
 def reply_subject(original: str, max_bytes: int = SUBJECT_MAX_BYTES) -> str:
-    """``Re: <original>``, never ``Re: Re:``."""
-    text = clean_subject(original, max_bytes)
+    """``Re: <original>``, never ``Re: Re:``; the original made ``echo_safe``."""
+    text = echo_safe(clean_subject(original, max_bytes), SUBJECT_ECHO_CHARS)
     return f"Re: {text}" if text else "Re:"
 
 
@@ -173,6 +207,8 @@ def _clean(value: str, what: str) -> str:
 
 def _address(value: str, what: str, display_name: str = "") -> Address:
     value = _clean(value, what)
+    if len(value) > MAX_ADDRESS_CHARS:
+        raise ComposeRefused(f"{what} is longer than {MAX_ADDRESS_CHARS} characters")
     # a plain dot-atom address (nearly all of them) is what getaddresses would return
     found = [value] if _PLAIN_ADDRESS.fullmatch(value) else \
         [addr for _name, addr in getaddresses([value]) if addr]
@@ -205,13 +241,17 @@ def reply_message_id(email: RawEmail, key: str, from_addr: Address) -> str:
     return f"<{digest[:32]}.reply@{from_addr.domain}>"
 
 
-def recipients(email: RawEmail) -> list[Address]:
-    """Reply-To when present, else From (with the sender's name)."""
-    if email.reply_to:
-        found = [_address(v, "Reply-To") for v in email.reply_to if v.strip()]
-        if found:
-            return list({a.addr_spec.lower(): a for a in found}.values())
-    return [_address(email.from_addr, "From", email.from_name)]
+def recipient(email: RawEmail, own_addresses: Collection[str] = ()) -> Address:
+    """The one address the reply goes to (``reply_target``), its name made ``echo_safe``.
+
+    A refused target (several Reply-To, a system or own address) is ``ComposeRefused``:
+    the responder checks it before composing, so this is the last line, never a fallback.
+    """
+    target = reply_target(email, own_addresses)
+    if isinstance(target, Refusal):
+        raise ComposeRefused(f"no reply address ({target.code}): {target.detail}")
+    return _address(target.address, "Reply-To" if email.reply_to else "From",
+                    echo_safe(target.name, NAME_ECHO_CHARS))
 
 
 def compose_reply(
@@ -222,11 +262,12 @@ def compose_reply(
     from_addr: str,
     from_name: str,
     default_language: str,
+    own_addresses: Collection[str] = (),
     now: datetime | None = None,
 ) -> EmailMessage:
     """The reply to ``email`` as ``decision`` says; raises ``ComposeRefused`` if unsafe."""
     sender = _our_address(from_addr, from_name)
-    to = recipients(email)
+    to = recipient(email, own_addresses)
     key = reply_key(decision)
     wanted = MANUAL_TEMPLATE if decision.reply_body is not None else key
     if wanted == MANUAL_TEMPLATE and not (decision.reply_body or "").strip():
@@ -235,9 +276,9 @@ def compose_reply(
         name, language = templates.resolve(wanted, decision.language or email.language,
                                            default_language)
         text, html = templates.render(name, language, {
-            "sender_name": email.from_name,
-            "sender_address": to[0].addr_spec,
-            "subject": clean_subject(email.subject),
+            "sender_name": to.display_name,
+            "sender_address": to.addr_spec,
+            "subject": echo_safe(clean_subject(email.subject), SUBJECT_ECHO_CHARS),
             "category": decision.category,
             "organisation": from_name,
             "reply_body": decision.reply_body or "",

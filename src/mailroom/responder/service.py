@@ -1,23 +1,29 @@
 """The responder: ``acknowledgement_queue`` -> guard -> rate limit -> claim -> SMTP -> store.
 
-It only moves data; guarding and composing are pure (``guard.py``, ``compose.py``).
-Exactly one reply per mail and template comes from the store's claim: the row is
-``sending`` before SMTP and ``sent`` after, so a redelivered event or a second responder
-finds it taken. A transient SMTP failure is retried a few times at once, then parked
-(``retry`` with a due time) for the Reconciler to republish; the partition never waits.
+It only moves data; guarding and composing are pure (``guard.py``, ``compose.py``), the
+reply ledger is ``store/replies.py``. Exactly one reply per mail and template comes from
+the ledger: a reply is ``claimed`` before SMTP, ``sending`` only while its SMTP transaction
+is on the wire (``attempts.py`` records both edges in group commits) and ``sent`` right
+after, so a redelivered event or a second responder finds it taken, and a responder killed
+at any moment leaves at most ``SMTP_POOL_SIZE`` replies in doubt (they go to review); what
+it had claimed and not yet attempted is sent by the next one. A transient SMTP failure is
+retried a few times at once, then parked (``retry`` with a due time) for the Reconciler to
+republish; the partition never waits.
 
 A batch moves in phases, so the store is visited a few times per batch and not per reply
 (measured: two transactions and two thread hops per reply were half the responder's
 time). Per chunk of ``PIPELINE_CHUNK`` records: guard and compose (pure), then ONE
 transaction records the suppressions and takes the rate slots and claims, then the
 claimed replies are handed to the pool and the next chunk starts: the SMTP server works
-on them while it is composed, and their answers are read while it is claimed. When all
-are out: one transaction each for the sent, the parked and the failed.
+on them while it is composed, and their answers are read while it is claimed. A sent
+reply is settled by the attempt log as soon as its 250 is read; when all are out, one
+transaction records the parked and the failed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -30,10 +36,11 @@ from enum import StrEnum
 from sqlalchemy import Connection
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from mailroom import topics
+from mailroom import autoreply, dependencies, topics
 from mailroom.errors import RetryLater
 from mailroom.events import DeadLetter, RoutedEmail, utcnow
 from mailroom.kafka import Outgoing
+from mailroom.responder.attempts import AttemptLog
 from mailroom.responder.compose import (
     MANUAL_TEMPLATE,
     ComposeRefused,
@@ -42,11 +49,21 @@ from mailroom.responder.compose import (
     reply_key,
     serialise,
 )
-from mailroom.responder.guard import loop_reason
-from mailroom.responder.smtp import Delivery, SmtpConfig, SmtpPermanent, SmtpPool, SmtpTransient
+from mailroom.responder.smtp import (
+    Attempt,
+    Delivery,
+    NotStarted,
+    SmtpConfig,
+    SmtpPermanent,
+    SmtpPool,
+    SmtpTransient,
+    SmtpUnknown,
+)
+from mailroom.responder.smtp import probe as probe_smtp
 from mailroom.responder.templates import Templates
 from mailroom.runner import Item, Runner, backoff_delay, dead_letter_record
 from mailroom.runtime import Runtime
+from mailroom.settings import AutoreplyMode, UncertainReplyPolicy
 from mailroom.store import MailStatus, ReplyStatus, progress
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
@@ -56,8 +73,13 @@ from mailroom.store.replies import Claim
 log = logging.getLogger(__name__)
 
 RATE_LIMITED = "rate_limited"
+# AUTOREPLY_MODE off/shadow (helper E): an automatic reply still in the queue from before the
+# switch, or from a replay, is held for a person; a reviewer's own reply is sent
+AUTOREPLY_HELD = "autoreply_mode"
 # a suppression may only close a mail that is still open (a replay never undoes a reply)
-SUPPRESSIBLE = (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY, MailStatus.IN_REVIEW)
+SUPPRESSIBLE: tuple[MailStatus, ...] = (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY,
+                                        MailStatus.IN_REVIEW)
+OPEN_FOR_REVIEW: tuple[MailStatus, ...] = (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY)
 
 
 class Outcome(StrEnum):
@@ -74,6 +96,10 @@ class Outcome(StrEnum):
 # a quarter of its time, waiting for the SMTP server)
 PIPELINE_CHUNK = 50
 SETTLE_PATIENCE = 120.0  # seconds to wait for the store before giving a sent batch up
+# how long a claim keeps other responders off a reply nobody attempted yet; once it ran
+# out, whoever gets the mail next claims and sends it (the old holder's attempt is then
+# called off: it starts only if the row is still claimed under its token)
+CLAIM_LEASE = timedelta(seconds=30)
 
 UNCERTAIN_NOTE = ("the responder stopped while sending this reply, so it may have been "
                   "delivered; check the sent mail before answering")
@@ -113,9 +139,10 @@ class Reply:
     body: str | None = None
     rate_limited: bool = True  # a reviewer's reply is not
     claim: Claim | None = None
+    owner: str = ""  # the claim's token: its attempts start only while it holds the row
     delivery: Delivery | None = None
     outcome: Outcome | None = None
-    reason: str = ""  # why it was parked
+    reason: str = ""  # why it was parked, or what the guard saw
     letter: DeadLetter | None = None
     fail_status: MailStatus = MailStatus.FAILED
 
@@ -136,17 +163,31 @@ class ResponderService(Runner[RoutedEmail]):
         self.pool = pool or SmtpPool(SmtpConfig.from_settings(settings))
         self.retry = retry or RetryPolicy()
         self.templates = Templates(settings.mailroom_templates)
-        self.own_addresses = {a for a in (settings.smtp_email, settings.imap_email) if a}
-        # long enough for one reply's quick tries; a claim whose lease ran out is never sent
-        # again (it goes to a person), so the lease only decides how soon that happens
-        self.lease = timedelta(seconds=settings.smtp_timeout * (self.retry.quick_attempts + 1)
-                               + self.retry.quick_wait_max * self.retry.quick_attempts + 15)
+        self.own_addresses = autoreply.own_addresses(settings)
+        # one SMTP transaction (MAIL, RCPT, DATA, each up to the timeout); an attempt whose
+        # lease ran out is never sent again (it goes to a person), so the lease only decides
+        # how soon that happens
+        self.attempts = AttemptLog(runtime.db,
+                                   lease=timedelta(seconds=settings.smtp_timeout * 4 + 15),
+                                   claim_lease=CLAIM_LEASE,
+                                   policy=settings.uncertain_reply_policy,
+                                   patience=SETTLE_PATIENCE)
+        self.claim_lease = CLAIM_LEASE
+        self._tokens = itertools.count(1)
 
     async def run(self) -> None:
+        # between replies nothing else would notice SMTP going down (logged, /health/ready)
+        watch = dependencies.start(self.rt, "smtp", self._smtp_problem,
+                                   self.rt.settings.dependency_probe_seconds)
         try:
             await super().run()
         finally:
+            await dependencies.stop(watch)
             await self.pool.close()
+
+    async def _smtp_problem(self) -> str | None:
+        config = self.pool.config
+        return None if await probe_smtp(config) else f"{config.host}:{config.port}: no connection or login"
 
     # -- the batch ------------------------------------------------------------------
     async def handle_batch(self, items: Sequence[Item[RoutedEmail]]) -> list[Outgoing]:
@@ -170,9 +211,11 @@ class ResponderService(Runner[RoutedEmail]):
             # a chunk's claim failed (the batch is retried): what earlier chunks claimed
             # is still sent and recorded, or its claims would sit until they run out
             await asyncio.gather(*sending)
+            await self.attempts.flush()
             await self._settle_while_store_recovers([r for r in batch if r.claim is Claim.CLAIMED])
             raise
         await asyncio.gather(*sending)
+        await self.attempts.flush()
         await self._settle_while_store_recovers(batch)
         return self._account(batch, started)
 
@@ -200,16 +243,23 @@ class ResponderService(Runner[RoutedEmail]):
         """Guard and compose one record (pure); a refusal or a bug fails only this record."""
         email, decision = reply.item.event.email, reply.item.event.decision
         settings = self.rt.settings
+        if decision.requested_by is None and settings.autoreply_mode is not AutoreplyMode.ON:
+            reply.suppress = AUTOREPLY_HELD
+            reply.reason = f"AUTOREPLY_MODE={settings.autoreply_mode.value}: not sent automatically"
+            return
         try:
-            reply.suppress = loop_reason(email, self.own_addresses | {email.account})
-            if reply.suppress is not None:
+            # the processor's own check, again: no loop, and exactly one acceptable address
+            refused = autoreply.refusal(email, self.own_addresses)
+            if refused is not None:
+                reply.suppress, reply.reason = refused.code, refused.detail
                 return
             if decision.template == MANUAL_TEMPLATE and decision.reply_body is None:
                 decision = decision.model_copy(update={"reply_body": bodies.get(email.mail_id)})
             reply.message = compose_reply(email, decision, templates=self.templates,
                                           from_addr=settings.smtp_email,
                                           from_name=settings.reply_from_name,
-                                          default_language=settings.default_language)
+                                          default_language=settings.default_language,
+                                          own_addresses=self.own_addresses)
             reply.data = serialise(reply.message)
         except ComposeRefused as exc:
             self.rt.metrics.replies.labels(outcome="refused").inc()
@@ -225,7 +275,17 @@ class ResponderService(Runner[RoutedEmail]):
 
     async def _deliver(self, reply: Reply) -> None:
         try:
-            reply.delivery = await self._send(reply.data, reply.to)
+            reply.delivery = await self._send(reply)
+        except NotStarted:
+            # the claim ran out and another responder took the reply: it sends it
+            reply.outcome = Outcome.DUPLICATE
+        except SmtpUnknown as exc:
+            if self.rt.settings.uncertain_reply_policy is UncertainReplyPolicy.RESEND:
+                reply.outcome, reply.reason = Outcome.RETRY, exc.reason
+            else:  # the attempt log put it in review
+                log.warning("reply to %s may or may not have gone out: %s", reply.mail_id,
+                            exc.reason)
+                reply.outcome = Outcome.UNCERTAIN
         except SmtpTransient as exc:
             reply.outcome, reply.reason = Outcome.RETRY, exc.reason
         except SmtpPermanent as exc:
@@ -268,35 +328,43 @@ class ResponderService(Runner[RoutedEmail]):
         return outgoing
 
     # -- steps ----------------------------------------------------------------------
-    async def _send(self, data: bytes, to: list[str]) -> Delivery:
+    async def _send(self, reply: Reply) -> Delivery:
         """One try at once; after a transient failure, a few more with backoff.
 
         The first try goes without tenacity: building its retry machinery per reply cost
-        a tenth of the responder's time, and nearly every reply needs one try only.
+        a tenth of the responder's time, and nearly every reply needs one try only. Under
+        ``UNCERTAIN_REPLY_POLICY=resend`` a lost answer is tried again like a 4xx.
         """
         policy = self.retry
+        transient: tuple[type[Exception], ...] = (SmtpTransient, SmtpUnknown) \
+            if self.rt.settings.uncertain_reply_policy is UncertainReplyPolicy.RESEND \
+            else (SmtpTransient,)
         try:
-            return await self._send_once(data, to)
-        except SmtpTransient:
+            return await self._send_once(reply)
+        except transient:
             if policy.quick_attempts <= 1:
                 raise
         await asyncio.sleep(random.uniform(0, policy.quick_wait * 2))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.quick_attempts - 1),
             wait=wait_random_exponential(multiplier=policy.quick_wait, max=policy.quick_wait_max),
-            retry=retry_if_exception_type(SmtpTransient),
+            retry=retry_if_exception_type(transient),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
-                return await self._send_once(data, to)
+                return await self._send_once(reply)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
-    async def _send_once(self, data: bytes, to: list[str]) -> Delivery:
+    async def _send_once(self, reply: Reply) -> Delivery:
         started = time.monotonic()
+        key, attempts = (reply.mail_id, reply.key), self.attempts
         try:
-            delivery = await self.pool.send(data, sender=self.rt.settings.smtp_email, recipients=to)
-        except SmtpTransient as exc:
+            delivery = await self.pool.send(
+                reply.data, sender=self.rt.settings.smtp_email, recipients=reply.to,
+                attempt=Attempt(start=lambda: attempts.start(key, reply.owner),
+                                end=lambda result: attempts.end(key, result)))
+        except (SmtpTransient, SmtpUnknown) as exc:
             self.rt.report("smtp", False, exc.reason[:200])
             raise
         finally:
@@ -337,7 +405,8 @@ class ResponderService(Runner[RoutedEmail]):
                 bodies[mail_id] = next(
                     (str(row["body"]) for row in reply_store.get(conn, mail_id)
                      if str(row["template"]).startswith(f"{MANUAL_TEMPLATE}-") and row["body"]
-                     and row["status"] in (ReplyStatus.RETRY, ReplyStatus.SENDING)), None)
+                     and row["status"] in (ReplyStatus.RETRY, ReplyStatus.CLAIMED,
+                                           ReplyStatus.SENDING)), None)
         return bodies
 
     def _claim_batch(self, batch: list[Reply]) -> None:
@@ -360,7 +429,7 @@ class ResponderService(Runner[RoutedEmail]):
                     r.suppress = RATE_LIMITED
         for r in batch:
             if r.outcome is None and r.suppress is not None:
-                r.outcome = self._record_suppression(conn, r.mail_id, r.suppress)
+                r.outcome = self._record_suppression(conn, r.mail_id, r.suppress, r.reason)
         wanted = [r for r in open_ if r.suppress is None and r.message is not None]
         if not wanted:
             return
@@ -370,13 +439,16 @@ class ResponderService(Runner[RoutedEmail]):
         missing = {r.mail_id: r.item.event.email for r in wanted if r.mail_id not in known}
         if missing:
             mail_store.record_collected(conn, list(missing.values()))
+        # a token per chunk: an attempt starts only while its own claim holds the row
+        owner = f"{self.rt.instance}/{next(self._tokens)}"
         claims = reply_store.claim_many(conn, [
             reply_store.ClaimRequest(r.mail_id, r.key, ", ".join(r.to)[:512],
                                      str(r.message["Message-ID"]), r.body)
             for r in wanted if r.message is not None  # (always: narrows the type)
-        ], owner=self.rt.instance, lease=self.lease)
+        ], owner=owner, lease=self.claim_lease)
         first: set[tuple[str, str]] = set()
         for r in wanted:
+            r.owner = owner
             # a record delivered twice in one batch is claimed once; the other is a duplicate
             r.claim = claims[(r.mail_id, r.key)] if (r.mail_id, r.key) not in first \
                 else Claim.BUSY
@@ -396,51 +468,43 @@ class ResponderService(Runner[RoutedEmail]):
                 r.outcome = Outcome.DUPLICATE
 
     @staticmethod
-    def _record_suppression(conn: Connection, mail_id: str, reason: str) -> Outcome:
-        if not mail_store.set_status(conn, mail_id, MailStatus.SUPPRESSED, error=reason,
-                                     only_from=SUPPRESSIBLE):
+    def _record_suppression(conn: Connection, mail_id: str, reason: str, detail: str = "") -> Outcome:
+        if reason in autoreply.REVIEW_REASONS or reason == AUTOREPLY_HELD:
+            # a doubtful reply address (several Reply-To, a system or own one): a person
+            # decides where, if anywhere, the answer goes
+            status, error, only_from = MailStatus.IN_REVIEW, detail or reason, OPEN_FOR_REVIEW
+        else:
+            status, error, only_from = MailStatus.SUPPRESSED, reason, SUPPRESSIBLE
+        if not mail_store.set_status(conn, mail_id, status, error=error, only_from=only_from):
             return Outcome.DUPLICATE  # already settled (a redelivery): nothing new to record
-        reply_store.record_suppression(conn, mail_id, reason)
+        reply_store.record_suppressions(conn, [(mail_id, reason)])
         return Outcome.SUPPRESSED
 
     def _settle_batch(self, batch: list[Reply]) -> None:
-        """One transaction for the sent, one for the parked, one for the failed."""
-        sent = [r for r in batch if r.outcome is Outcome.SENT and r.delivery is not None]
-        if sent:
-            notes: dict[str, str] = {}
-            for r in sent:
-                assert r.delivery is not None
-                if r.delivery.refused:
-                    notes[r.mail_id] = "some recipients refused: " + "; ".join(
-                        f"{addr}: {answer}" for addr, answer in r.delivery.refused.items())
-                    log.warning("reply to %s: %s", r.mail_id, notes[r.mail_id])
-            with self.rt.db.begin() as conn:
-                reply_store.mark_sent_many(conn, [(r.mail_id, r.key) for r in sent], notes)
+        """The parked and the failed in one transaction (the sent are settled already)."""
         parked = [r for r in batch if r.outcome is Outcome.RETRY]
-        if parked:
-            self._park(parked)
         failed = [r for r in batch if r.outcome is Outcome.FAILED and r.letter is not None]
-        if failed:
-            with self.rt.db.begin() as conn:
-                for r in failed:
-                    assert r.letter is not None
-                    if r.key:
-                        reply_store.mark_failed(conn, r.mail_id, r.key, r.letter.reason)
-                    mail_store.set_status(conn, r.mail_id, r.fail_status, error=r.letter.reason)
-                dead_letter_store.record(conn, [r.letter for r in failed if r.letter])
-
-    def _park(self, parked: list[Reply]) -> None:
-        """Park each reply for a later retry; one too old to try again fails (in ``reply``)."""
+        if not parked and not failed:
+            return
         with self.rt.db.begin() as conn:
-            for r in parked:
-                row = next((x for x in reply_store.get(conn, r.mail_id)
-                            if x["template"] == r.key), None)
-                attempts = int(row["attempts"]) if row else 1
-                created = _aware(row["created_at"]) if row else utcnow()
-                if utcnow() - created > self.retry.give_up_after:
-                    self.rt.metrics.replies.labels(outcome=Outcome.FAILED).inc()
-                    self._failed(r, f"gave up after {self.retry.give_up_after}: {r.reason}",
-                                 "SmtpTransient", MailStatus.FAILED)
-                    continue
-                next_at = utcnow() + timedelta(seconds=self.retry.park_delay(attempts))
-                reply_store.mark_retry(conn, r.mail_id, r.key, next_at, r.reason)
+            given_up = reply_store.park_many(
+                conn, [reply_store.ParkRequest(r.mail_id, r.key, r.reason) for r in parked],
+                give_up_after=self.retry.give_up_after, delay=self._park_delay)
+            for request in given_up:
+                r = next(r for r in parked if (r.mail_id, r.key) == request.key)
+                self.rt.metrics.replies.labels(outcome=Outcome.FAILED).inc()
+                self._failed(r, f"gave up after {self.retry.give_up_after}: {r.reason}",
+                             "SmtpTransient", MailStatus.FAILED)
+                failed.append(r)
+            if not failed:
+                return
+            reply_store.fail_many(conn, {(r.mail_id, r.key): r.letter.reason
+                                         for r in failed if r.key and r.letter})
+            for r in failed:
+                assert r.letter is not None
+                mail_store.set_status(conn, r.mail_id, r.fail_status, error=r.letter.reason)
+            dead_letter_store.record(conn, [r.letter for r in failed if r.letter])
+
+    def _park_delay(self, attempts: int) -> float:
+        """The wait before the next round: each round is ``quick_attempts`` SMTP attempts."""
+        return self.retry.park_delay(max(1, attempts // max(1, self.retry.quick_attempts)))

