@@ -31,7 +31,7 @@ def test_rules_test_shows_which_rule_fires_and_why(
 ) -> None:
     eml = tmp_path / "m.eml"
     eml.write_bytes("From: Ana <ana@example.org>\r\nSubject: =?utf-8?q?SUSCRIPCI=C3=93N?=\r\n\r\n"
-                    "Hola, quiero el boletín.\r\n".encode())
+                    "Hola, quiero suscribirme al boletín, gracias.\r\n".encode())
     assert run(make_settings(), "rules", "test", str(eml)) == 0
     out = capsys.readouterr().out
     assert "subscription: YES (subject contains 'suscripcion')" in out
@@ -41,7 +41,7 @@ def test_rules_test_shows_which_rule_fires_and_why(
     rules.write_text("rules:\n  - {name: spanish, category: es-mail, when: {body: [boletin]}}\n",
                      encoding="utf-8")
     assert run(make_settings(), "rules", "test", str(eml), "--rules", str(rules)) == 0
-    assert "fired: spanish (line 2)" in capsys.readouterr().out
+    assert f"fired: spanish ({rules}:2)" in capsys.readouterr().out
 
 
 def test_rules_test_says_when_the_guard_decides(

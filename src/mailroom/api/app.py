@@ -12,7 +12,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from mailroom.api import dashboard, routes
+from mailroom.api import dashboard, routes, shadow
 from mailroom.api.review import ReviewError
 from mailroom.api.security import LoginRequired, SecurityHeaders, login_url
 from mailroom.api.state import ApiState
@@ -66,6 +66,8 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(routes.monitor)
     app.include_router(routes.reviews)
     app.include_router(dashboard.router)
+    app.include_router(shadow.api)
+    app.include_router(shadow.router)
 
     @app.exception_handler(ReviewError)
     async def review_error(_request: Request, exc: ReviewError) -> Response:

@@ -146,6 +146,10 @@ class MailDetail(MailSummary):
     rule: str | None = None
     template: str | None = None
     error: str | None = None
+    reasons: list[str] = Field(default_factory=list,
+                               description="why it was decided so: the rule, the model, a veto")
+    would_reply: str | None = Field(None, description="shadow mode: the template it would have "
+                                                      "been answered with; nothing was sent")
 
 
 class ReplyRequest(BaseModel):

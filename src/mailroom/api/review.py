@@ -135,6 +135,7 @@ def read_mail(conn: Connection, mail_id: str) -> MailDetail:
         attachments=[AttachmentInfo(**a.model_dump()) for a in email.attachments],
         replies=[ReplyInfo.model_validate(r) for r in reply_store.get(conn, mail_id)],
         rule=row["rule"], template=row["template"], error=row["error"],
+        reasons=row.get("reasons") or [], would_reply=row.get("would_reply"),
     )
 
 

@@ -26,6 +26,7 @@ from mailroom.errors import RetryLater
 from mailroom.events import DeadLetter, RawEmail
 from mailroom.kafka import Outgoing
 from mailroom.runner import backoff_delay, dead_letter_record
+from mailroom.settings import AutoreplyMode
 from mailroom.store import checkpoints, leases
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
@@ -54,6 +55,7 @@ class FolderWatcher:
         self.component = f"imap:{self.label}"
         self.in_batch = False  # between FETCH and checkpoint: finish before stopping
         self.lease_name = f"collector:{self.label}"
+        self.read_only = self.rt.settings.autoreply_mode is AutoreplyMode.SHADOW
 
     # -- the folder lease ----------------------------------------------------------------
     async def run(self) -> None:
@@ -123,7 +125,8 @@ class FolderWatcher:
             conn = self.service.connection(self.account)
             try:
                 await conn.open()
-                state = await conn.select(self.folder)
+                # shadow mode leaves the mailbox untouched: EXAMINE, and no post-action
+                state = await conn.select(self.folder, read_only=self.read_only)
                 attempt = 0
                 metrics.mailbox_up.labels(self.label).set(1)
                 self.rt.report(self.component, True, f"connected, UIDVALIDITY {state.uidvalidity}")
@@ -283,7 +286,7 @@ class FolderWatcher:
 
     async def _post_action(self, conn: ImapConnection, uids: list[int]) -> None:
         """After the mails are durable: flag them \\Seen or move them (optional)."""
-        if not uids or self.account.post_action == "none":
+        if not uids or self.account.post_action == "none" or self.read_only:
             return
         try:
             if self.account.move_to:

@@ -161,11 +161,17 @@ class ImapConnection:
     def has_idle(self) -> bool:
         return self.client is not None and self.client.has_capability("IDLE")
 
-    async def select(self, folder: str) -> FolderState:
-        response = await self._ok(f"SELECT {folder}", self._client().select(r.quote_mailbox(folder)))
+    async def select(self, folder: str, *, read_only: bool = False) -> FolderState:
+        """SELECT the folder, or EXAMINE it (read-only: the server changes no flag)."""
+        client = self._client()
+        verb = "EXAMINE" if read_only else "SELECT"
+        opening = (client.examine if read_only else client.select)(r.quote_mailbox(folder))
+        response = await self._ok(f"{verb} {folder}", opening)
+        if read_only:  # aioimaplib's examine() leaves its state machine in AUTH; EXAMINE selects
+            client.protocol.state = aioimaplib.SELECTED
         state = r.parse_select(response.lines)
         if not state.uidvalidity:
-            raise ImapError(f"SELECT {folder}: server sent no UIDVALIDITY")
+            raise ImapError(f"{verb} {folder}: server sent no UIDVALIDITY")
         return state
 
     async def search_after(self, last_uid: int) -> list[int]:

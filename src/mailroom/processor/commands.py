@@ -54,33 +54,58 @@ def _date(value: str) -> datetime:
 
 
 def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
-    from mailroom.processor.automated import never_answer
-    from mailroom.processor.classify import ClassifyParams, Models, classify
+    """Print what the processor would decide for one .eml file, and why."""
+    from mailroom.processor.classify import (
+        DEFAULT_SPAM_THRESHOLD,
+        ClassifyParams,
+        Models,
+        classify,
+        with_language,
+    )
     from mailroom.processor.eml import parse_eml
+    from mailroom.processor.model import ModelError
     from mailroom.processor.rules import load_rules
-    from mailroom.processor.training import load_intent_model, load_spam_model
+    from mailroom.processor.training import (
+        SPAM_MODEL,
+        STARTER_MODEL,
+        load_intent_model,
+        load_spam_model,
+    )
 
     rules = load_rules(args.rules or settings.mailroom_rules)
     try:
         email = parse_eml(args.eml.read_bytes())
     except OSError as exc:
         raise ConfigError(f"{args.eml}: {exc.strerror or exc}") from None
+    try:
+        intent = load_intent_model(settings.mailroom_model)
+    except ModelError as exc:
+        raise ConfigError(f"MAILROOM_MODEL: {exc}") from None
+    try:
+        spam = load_spam_model(settings.mailroom_spam_model)
+    except ModelError as exc:
+        raise ConfigError(f"MAILROOM_SPAM_MODEL: {exc}") from None
     params = ClassifyParams.from_settings(settings)
-    print(f"mail: {email.subject!r} from {email.from_addr or '(no sender)'}")
-    print(f"rules: {rules.source}")
-    verdict = never_answer(email, params.own_addresses)
-    if verdict is not None:
-        print(f"never answered: {verdict.category} ({verdict.reason}); the rules are not consulted")
-    explanation = rules.explain(email)
-    print(explanation.render())
-    models = Models(load_intent_model(settings.mailroom_model),
-                    load_spam_model(settings.mailroom_spam_model))
-    decision = classify(email, rules, models, params)
+    email = with_language(email, params.default_language)
+    print(f"mail: {email.subject!r} from {email.from_addr or '(no sender)'}, "
+          f"language {email.language}")
+    print(f"rules: {rules.path or 'the built-in seed rules (MAILROOM_RULES is unset)'}")
+    print(f"intent model: {intent.version} ({settings.mailroom_model or STARTER_MODEL})")
+    print("spam model: " + (f"{spam.version} ({settings.mailroom_spam_model or SPAM_MODEL}), "
+                            f"threshold {spam.threshold or DEFAULT_SPAM_THRESHOLD:.4f}" if spam else "none"))
+    print(f"autoreply mode: {params.autoreply_mode.value}")
+    decision = classify(email, rules, Models(intent, spam), params)
+    if decision.rule and decision.rule.startswith("guard:"):
+        print(f"never answered: {decision.category}; the rules and models are not consulted")
+    else:
+        print("rules tried:")
+        print(rules.explain(email).render(rules.path))
     print(f"decision: category {decision.category}, route {decision.route.value}, "
-          f"template {decision.template}, confidence {decision.confidence:.2f}, "
-          f"language {decision.language}")
+          f"template {decision.template}, confidence {decision.confidence:.2f}")
     for reason in decision.reasons:
         print(f"  because {reason}")
+    if decision.would_reply:
+        print(f"shadow mode: would have replied with template {decision.would_reply}")
     return 0
 
 

@@ -75,6 +75,8 @@ _DECIDE = (
         template=bindparam("b_template"), language=bindparam("b_language"),
         decided_at=bindparam("b_decided_at"), updated_at=bindparam("b_now"),
         finished_at=bindparam("b_finished_at"),
+        reasons=bindparam("b_reasons", type_=mails.c.reasons.type),
+        would_reply=bindparam("b_would_reply"), would_category=bindparam("b_would_category"),
     )
 )
 
@@ -106,6 +108,8 @@ def record_decisions(conn: Connection, decided: Sequence[tuple[RawEmail, Decisio
             "b_template": decision.template, "b_language": decision.language or email.language,
             "b_decided_at": decision.decided_at, "b_now": now,
             "b_finished_at": now if decision.route is Route.ARCHIVE else None,
+            "b_reasons": decision.reasons, "b_would_reply": decision.would_reply,
+            "b_would_category": decision.category if decision.would_reply else None,
         }
         for email, decision in decided
         if existing.get(email.mail_id, MailStatus.COLLECTED) in DECIDABLE

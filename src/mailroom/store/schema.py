@@ -80,10 +80,16 @@ mails = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("assignee", String(128)),
+    Column("reasons", JSON, doc="why the processor decided so (Decision.reasons), for reviewers"),
+    Column("would_reply", String(128),
+           doc="AUTOREPLY_MODE=shadow: the template an automatic reply would have used"),
+    Column("would_category", String(64), doc="shadow mode: the category it would have answered"),
 )
 Index("ix_mails_status_updated", mails.c.status, mails.c.updated_at)
 Index("ix_mails_category", mails.c.category)
 Index("ix_mails_collected", mails.c.collected_at)
+# the dashboard's list of would-be replies (shadow mode)
+Index("ix_mails_would_reply", mails.c.would_reply)
 
 checkpoints = Table(
     "checkpoints",
