@@ -186,6 +186,7 @@ class Runner(ABC, Generic[E]):
         received = time.monotonic()
         items: list[Item[E]] = []
         dead: list[DeadLetter] = []
+        origins: list[str | None] = []  # where each undecodable record sat: its letter's identity
         for message in records:
             raw = message.value() or b""
             key = _key(message)
@@ -194,6 +195,7 @@ class Runner(ABC, Generic[E]):
             except ValidationError as exc:
                 dead.append(self._letter(message, f"undecodable {self.event_type.__name__}: "
                                          f"{exc.errors()[0]['msg']}", exc))
+                origins.append(f"{message.topic()}/{message.partition()}/{message.offset()}")
                 continue
             items.append(Item(event, key, message.topic() or self.input_topic,
                               message.partition() or 0, message.offset() or 0, received))
@@ -202,7 +204,8 @@ class Runner(ABC, Generic[E]):
             try:
                 outgoing, more_dead = await self._handle_isolating(items)
                 letters = dead + more_dead
-                await asyncio.to_thread(self._record_dead_letters, letters)
+                await asyncio.to_thread(self._record_dead_letters, letters,
+                                        origins + [None] * len(more_dead))
                 assert self.producer is not None
                 await asyncio.to_thread(
                     produce_all, self.producer, outgoing + [dead_letter_record(d) for d in letters]
@@ -262,11 +265,13 @@ class Runner(ABC, Generic[E]):
             setattr(letter, name, getattr(email, name, None))
         return letter
 
-    def _record_dead_letters(self, letters: list[DeadLetter]) -> None:
+    def _record_dead_letters(self, letters: list[DeadLetter], origins: list[str | None]) -> None:
+        """Idempotent: a batch retried after this (its produce failed) or consumed again
+        (a crash before the commit) records no second letter; see dead_letters.dedup_key."""
         if not letters:
             return
         with self.rt.db.begin() as conn:
-            dead_letter_store.record(conn, letters)
+            dead_letter_store.record(conn, letters, origins)
             for letter in letters:
                 if letter.mail_id:
                     mail_store.set_status(conn, letter.mail_id, MailStatus.DEAD, error=letter.reason)

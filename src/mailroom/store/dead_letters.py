@@ -2,35 +2,68 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mailroom.events import DeadLetter
 from mailroom.store.schema import dead_letters
 
 
-def record(conn: Connection, letters: list[DeadLetter]) -> None:
+def dedup_key(letter: DeadLetter, origin: str | None = None) -> str:
+    """The same failure gives the same key, whenever and however often it is recorded.
+
+    A failed mail is named by its id, so a redelivered or republished event that fails the
+    same way again is the same dead letter. A record that never decoded has no mail id; its
+    ``origin`` (topic/partition/offset: the same garbage on two partitions is two letters)
+    and its bytes name it.
+    """
+    if letter.mail_id:
+        parts = [letter.source_topic, letter.mail_id, letter.error_type, letter.reason]
+    else:
+        parts = [letter.source_topic, origin or "", letter.key or "", letter.account or "",
+                 letter.folder or "", str(letter.uid or ""), letter.error_type, letter.reason,
+                 hashlib.sha256(letter.payload.encode(errors="replace")).hexdigest()]
+    return hashlib.sha256("\x00".join(parts).encode(errors="replace")).hexdigest()
+
+
+def record(conn: Connection, letters: Sequence[DeadLetter],
+           origins: Sequence[str | None] | None = None) -> None:
+    """Record dead letters; one already recorded adds no row (a retried batch, a redelivery).
+
+    ``origins`` (one per letter) names where a record that never decoded came from. A
+    letter a person sent back for another try (``retried``) that fails the same way again
+    is opened again rather than left looking handled; a discarded one stays discarded.
+    """
     if not letters:
         return
-    conn.execute(
-        insert(dead_letters),
-        [
-            {
-                "source_topic": d.source_topic,
-                "key": d.key,
-                "mail_id": d.mail_id,
-                "account": d.account,
-                "folder": d.folder,
-                "uid": d.uid,
-                "reason": d.reason[:4000],
-                "error_type": d.error_type,
-                "payload": d.payload[:1_000_000],
-                "failed_at": d.failed_at,
-            }
-            for d in letters
-        ],
+    rows: dict[str, dict[str, Any]] = {}
+    for d, origin in zip(letters, origins or [None] * len(letters), strict=True):
+        key = dedup_key(d, origin)
+        rows[key] = {
+            "source_topic": d.source_topic,
+            "key": d.key,
+            "mail_id": d.mail_id,
+            "account": d.account,
+            "folder": d.folder,
+            "uid": d.uid,
+            "reason": d.reason[:4000],
+            "error_type": d.error_type,
+            "payload": d.payload[:1_000_000],
+            "failed_at": d.failed_at,
+            "dedup_key": key,
+        }
+    statement = (postgresql.insert(dead_letters) if conn.dialect.name == "postgresql"
+                 else sqlite.insert(dead_letters))
+    statement = statement.on_conflict_do_update(
+        index_elements=[dead_letters.c.dedup_key],
+        set_={"status": "open", "failed_at": statement.excluded.failed_at},
+        where=dead_letters.c.status == "retried",
     )
+    conn.execute(statement, list(rows.values()))
 
 
 def list_open(conn: Connection, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
