@@ -149,8 +149,12 @@ dead_letters = Table(
     Column("payload", Text, nullable=False, default=""),
     Column("status", String(16), nullable=False, default="open"),  # open|retried|discarded
     Column("failed_at", DateTime(timezone=True), nullable=False),
+    # the same failure recorded again (a retried batch, a redelivery) finds this key and
+    # adds no second row; see store/dead_letters.py
+    Column("dedup_key", String(64)),
 )
 Index("ix_dead_letters_status", dead_letters.c.status)
+Index("uq_dead_letters_dedup", dead_letters.c.dedup_key, unique=True)
 
 suppressions = Table(
     "suppressions",
