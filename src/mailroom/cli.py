@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from mailroom.logs import protect as protect_logs
 from mailroom.settings import ConfigError, Settings
 
 log = logging.getLogger("mailroom")
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mailroom: {exc}", file=sys.stderr)
         return 2
     setup_logging(args.log_level or settings.log_level)
+    protect_logs(settings)  # no secret reaches a log line
     try:
         handler: Handler = args.func
         code = handler(args, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Mapping
@@ -10,11 +11,14 @@ from datetime import datetime
 
 from mailroom.events import utcnow
 from mailroom.kafka import KafkaClients
+from mailroom.logs import redact
 from mailroom.metrics import Metrics
 from mailroom.settings import Settings
 from mailroom.store import Database, MailStatus
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
+
+log = logging.getLogger(__name__)
 
 # the statuses that are a queue: what email_queue_size reports
 QUEUED = (MailStatus.COLLECTED, MailStatus.AWAITING_REPLY, MailStatus.IN_REVIEW)
@@ -38,9 +42,19 @@ class Runtime:
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
     def report(self, component: str, ok: bool, detail: str = "") -> None:
+        """Record what a stage sees of a dependency; the log says it once when the
+        dependency goes down and once when it comes back, however often it is reported."""
+        detail = redact(detail)  # a server's or library's text may quote a credential
         previous = self.health.get(component)
         if previous is None or previous.ok != ok or previous.detail != detail:
-            self.health[component] = ComponentHealth(ok, detail)
+            same_state = previous is not None and previous.ok == ok
+            self.health[component] = ComponentHealth(
+                ok, detail, previous.since if previous is not None and same_state else utcnow())
+        if not ok and (previous is None or previous.ok):
+            log.warning("%s is down: %s", component, detail or "no detail")
+        elif ok and previous is not None and not previous.ok:
+            log.info("%s is back (down since %s)", component,
+                        previous.since.isoformat(timespec="seconds"))
 
     def queue_sizes(self) -> dict[str, int]:
         with self.db.begin() as conn:

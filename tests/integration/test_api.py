@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from mailroom.events import Attachment, DeadLetter, Decision, RawEmail, Route, R
 from mailroom.kafka import KafkaClients
 from mailroom.runtime import Runtime, build_runtime
 from mailroom.settings import Settings
-from mailroom.store import MailStatus
+from mailroom.store import MailStatus, mailbox_health
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import feedback
@@ -191,17 +192,33 @@ def consume_one(bootstrap: str, topic: str, key: str, timeout: float = 40) -> by
 # -- health ---------------------------------------------------------------------------
 
 
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def stamp_round(rt: Runtime, component: str, *, ok: bool = True, detail: str = "",
+                ago: float = 0.0) -> None:
+    """What the collector writes after each IMAP round (or failure) of a folder."""
+    at = datetime.now(UTC) - timedelta(seconds=ago)
+    with rt.db.begin() as conn:
+        if ok:
+            mailbox_health.round_ok(conn, component, at)
+        else:
+            mailbox_health.round_failed(conn, component, at, detail)
+
+
 def test_health_ok_with_every_server_up_then_503_naming_smtp_when_the_sink_stops(
         api_factory: Callable[..., RunningApi], mod_dovecot: Dovecot, smtp_sink: SmtpSink) -> None:
-    api = api_factory(dovecot=mod_dovecot, sink=smtp_sink)
-    with api.client() as client:
+    api = api_factory(dovecot=mod_dovecot, sink=smtp_sink, api_health_cache_seconds=0)
+    stamp_round(api.service.rt, "imap:support@example.com/INBOX", ago=3)
+    with api.client(headers=AUTH) as client:
         up = client.get("/health")
         assert up.status_code == 200, up.text
         body = up.json()
         assert body["status"] == "OK"
         assert body["services"] == {"kafka": True, "smtp": True, "imap": True}
         assert body["details"] == ""
-        assert "imap:support@example.com/INBOX" in {c["name"] for c in body["checks"]}
+        imap = {c["name"]: c for c in body["checks"]}["imap:support@example.com/INBOX"]
+        assert imap["ok"] and 2 <= imap["last_round_seconds_ago"] < 60
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", body["timestamp"])
         assert client.get("/health/live").status_code == 200
         assert client.get("/health/ready").json()["status"] == "OK"
@@ -218,25 +235,30 @@ def test_health_ok_with_every_server_up_then_503_naming_smtp_when_the_sink_stops
         assert "mailer-pass" not in down.text and "support-pass" not in down.text
 
 
-def test_health_names_a_refused_imap_login_without_printing_the_password(
-        api_factory: Callable[..., RunningApi], mod_dovecot: Dovecot, mod_sink: SmtpSink) -> None:
-    api = api_factory(dovecot=mod_dovecot, sink=mod_sink, imap_password="wrong-secret-xyz")
-    with api.client() as client:
+def test_health_names_the_collectors_failure_and_a_folder_without_recent_rounds(
+        api_factory: Callable[..., RunningApi], mod_sink: SmtpSink) -> None:
+    """The collector's stamps decide: a failed last round, a stale one, one never made."""
+    api = api_factory(sink=mod_sink)
+    rt = api.service.rt
+    stamp_round(rt, "imap:a@example.com/INBOX", ago=30)
+    stamp_round(rt, "imap:a@example.com/INBOX", ok=False, detail="LOGIN refused for a@example.com")
+    stamp_round(rt, "imap:b@example.com/INBOX", ago=3600)
+    with api.client(headers=AUTH) as client:
         resp = client.get("/health")
     assert resp.status_code == 503
     body = resp.json()
     assert body["services"]["imap"] is False and body["services"]["smtp"] is True
-    assert "imap:support@example.com/INBOX: " in body["details"] and "login refused" in body["details"]
-    assert "wrong-secret-xyz" not in resp.text
+    assert "imap:a@example.com/INBOX: LOGIN refused for a@example.com" in body["details"]
+    assert "imap:b@example.com/INBOX: no successful round for 3600 s" in body["details"]
 
 
 def test_health_includes_the_collectors_mailbox_reports(api_factory: Callable[..., RunningApi],
                                                         mod_sink: SmtpSink) -> None:
-    """Mailboxes from MAILROOM_MAILBOXES are known by the collector's reports in rt.health."""
+    """What a collector in this process reports counts at once, next to the stamps."""
     api = api_factory(sink=mod_sink)
     api.service.rt.report("imap:ops@example.com/INBOX", True)
     api.service.rt.report("imap:sales@example.com/Leads", False, "login refused")
-    with api.client() as client:
+    with api.client(headers=AUTH) as client:
         resp = client.get("/health")
     assert resp.status_code == 503
     body = resp.json()
@@ -246,16 +268,17 @@ def test_health_includes_the_collectors_mailbox_reports(api_factory: Callable[..
                                                    "imap:sales@example.com/Leads"}
 
 
-def test_health_is_protected_when_api_open_health_is_false(
+def test_health_is_protected_when_api_open_health_is_false_but_probes_stay_open(
         api_factory: Callable[..., RunningApi]) -> None:
     api = api_factory(api_open_health=False, api_open_metrics=False)
     with api.client() as client:
-        assert client.get("/health/live").status_code == 401
+        assert client.get("/health").status_code == 401
+        assert client.get("/health/live").status_code == 200, "liveness is always open"
+        assert client.get("/health/ready").status_code in (200, 503)
         assert client.get("/metrics").status_code == 401
         assert client.get("/stats").status_code == 401
-        auth_header = {"Authorization": f"Bearer {TOKEN}"}
-        assert client.get("/health/live", headers=auth_header).status_code == 200
-        assert client.get("/metrics", headers=auth_header).status_code == 200
+        assert client.get("/health", headers=AUTH).status_code in (200, 503)
+        assert client.get("/metrics", headers=AUTH).status_code == 200
 
 
 # -- metrics and stats ------------------------------------------------------------------

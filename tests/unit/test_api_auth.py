@@ -34,15 +34,26 @@ def test_parse_api_users_skips_blank_and_broken_entries() -> None:
 
 def test_session_round_trip_and_tamper() -> None:
     signer = auth.SessionSigner(b"k" * 32)
-    cookie = signer.issue(auth.User("alice", "reviewer"), now=1000.0, ttl=60)
-    user = signer.read(cookie, now=1030.0)
-    assert user is not None and user.name == "alice" and user.csrf
+    cookie, issued = signer.issue(now=1000.0, ttl=60)
+    read = signer.read(cookie, now=1030.0)
+    assert read == issued and read.csrf and read.session_id
     _body, mac = cookie.split(".")
-    forged_body = auth._b64(b'{"u":"admin","r":"admin","c":"x","e":99999999999}')
+    forged_body = auth._b64(b'{"s":"other","c":"x","e":99999999999}')
     assert signer.read(f"{forged_body}.{mac}", now=1030.0) is None
     assert signer.read(cookie + "x", now=1030.0) is None
     assert signer.read(cookie, now=1061.0) is None, "expired"
     assert auth.SessionSigner(b"other").read(cookie, now=1030.0) is None, "other secret"
+
+
+@pytest.mark.parametrize("garbage", ["é" * 10, "a\x00b", "x" * 5000])
+def test_non_ascii_or_huge_credentials_are_malformed_not_a_crash(garbage: str) -> None:
+    """compare_digest raises TypeError on non-ASCII str: each check says malformed instead."""
+    with pytest.raises(auth.MalformedCredential):
+        auth.SessionSigner(b"k").read(garbage)
+    with pytest.raises(auth.MalformedCredential):
+        auth.check_token(["t1"], garbage)
+    with pytest.raises(auth.MalformedCredential):
+        auth.same_secret(garbage, "expected")
 
 
 def test_token_check() -> None:
@@ -53,12 +64,29 @@ def test_token_check() -> None:
 
 
 def test_throttle_blocks_after_repeated_failures_and_forgets() -> None:
-    throttle = auth.LoginThrottle(limit=3, window=10)
+    throttle = auth.LoginThrottle(per_name=3, window=10)
     for t in (1.0, 2.0, 3.0):
         throttle.failed("bob", now=t)
-    assert throttle.blocked("bob", now=4.0)
-    assert not throttle.blocked("alice", now=4.0)
-    assert not throttle.blocked("bob", now=20.0), "failures older than the window expire"
+    assert throttle.blocked("bob", now=4.0) == "name"
+    assert throttle.blocked("alice", now=4.0) is None
+    assert throttle.blocked("bob", now=20.0) is None, "failures older than the window expire"
+
+
+def test_hashes_use_owasp_scrypt_parameters_and_old_hashes_still_verify() -> None:
+    """N=2^14, r=8, p=5 (OWASP's 16 MiB setting); an N=2^14 p=1 hash of the old code verifies."""
+    stored = auth.hash_password("pw-123456")
+    assert stored.startswith("scrypt.16384.8.5.") and not auth.needs_rehash(stored)
+    import hashlib
+    salt = b"s" * 16
+    old_digest = hashlib.scrypt(b"pw-123456", salt=salt, n=2**14, r=8, p=1, dklen=32)
+    old = f"scrypt.16384.8.1.{auth._b64(salt)}.{auth._b64(old_digest)}"
+    assert auth.verify_password("pw-123456", old) and auth.needs_rehash(old)
+    assert not auth.verify_password("pw-1234567", old)
+
+
+def test_a_hash_asking_for_absurd_parameters_is_refused_not_computed() -> None:
+    assert not auth.verify_password("x", f"scrypt.{2**24}.8.1.AAAA.BBBB")
+    assert not auth.verify_password("x", "scrypt.16384.8.1000.AAAA.BBBB")
 
 
 @pytest.mark.parametrize(("target", "expected"), [

@@ -34,8 +34,27 @@ def test_users_add_creates_a_store_user_once(env: Path, capsys: pytest.CaptureFi
         user = auth.authenticate({}, conn, "alice", "a-long-password")
         wrong = auth.authenticate({}, conn, "alice", "other-password")
     db.dispose()
-    assert user is not None and user.role == "operator"
+    assert user is not None and user[0].role == "operator"
     assert wrong is None
+
+
+def test_users_passwd_changes_the_password_and_ends_that_users_sessions(
+        env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["users", "add", "alice"]) == 0
+    db = Database(f"sqlite:///{env / 'data' / 'mailroom.db'}")
+    signer = auth.SessionSigner(b"k" * 32)
+    with db.begin() as conn:
+        found = auth.authenticate({}, conn, "alice", "a-long-password")
+        assert found is not None
+        cookie = signer.read(auth.open_session(conn, signer, *found))
+        assert cookie is not None and auth.session_user(conn, {}, cookie) is not None
+    monkeypatch.setenv("MAILROOM_NEW_PASSWORD", "another-long-password")
+    assert main(["users", "passwd", "alice"]) == 0
+    assert main(["users", "passwd", "nobody"]) == 1
+    with db.begin() as conn:
+        assert auth.session_user(conn, {}, cookie) is None, "the old session ended"
+        assert auth.authenticate({}, conn, "alice", "another-long-password") is not None
+    db.dispose()
 
 
 def test_short_password_is_refused(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,8 +13,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from mailroom.api import dashboard, routes, shadow
+from mailroom.api.auth import MalformedCredential
 from mailroom.api.review import ReviewError
-from mailroom.api.security import LoginRequired, SecurityHeaders, login_url
+from mailroom.api.security import (
+    AuthGate,
+    BodyLimit,
+    LoginRequired,
+    SecurityHeaders,
+    login_url,
+    unauthorized,
+    unavailable,
+)
 from mailroom.api.state import ApiState
 from mailroom.errors import RetryLater
 from mailroom.runtime import Runtime
@@ -61,7 +70,10 @@ def create_app(rt: Runtime) -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.state.mailroom = state
     _offline_docs(app)
-    app.add_middleware(SecurityHeaders)
+    # the last added runs first: headers on every answer, then who is asking, then the body
+    app.add_middleware(BodyLimit, limit=rt.settings.api_max_body_bytes)
+    app.add_middleware(AuthGate)
+    app.add_middleware(SecurityHeaders, always_https=rt.settings.api_cookie_secure is True)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(routes.monitor)
     app.include_router(routes.reviews)
@@ -74,10 +86,13 @@ def create_app(rt: Runtime) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(RetryLater)
-    async def unavailable(_request: Request, exc: RetryLater) -> Response:
+    async def retry_later(_request: Request, exc: RetryLater) -> Response:
         # the store or Kafka is down: the caller may try again; nothing was half done
-        return JSONResponse({"detail": f"try again later: {exc.reason}"}, status_code=503,
-                            headers={"Retry-After": "5"})
+        return unavailable(exc)
+
+    @app.exception_handler(MalformedCredential)
+    async def malformed(_request: Request, _exc: MalformedCredential) -> Response:
+        return unauthorized("malformed credential")
 
     @app.exception_handler(LoginRequired)
     async def login_required(_request: Request, exc: LoginRequired) -> Response:

@@ -1,4 +1,4 @@
-"""``mailroom users add NAME`` and ``mailroom users hash`` (registered by mailroom.cli)."""
+"""``mailroom users add|passwd NAME`` and ``mailroom users hash`` (registered by mailroom.cli)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,26 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
+    from mailroom.store import Database
+
+    password = _password()
+    if password is None:
+        return 2
+    db = Database(settings.store_url)
+    try:
+        db.create_schema()
+        with db.begin() as conn:
+            changed = auth.change_password(conn, args.name, password)
+    finally:
+        db.dispose()
+    if not changed:
+        print(f"mailroom: no user {args.name!r} in the store", file=sys.stderr)
+        return 1
+    print(f"password of {args.name} changed; their sessions are ended")
+    return 0
+
+
 def cmd_users_hash(args: argparse.Namespace, settings: Settings) -> int:
     del args, settings
     password = _password()
@@ -75,5 +95,9 @@ def register(sub: Any) -> None:
     add.add_argument("name")
     add.add_argument("--role", default="reviewer", choices=auth.ROLES)
     add.set_defaults(func=cmd_users_add)
+    passwd = users_sub.add_parser("passwd", help="change a store user's password and end "
+                                  "their sessions (asks, or reads MAILROOM_NEW_PASSWORD)")
+    passwd.add_argument("name")
+    passwd.set_defaults(func=cmd_users_passwd)
     users_sub.add_parser("hash", help="print a password hash for API_USERS=name:hash").set_defaults(
         func=cmd_users_hash)

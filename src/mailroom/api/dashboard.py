@@ -7,6 +7,7 @@ the script only draws the live charts and adds list shortcuts.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from mailroom.api.security import MAIL_FRAME_CSP, page_user
 from mailroom.api.state import ApiState, api_state
 from mailroom.errors import RetryLater
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 templates = Jinja2Templates(env=Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)))
@@ -60,8 +62,9 @@ def back(path: str, **query: str) -> RedirectResponse:
 
 def failure(request: Request, user: auth.User, error: review.ReviewError | RetryLater) -> HTMLResponse:
     if isinstance(error, RetryLater):
+        log.warning("page answered 503: %s", error.reason)  # the reason is for the log only
         return render(request, "error.html", user, status_code=503,
-                      message=f"Not done, try again in a moment: {error.reason}")
+                      message="Not done: the service is busy or recovering; try again in a moment.")
     return render(request, "error.html", user, status_code=error.status, message=error.detail)
 
 
@@ -71,11 +74,12 @@ def failure(request: Request, user: auth.User, error: review.ReviewError | Retry
 @router.get("/login")
 def login_page(request: Request, state: State, next: str = "/") -> HTMLResponse:
     with state.rt.db.begin() as conn:
-        has_users = bool(state.config_users) or auth.count_store_users(conn) > 0
+        has_users = bool(state.config_users) or auth.has_store_users(conn)
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", None, has_users=has_users, next=safe_next(next),
                       login_token=token, error=None)
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", max_age=3600,
+                        secure=state.cookie_secure(request))
     return response
 
 
@@ -83,35 +87,47 @@ def login_page(request: Request, state: State, next: str = "/") -> HTMLResponse:
 def login(
     request: Request, state: State,
     username: Annotated[str, Form(max_length=128)], password: Annotated[str, Form(max_length=1024)],
-    login_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
+    login_token: Annotated[str, Form(max_length=256)] = "", next: Annotated[str, Form()] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected, login_token):
+    if not expected or not auth.same_secret(login_token, expected):
         return render(request, "login.html", None, status_code=403, has_users=True,
                       next=safe_next(next), login_token=expected, error="The form expired; try again.")
     name = username.strip()
-    if state.throttle.blocked(name):
+    client = request.client.host if request.client else ""
+    if state.throttle.blocked(name, client):
         return render(request, "login.html", None, status_code=429, has_users=True,
                       next=safe_next(next), login_token=expected,
                       error="Too many failed attempts; wait a few minutes.")
-    with state.rt.db.begin() as conn:
-        user = auth.authenticate(state.config_users, conn, name, password)
-    if user is None:
-        state.throttle.failed(name)
+    if not state.hashing.acquire():
+        return render(request, "login.html", None, status_code=503, has_users=True,
+                      next=safe_next(next), login_token=expected,
+                      error="Too many logins at once; try again in a moment.")
+    try:
+        with state.rt.db.begin() as conn:
+            found = auth.authenticate(state.config_users, conn, name, password)
+            cookie = auth.open_session(conn, state.signer, *found) if found else ""
+    finally:
+        state.hashing.release()
+    if not cookie:
+        state.throttle.failed(name, client)
         return render(request, "login.html", None, status_code=401, has_users=True,
                       next=safe_next(next), login_token=expected, username=name,
                       error="Wrong user name or password.")
     state.throttle.succeeded(name)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, state.signer.issue(user), httponly=True,
+    response.set_cookie(auth.SESSION_COOKIE, cookie, httponly=True,
                         samesite="strict", max_age=auth.SESSION_SECONDS,
-                        secure=request.url.scheme == "https")
+                        secure=state.cookie_secure(request))
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout(_user: PageUser) -> Response:
+def logout(state: State, user: PageUser) -> Response:
+    """End the session in the store (the cookie alone no longer works) and drop the cookie."""
+    with state.rt.db.begin() as conn:
+        auth.end_session(conn, user)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE)
     return response

@@ -25,6 +25,8 @@ class CheckResult(BaseModel):
     ok: bool
     detail: str = ""
     seconds: float = 0.0
+    last_round_seconds_ago: float | None = Field(
+        None, description="IMAP folders: age of the collector's last successful round")
 
 
 class Health(BaseModel):

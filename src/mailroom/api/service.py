@@ -29,8 +29,11 @@ class ApiService:
         self.host = settings.api_host
         self.port = settings.api_port or free_port(self.host)
         self.app = create_app(rt)
+        # X-Forwarded-Proto/-For are believed only from API_TRUSTED_PROXIES (the Ingress), so
+        # a request that reached the proxy over https counts as https (Secure cookie, HSTS)
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
-                                log_config=None, access_log=False)
+                                log_config=None, access_log=False, proxy_headers=True,
+                                forwarded_allow_ips=settings.api_trusted_proxies)
         self.server = _Server(config)
 
     @property

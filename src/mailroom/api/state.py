@@ -1,4 +1,5 @@
-"""What the API keeps for its lifetime: the runtime, one producer, the session signer."""
+"""What the API keeps for its lifetime: the runtime, one producer, the session signer,
+the login throttle and the caches of /stats and /health."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import dataclass, field
 from confluent_kafka import Producer
 from fastapi import Request
 
-from mailroom.api.auth import LoginThrottle, SessionSigner, parse_api_users
+from mailroom.api.auth import HashingGate, LoginThrottle, SessionSigner, parse_api_users
+from mailroom.api.health import HealthCache
 from mailroom.api.models import Stats
 from mailroom.api.stats import StatsCache
 from mailroom.runtime import Runtime
@@ -22,7 +24,9 @@ class ApiState:
     config_users: dict[str, str]
     tokens: list[str]
     stats: StatsCache[Stats]
+    health: HealthCache
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    hashing: HashingGate = field(default_factory=HashingGate)
     _producer: Producer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -33,7 +37,14 @@ class ApiState:
         secret = s.api_session_secret.get_secret_value().encode() or secrets.token_bytes(32)
         tokens = [t.strip() for t in s.api_tokens.get_secret_value().split(",") if t.strip()]
         return cls(rt=rt, signer=SessionSigner(secret), config_users=parse_api_users(s.api_users),
-                   tokens=tokens, stats=StatsCache(s.api_stats_cache_seconds))
+                   tokens=tokens, stats=StatsCache(s.api_stats_cache_seconds),
+                   health=HealthCache(s.api_health_cache_seconds))
+
+    def cookie_secure(self, request: Request) -> bool:
+        """API_COOKIE_SECURE, or (unset) whether the request came over https; behind a proxy
+        that needs the proxy in API_TRUSTED_PROXIES, so its X-Forwarded-Proto counts."""
+        configured = self.rt.settings.api_cookie_secure
+        return request.url.scheme == "https" if configured is None else configured
 
     def producer(self) -> Producer:
         """One producer for the app, built on first use (so the API starts without Kafka)."""

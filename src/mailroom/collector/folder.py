@@ -20,6 +20,7 @@ from mailroom import topics
 from mailroom.collector.budget import within_budget
 from mailroom.collector.imap import Fetched, ImapConnection, ImapError
 from mailroom.collector.imap_responses import FolderState
+from mailroom.collector.liveness import RoundStamps
 from mailroom.collector.mailboxes import Account
 from mailroom.collector.parse import UnparseableMail, parse_message
 from mailroom.errors import RetryLater
@@ -56,6 +57,7 @@ class FolderWatcher:
         self.in_batch = False  # between FETCH and checkpoint: finish before stopping
         self.lease_name = f"collector:{self.label}"
         self.read_only = self.rt.settings.autoreply_mode is AutoreplyMode.SHADOW
+        self.rounds = RoundStamps(self.rt, self.component)  # what /health reads
 
     # -- the folder lease ----------------------------------------------------------------
     async def run(self) -> None:
@@ -149,8 +151,9 @@ class FolderWatcher:
     def _failed(self, reason: str) -> None:
         self.rt.metrics.mailbox_up.labels(self.label).set(0)
         # reasons come from our own messages and the server's; credentials never appear
-        self.rt.report(self.component, False, reason[:300])
-        log.warning("collector %s: %s", self.label, reason[:300])
+        self.rt.report(self.component, False, reason[:300])  # logs when the folder goes down
+        self.rounds.failed(reason)
+        log.debug("collector %s: %s", self.label, reason[:300])
 
     async def _follow(self, conn: ImapConnection, state: FolderState) -> None:
         settings = self.rt.settings
@@ -159,7 +162,9 @@ class FolderWatcher:
             else settings.polling_interval
         lingering = 0  # short looks left before IDLE, after a round that found mail
         while not self.service.stopping:
-            if await self.catch_up(conn, state) and use_idle:
+            found = await self.catch_up(conn, state)
+            await self.rounds.ok()
+            if found and use_idle:
                 # mail that arrived while this round was fetched is looked for at once:
                 # the server's IDLE notice comes up to ~0.5 s late (Dovecot coalesces),
                 # and while mail keeps coming a round is far shorter than that
