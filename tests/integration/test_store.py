@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.events import Decision, RawEmail, Route
-from mailroom.store import Database, MailStatus, checkpoints, mails, replies
+from mailroom.store import Database, MailStatus, ReplyStatus, checkpoints, mails, replies
 from mailroom.store.replies import Claim
 
 pytestmark = pytest.mark.integration
@@ -66,9 +66,26 @@ def test_a_replied_mail_is_settled_and_not_routed_again(db: Database) -> None:
 
 
 def claim(db: Database, owner: str, lease: float = 60) -> Claim:
+    """One reply (m1) claimed alone."""
     with db.begin() as conn:
-        return replies.claim(conn, mail_id="m1", template="subscription", recipient="a@example.com",
-                             message_id="<r@x>", owner=owner, lease=timedelta(seconds=lease))
+        return replies.claim_many(conn, [replies.ClaimRequest("m1", "subscription", "a@example.com",
+                                                              "<r@x>")],
+                                  owner=owner, lease=timedelta(seconds=lease))[KEY]
+
+
+KEY = ("m1", "subscription")
+
+
+def start(db: Database, owner: str, lease: float = 60, key: tuple[str, str] = KEY) -> bool:
+    """Record that the reply's SMTP transaction starts; False when the claim is not ``owner``'s."""
+    with db.begin() as conn:
+        return bool(replies.start_attempts(conn, [(*key, owner)], lease=timedelta(seconds=lease)))
+
+
+def park(db: Database, key: tuple[str, str], delay: float) -> None:
+    with db.begin() as conn:
+        assert replies.park_many(conn, [replies.ParkRequest(*key, "451 busy")],
+                                 give_up_after=timedelta(days=5), delay=lambda _n: delay) == []
 
 
 def test_only_one_of_many_concurrent_claims_wins(db: Database) -> None:
@@ -85,46 +102,102 @@ def test_a_sent_reply_is_never_claimed_again(db: Database) -> None:
         mails.record_collected(conn, [email(1)])
     assert claim(db, "a") is Claim.CLAIMED
     with db.begin() as conn:
-        replies.mark_sent(conn, "m1", "subscription")
+        replies.mark_sent_many(conn, [KEY])
     assert claim(db, "b") is Claim.ALREADY_SENT
 
 
 def test_a_send_cut_off_by_a_crash_is_never_sent_again_automatically(db: Database) -> None:
     with db.begin() as conn:
         mails.record_collected(conn, [email(1)])
-    assert claim(db, "dead-owner", lease=-1) is Claim.CLAIMED  # its lease has run out
+    assert claim(db, "dead-owner") is Claim.CLAIMED
+    assert start(db, "dead-owner", lease=-1)  # on the wire when it died: its lease has run out
     results = [claim(db, f"new-owner{i}") for i in range(3)]
     assert results[0] is Claim.UNCERTAIN  # exactly one responder hands it to a person
     assert results[1:] == [Claim.FINISHED, Claim.FINISHED]
 
 
-def test_a_parked_retry_waits_for_its_time(db: Database) -> None:
-    from mailroom.events import utcnow
+def test_a_claim_never_attempted_is_claimed_again_once_its_lease_ran_out(db: Database) -> None:
+    """A responder died before the reply's SMTP transaction: the next one sends it, once."""
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+        assert replies.orphaned(conn) == []
+    assert claim(db, "dead-owner", lease=-1) is Claim.CLAIMED
+    with db.begin() as conn:
+        assert replies.orphaned(conn) == ["m1"]  # the reconciler publishes it again
+    assert claim(db, "live-owner") is Claim.CLAIMED
+    assert claim(db, "third") is Claim.BUSY
+    assert not start(db, "dead-owner")  # had the old holder lived on, its attempt is called off
+    assert start(db, "live-owner") and not start(db, "live-owner")  # one attempt at a time
 
+
+def test_a_refused_attempt_is_a_claim_again_not_an_attempt_in_doubt(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+    assert claim(db, "a") is Claim.CLAIMED and start(db, "a", lease=-1)
+    with db.begin() as conn:
+        replies.end_attempts(conn, [KEY], lease=timedelta(seconds=-1))  # 451: not delivered
+        assert replies.get(conn, "m1")[0]["status"] == ReplyStatus.CLAIMED
+    assert claim(db, "b") is Claim.CLAIMED  # its holder died after the 451: sent again
+
+
+def test_an_attempt_with_an_unknown_outcome_goes_to_review(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+        mails.record_decisions(conn, [(email(1), decision(1))])
+    assert claim(db, "a") is Claim.CLAIMED and start(db, "a")
+    with db.begin() as conn:
+        replies.mark_uncertain_many(conn, {KEY: "connection lost after DATA"}, note="check it")
+        (row,) = replies.get(conn, "m1")
+        mail = mails.get_mail(conn, "m1")
+    assert (row["status"], row["last_error"]) == (ReplyStatus.UNCERTAIN,
+                                                  "connection lost after DATA")
+    assert mail is not None and (mail["status"], mail["error"]) == (MailStatus.IN_REVIEW,
+                                                                    "check it")
+    assert claim(db, "b") is Claim.FINISHED
+
+
+def test_a_parked_retry_waits_for_its_time(db: Database) -> None:
     with db.begin() as conn:
         mails.record_collected(conn, [email(1)])
     assert claim(db, "a") is Claim.CLAIMED
-    with db.begin() as conn:
-        replies.mark_retry(conn, "m1", "subscription", utcnow() + timedelta(hours=1), "451 busy")
+    park(db, KEY, 3600)
     assert claim(db, "b") is Claim.PARKED
     with db.begin() as conn:
-        replies.mark_retry(conn, "m1", "subscription", utcnow() - timedelta(seconds=1), "451 busy")
+        assert replies.due_retries(conn) == []
+    assert claim(db, "b") is Claim.PARKED
+    park(db, KEY, -1)
+    with db.begin() as conn:
         assert replies.due_retries(conn) == ["m1"]
     assert claim(db, "b") is Claim.CLAIMED
 
 
+def test_a_reply_parked_too_long_is_given_up_not_parked(db: Database) -> None:
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(1)])
+    assert claim(db, "a") is Claim.CLAIMED
+    request = replies.ParkRequest("m1", "subscription", "451 busy")
+    with db.begin() as conn:
+        assert replies.park_many(conn, [request], give_up_after=timedelta(seconds=-1),
+                                 delay=lambda _n: 1.0) == [request]
+        replies.fail_many(conn, {KEY: "gave up: 451 busy"})
+        (row,) = replies.get(conn, "m1")
+    assert (row["status"], row["last_error"]) == (ReplyStatus.FAILED, "gave up: 451 busy")
+
+
 def test_rate_slot_allows_one_reply_per_recipient_and_period(db: Database) -> None:
     period = timedelta(days=1)
+
+    def take(template: str, mail_id: str, period: timedelta = period) -> bool:
+        return bool(replies.take_rate_slots(
+            conn, [replies.SlotRequest("a@x", template, mail_id)], period=period))
+
     with db.begin() as conn:
-        assert replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m1", period=period)
+        assert take("t", "m1")
         # the same mail may retake its own slot (a retry); another mail may not
-        assert replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m1", period=period)
-        assert not replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m2",
-                                          period=period)
-        assert replies.take_rate_slot(conn, recipient="a@x", template="other", mail_id="m2",
-                                      period=period)
-        assert replies.take_rate_slot(conn, recipient="a@x", template="t", mail_id="m3",
-                                      period=timedelta(0) - timedelta(seconds=1))
+        assert take("t", "m1")
+        assert not take("t", "m2")
+        assert take("other", "m2")
+        assert take("t", "m3", period=timedelta(seconds=-1))
 
 
 def test_a_folder_lease_has_one_owner_until_it_expires(db: Database) -> None:
@@ -154,29 +227,29 @@ def claim_batch(db: Database, numbers: list[int], owner: str, lease: float = 60)
 
 
 def test_a_batch_claim_gives_each_reply_the_answer_a_single_claim_would(db: Database) -> None:
-    from mailroom.events import utcnow
-
     with db.begin() as conn:
         mails.record_collected(conn, [email(n) for n in range(1, 7)])
     assert claim_batch(db, [1, 2, 3, 4, 5], "a", lease=60) == dict.fromkeys(
         ["m1", "m2", "m3", "m4", "m5"], Claim.CLAIMED)
+    assert start(db, "a", key=("m2", "subscription"))
     with db.begin() as conn:
         replies.mark_sent_many(conn, [("m1", "subscription")])
-        replies.mark_retry(conn, "m2", "subscription", utcnow() - timedelta(seconds=1), "451")
-        replies.mark_retry(conn, "m3", "subscription", utcnow() + timedelta(hours=1), "451")
-        replies.mark_failed(conn, "m5", "subscription", "550")
+        replies.fail_many(conn, {("m5", "subscription"): "550"})
+    park(db, ("m2", "subscription"), -1)
+    park(db, ("m3", "subscription"), 3600)
     assert claim_batch(db, [1, 2, 3, 4, 5, 6], "b") == {
         "m1": Claim.ALREADY_SENT, "m2": Claim.CLAIMED, "m3": Claim.PARKED, "m4": Claim.BUSY,
         "m5": Claim.FINISHED, "m6": Claim.CLAIMED}
     with db.begin() as conn:
         assert mails.get_mail(conn, "m1")["status"] == MailStatus.REPLIED  # type: ignore[index]
-        assert replies.get(conn, "m2")[0]["attempts"] == 2
+        assert replies.get(conn, "m2")[0]["attempts"] == 1  # SMTP attempts, not claims
 
 
 def test_a_batch_claim_hands_a_cut_off_send_to_a_person_once(db: Database) -> None:
     with db.begin() as conn:
         mails.record_collected(conn, [email(1), email(2)])
-    assert claim_batch(db, [1], "dead-owner", lease=-1) == {"m1": Claim.CLAIMED}
+    assert claim_batch(db, [1], "dead-owner") == {"m1": Claim.CLAIMED}
+    assert start(db, "dead-owner", lease=-1)
     assert claim_batch(db, [1, 2], "b") == {"m1": Claim.UNCERTAIN, "m2": Claim.CLAIMED}
     assert claim_batch(db, [1], "c") == {"m1": Claim.FINISHED}
 
@@ -203,14 +276,13 @@ def test_concurrent_batch_claims_of_overlapping_mails_claim_each_mail_once(db: D
         assert answers.count(Claim.CLAIMED) == 1, (n, answers)
         assert set(answers) <= {Claim.CLAIMED, Claim.BUSY}
     with db.begin() as conn:
-        assert replies.counts(conn) == {"sending": len(numbers)}
+        assert replies.counts(conn) == {"claimed": len(numbers)}
 
 
 def test_batch_rate_slots_allow_one_reply_per_recipient_and_period(db: Database) -> None:
     period, slot = timedelta(days=1), replies.SlotRequest
     with db.begin() as conn:
-        assert replies.take_rate_slot(conn, recipient="held@x", template="t", mail_id="m9",
-                                      period=period)
+        assert replies.take_rate_slots(conn, [slot("held@x", "t", "m9")], period=period)
         granted = replies.take_rate_slots(conn, [
             slot("a@x", "t", "m1"), slot("a@x", "t", "m2"),  # the first asking mail wins
             slot("a@x", "t", "m1"),  # a redelivery of the winner passes too
@@ -288,8 +360,8 @@ def test_settling_touches_exactly_the_mail_and_template_pairs_asked_for(db: Data
         found = {(r["mail_id"], r["template"]): r["status"]
                  for mail_id in ("m1", "m2") for r in replies.get(conn, mail_id)}
         again = replies.claim_many(conn, pairs, owner="b", lease=timedelta(seconds=60))
-    assert found == {("m1", "subscription"): "sent", ("m1", "manual-x"): "sending",
-                     ("m2", "subscription"): "sending", ("m2", "manual-x"): "sent"}
+    assert found == {("m1", "subscription"): "sent", ("m1", "manual-x"): "claimed",
+                     ("m2", "subscription"): "claimed", ("m2", "manual-x"): "sent"}
     assert again == {("m1", "subscription"): Claim.ALREADY_SENT, ("m1", "manual-x"): Claim.BUSY,
                      ("m2", "subscription"): Claim.BUSY, ("m2", "manual-x"): Claim.ALREADY_SENT}
 

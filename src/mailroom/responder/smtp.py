@@ -7,7 +7,13 @@ connection the server dropped (idle timeout, 421) is opened again on its next us
 Failures are sorted by what happens next: ``SmtpTransient`` (4xx, connection problems,
 a refused login, which is an operator's fix and not the reply's fault) is retried later;
 ``SmtpPermanent`` (5xx, every recipient refused for good) fails the reply with the
-server's answer.
+server's answer; ``SmtpUnknown`` (the connection was lost or timed out once the DATA
+command was sent, so the server may have stored the message) is neither: the caller
+decides by its policy (``UNCERTAIN_REPLY_POLICY``).
+
+``send`` takes an optional ``Attempt``: the pool calls ``start`` once the connection is
+ready, just before the transaction, and ``end`` before it gives the connection to the
+next send, so a caller can keep a durable record of exactly what is on the wire.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtplib import (
     SMTP,
@@ -25,7 +33,10 @@ from aiosmtplib import (
     SMTPHeloError,
     SMTPNotSupported,
     SMTPRecipientsRefused,
+    SMTPResponse,
     SMTPResponseException,
+    SMTPServerDisconnected,
+    SMTPTimeoutError,
 )
 
 from mailroom.settings import Security, Settings
@@ -53,8 +64,40 @@ class SmtpPermanent(Exception):
         self.code = code
 
 
-def classify(exc: BaseException) -> SmtpTransient | SmtpPermanent:
-    """Map an aiosmtplib/OS error to what happens next."""
+class SmtpUnknown(Exception):
+    """The outcome is unknown: the connection was lost after the message may have been stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotStarted(Exception):
+    """The attempt was refused before it began (``Attempt.start`` said no): nothing sent."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Hooks around one SMTP transaction (see the module docstring).
+
+    ``start`` returns False to call the transaction off (``send`` raises ``NotStarted``);
+    ``end`` gets the server's acceptance, or the error (as ``send`` raises it) that ended it.
+    """
+
+    start: Callable[[], Awaitable[bool]]
+    end: Callable[[Delivery | Exception], None]
+
+
+def classify(exc: BaseException, *, after_data: bool = False
+             ) -> SmtpTransient | SmtpPermanent | SmtpUnknown:
+    """Map an aiosmtplib/OS error to what happens next.
+
+    ``after_data``: the DATA command was already sent, so a lost connection or a timeout
+    (no answer at all) leaves the outcome unknown.
+    """
+    if after_data and isinstance(exc, SMTPServerDisconnected | SMTPTimeoutError | OSError
+                                 | asyncio.TimeoutError | asyncio.IncompleteReadError):
+        return SmtpUnknown(f"no answer after the message was sent: {type(exc).__name__}: {exc}")
     if isinstance(exc, SMTPAuthenticationError):
         return SmtpTransient(f"SMTP login refused: {exc.code} {exc.message}", exc.code)
     if isinstance(exc, SMTPRecipientsRefused):
@@ -92,9 +135,9 @@ class SmtpConfig:
             timeout=settings.smtp_timeout, pool_size=settings.smtp_pool_size,
         )
 
-    def client(self) -> SMTP:
+    def client(self) -> _Client:
         login = bool(self.password)
-        return SMTP(
+        return _Client(
             hostname=self.host, port=self.port, timeout=self.timeout,
             use_tls=self.security is Security.SSL,
             start_tls=self.security is Security.STARTTLS,
@@ -111,9 +154,24 @@ class Delivery:
     refused: dict[str, str] = field(default_factory=dict)
 
 
+class _Client(SMTP):
+    """aiosmtplib's client, noting whether the transaction reached the DATA command.
+
+    ``sendmail`` calls ``self.data`` (a public method) after MAIL and RCPT; overriding it is
+    how the pool tells a connection lost before DATA (nothing stored) from one lost after
+    (maybe stored). ``test_responder_smtp`` fails if a new aiosmtplib stops calling it.
+    """
+
+    data_sent = False
+
+    async def data(self, message: str | bytes, /, **kwargs: Any) -> SMTPResponse:
+        self.data_sent = True
+        return await super().data(message, **kwargs)
+
+
 @dataclass
 class _Slot:
-    client: SMTP | None = None
+    client: _Client | None = None
     last_used: float = 0.0
 
 
@@ -140,7 +198,7 @@ class SmtpPool:
             self._slots.put_nowait(slot)
         self.connects = 0
 
-    async def _ready(self, slot: _Slot) -> SMTP:
+    async def _ready(self, slot: _Slot) -> _Client:
         client = slot.client
         if client is not None and client.is_connected:
             if time.monotonic() - slot.last_used < NOOP_AFTER_IDLE:
@@ -163,28 +221,44 @@ class SmtpPool:
         return client
 
     async def send(self, message: EmailMessage | bytes, *, sender: str,
-                   recipients: list[str]) -> Delivery:
-        """Send one message; raises ``SmtpTransient`` or ``SmtpPermanent``.
+                   recipients: list[str], attempt: Attempt | None = None) -> Delivery:
+        """Send one message; raises ``SmtpTransient``, ``SmtpPermanent``, ``SmtpUnknown``.
 
         ``message`` is best given already serialised (``compose.serialise``): aiosmtplib's
-        ``send_message`` would copy and flatten it again with a policy of its own.
+        ``send_message`` would copy and flatten it again with a policy of its own. With
+        ``attempt``, raises ``NotStarted`` when its ``start`` calls the send off.
         """
         data = message if isinstance(message, bytes) else message.as_bytes(
             policy=message.policy.clone(linesep="\r\n"))
         slot = await self._slots.get()
+        client: _Client | None = None
+        started = False
         try:
             client = await self._ready(slot)
+            if attempt is not None and not await attempt.start():
+                raise NotStarted("the attempt was called off")
+            started, client.data_sent = True, False
             refused, response = await client.sendmail(
                 sender, recipients, data, mail_options=_mail_options(client, sender, recipients))
+        except NotStarted:
+            raise
         except Exception as exc:
             if not isinstance(exc, SMTPResponseException | SMTPRecipientsRefused) or \
                     getattr(exc, "code", 0) == 421:
                 await self._drop(slot)
-            raise classify(exc) from exc
+            error = classify(exc, after_data=client is not None and client.data_sent)
+            if attempt is not None and started:
+                attempt.end(error)  # before the slot goes back: its next start comes after
+            raise error from exc
+        else:
+            delivery = Delivery(response, {addr: f"{r.code} {r.message}"
+                                           for addr, r in refused.items()})
+            if attempt is not None:
+                attempt.end(delivery)
         finally:
             slot.last_used = time.monotonic()
             self._slots.put_nowait(slot)
-        return Delivery(response, {addr: f"{r.code} {r.message}" for addr, r in refused.items()})
+        return delivery
 
     async def _drop(self, slot: _Slot) -> None:
         client, slot.client = slot.client, None

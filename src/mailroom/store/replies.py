@@ -1,18 +1,30 @@
-"""Exactly one reply: claims, leases and the per-sender rate limit.
+"""The reply ledger: claims, attempts, rate slots, suppressions, parking and giving up.
 
-A reply row is created (or re-claimed) in status ``sending`` before SMTP and marked
-``sent`` after. The claim is one conditional statement, so two responders racing for the
-same mail cannot both win. A ``sending`` row whose lease ran out means its responder
-died mid-send: the SMTP server may or may not have accepted the reply. It is never sent
-again automatically (no customer gets two replies); the row becomes ``uncertain`` and the
-mail goes to a person, who can see what the responder knew.
+Every operation takes a batch, so the responder visits the store a few times per batch
+and not per reply. A reply row moves:
+
+    claimed --start--> sending --250--> sent
+       ^                  |--4xx/5xx, not delivered--> claimed (then retry or failed)
+       |                  '--connection lost after DATA--> uncertain (a person decides)
+       '--lease ran out, never attempted: claimed again by whoever gets the mail next
+
+``claimed`` holds the reply for one responder before SMTP; nothing is on the wire, so a
+claim whose lease ran out (its responder died) is simply claimed again and the reply is
+sent, once. ``sending`` is written (in a group commit) just before the SMTP transaction
+starts and left just after it ends, so a responder killed at any moment leaves at most one
+``sending`` row per pool connection: only those are in doubt. A ``sending`` row whose
+lease ran out becomes ``uncertain`` and its mail goes to review; it is never sent again
+automatically. Every statement is conditional (on the status, and on the claim's owner
+token where it matters), so two responders racing for a reply cannot both send it. Rows
+are handled in key order so two batches lock them in the same order (PostgreSQL would
+abort one of two crossing batches as a deadlock: RetryLater).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -22,151 +34,23 @@ from mailroom.events import utcnow
 from mailroom.store.db import insert_ignore, plan_with_values
 from mailroom.store.schema import MailStatus, ReplyStatus, autoreply_log, mails, replies, suppressions
 
+Key = tuple[str, str]  # (mail id, template)
+
+CUT_OFF = "the responder stopped while sending; the reply may have gone out"
+
 
 class Claim(StrEnum):
     CLAIMED = "claimed"
     ALREADY_SENT = "already_sent"
-    BUSY = "busy"  # another responder holds a live lease
+    BUSY = "busy"  # another responder holds a live claim or is sending it
     PARKED = "parked"  # waiting for its next retry time
-    FINISHED = "finished"  # failed or suppressed for good
-    UNCERTAIN = "uncertain"  # a previous send was cut off; a person decides
-
-
-def claim(
-    conn: Connection,
-    *,
-    mail_id: str,
-    template: str,
-    recipient: str,
-    message_id: str,
-    owner: str,
-    lease: timedelta,
-    body: str | None = None,
-) -> Claim:
-    now = utcnow()
-    inserted = conn.execute(
-        insert_ignore(conn, replies).values(
-            mail_id=mail_id, template=template, recipient=recipient, message_id=message_id,
-            status=ReplyStatus.SENDING, attempts=1, owner=owner, lease_until=now + lease,
-            created_at=now, body=body,
-        ).returning(replies.c.id)
-    ).first()
-    if inserted is not None:
-        return Claim.CLAIMED
-    taken = conn.execute(
-        update(replies)
-        .where(
-            replies.c.mail_id == mail_id,
-            replies.c.template == template,
-            replies.c.status == ReplyStatus.RETRY,
-            or_(replies.c.next_attempt_at.is_(None), replies.c.next_attempt_at <= now),
-        )
-        .values(status=ReplyStatus.SENDING, owner=owner, lease_until=now + lease,
-                attempts=replies.c.attempts + 1)
-    ).rowcount
-    if taken:
-        return Claim.CLAIMED
-    cut_off = conn.execute(
-        update(replies)
-        .where(
-            replies.c.mail_id == mail_id,
-            replies.c.template == template,
-            replies.c.status == ReplyStatus.SENDING,
-            replies.c.lease_until < now,
-        )
-        .values(status=ReplyStatus.UNCERTAIN, owner=owner, lease_until=None,
-                last_error="the responder stopped while sending; the reply may have gone out")
-    ).rowcount
-    if cut_off:
-        return Claim.UNCERTAIN
-    status = conn.execute(
-        select(replies.c.status).where(replies.c.mail_id == mail_id, replies.c.template == template)
-    ).scalar_one()
-    return {
-        ReplyStatus.SENT: Claim.ALREADY_SENT,
-        ReplyStatus.SENDING: Claim.BUSY,
-        ReplyStatus.RETRY: Claim.PARKED,
-    }.get(ReplyStatus(status), Claim.FINISHED)
-
-
-def _finish(conn: Connection, mail_id: str, template: str, **values: Any) -> None:
-    conn.execute(
-        update(replies)
-        .where(replies.c.mail_id == mail_id, replies.c.template == template)
-        .values(lease_until=None, **values)
-    )
-
-
-def mark_sent(conn: Connection, mail_id: str, template: str) -> None:
-    _finish(conn, mail_id, template, status=ReplyStatus.SENT, sent_at=utcnow(), last_error=None)
-
-
-def mark_retry(conn: Connection, mail_id: str, template: str, next_at: datetime, error: str) -> None:
-    _finish(conn, mail_id, template, status=ReplyStatus.RETRY, next_attempt_at=next_at,
-            last_error=error[:2000])
-
-
-def mark_failed(conn: Connection, mail_id: str, template: str, error: str) -> None:
-    _finish(conn, mail_id, template, status=ReplyStatus.FAILED, last_error=error[:2000])
-
-
-def take_rate_slot(
-    conn: Connection, *, recipient: str, template: str, mail_id: str, period: timedelta
-) -> bool:
-    """At most one auto-reply per recipient and template per period, across processes."""
-    now = utcnow()
-    if conn.execute(
-        insert_ignore(conn, autoreply_log).values(
-            recipient=recipient, template=template, mail_id=mail_id, at=now,
-        ).returning(autoreply_log.c.recipient)
-    ).first() is not None:
-        return True
-    return bool(conn.execute(
-        update(autoreply_log)
-        .where(
-            autoreply_log.c.recipient == recipient,
-            autoreply_log.c.template == template,
-            or_(autoreply_log.c.at < now - period, autoreply_log.c.mail_id == mail_id),
-        )
-        .values(mail_id=mail_id, at=now)
-    ).rowcount)
-
-
-def record_suppression(conn: Connection, mail_id: str, reason: str) -> None:
-    conn.execute(suppressions.insert().values(mail_id=mail_id, reason=reason[:128], at=utcnow()))
-
-
-def due_retries(conn: Connection, limit: int = 500) -> list[str]:
-    """Mail ids whose parked reply is due for another attempt."""
-    rows = conn.execute(
-        select(replies.c.mail_id)
-        .where(replies.c.status == ReplyStatus.RETRY, replies.c.next_attempt_at <= utcnow())
-        .limit(limit)
-    ).scalars()
-    return list(rows)
-
-
-def counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(select(replies.c.status, func.count()).group_by(replies.c.status))
-    return {str(k): int(v) for k, v in rows}
-
-
-def get(conn: Connection, mail_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(replies).where(replies.c.mail_id == mail_id)).mappings()
-    return [dict(r) for r in rows]
-
-
-# -- batches: the responder claims and settles a whole batch in one transaction ------------
-#
-# Each statement is still conditional, so the guarantees above hold across processes: a
-# row is claimed by whichever INSERT or UPDATE gets it first, and every other statement
-# finds it taken. Rows are handled in key order so two batches lock them in the same
-# order (PostgreSQL would abort one of two crossing batches as a deadlock: RetryLater).
+    FINISHED = "finished"  # failed, suppressed or uncertain: nothing more to send
+    UNCERTAIN = "uncertain"  # an attempt was cut off just now; a person decides
 
 
 @dataclass(frozen=True)
 class ClaimRequest:
-    """One reply to claim: the arguments of ``claim`` without owner and lease."""
+    """One reply to claim."""
 
     mail_id: str
     template: str
@@ -175,17 +59,30 @@ class ClaimRequest:
     body: str | None = None
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> Key:
         return self.mail_id, self.template
 
 
 @dataclass(frozen=True)
 class SlotRequest:
-    """One rate slot to take: the arguments of ``take_rate_slot``."""
+    """One rate slot to take."""
 
     recipient: str
     template: str
     mail_id: str
+
+
+@dataclass(frozen=True)
+class ParkRequest:
+    """A reply whose attempts failed for now: retry later, or give up when too old."""
+
+    mail_id: str
+    template: str
+    reason: str
+
+    @property
+    def key(self) -> Key:
+        return self.mail_id, self.template
 
 
 def _pairs(keys: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
@@ -205,22 +102,24 @@ def _pairs(keys: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
 
 def claim_many(
     conn: Connection, requests: Sequence[ClaimRequest], *, owner: str, lease: timedelta
-) -> dict[tuple[str, str], Claim]:
-    """``claim`` for many replies in a few statements; the result is keyed by (mail, template).
+) -> dict[Key, Claim]:
+    """Claim replies before SMTP; the result is keyed by (mail, template).
 
-    A reply asked for twice in one batch is claimed at most once; the second ask is ``BUSY``.
+    A new reply, a parked one that is due, and a claim whose lease ran out (its responder
+    died before attempting it) are claimed. An attempt whose lease ran out is cut off:
+    ``uncertain``. A reply asked for twice in one batch is claimed at most once.
     """
     plan_with_values(conn)
     now = utcnow()
     unique = sorted({r.key: r for r in reversed(requests)}.values(), key=lambda r: r.key)
-    result: dict[tuple[str, str], Claim] = {}
+    result: dict[Key, Claim] = {}
     if not unique:
         return result
     # executemany: SQLAlchemy batches it into multi-row INSERTs from one cached statement
     inserted = conn.execute(
         insert_ignore(conn, replies).returning(replies.c.mail_id, replies.c.template),
         [dict(mail_id=r.mail_id, template=r.template, recipient=r.recipient,
-              message_id=r.message_id, status=ReplyStatus.SENDING, attempts=1, owner=owner,
+              message_id=r.message_id, status=ReplyStatus.CLAIMED, attempts=0, owner=owner,
               lease_until=now + lease, created_at=now, body=r.body)
          for r in unique],
     ).all()
@@ -229,10 +128,11 @@ def claim_many(
     if rest:
         retaken = conn.execute(
             update(replies)
-            .where(_pairs(rest), replies.c.status == ReplyStatus.RETRY,
-                   or_(replies.c.next_attempt_at.is_(None), replies.c.next_attempt_at <= now))
-            .values(status=ReplyStatus.SENDING, owner=owner, lease_until=now + lease,
-                    attempts=replies.c.attempts + 1)
+            .where(_pairs(rest), or_(
+                and_(replies.c.status == ReplyStatus.RETRY,
+                     or_(replies.c.next_attempt_at.is_(None), replies.c.next_attempt_at <= now)),
+                and_(replies.c.status == ReplyStatus.CLAIMED, replies.c.lease_until < now)))
+            .values(status=ReplyStatus.CLAIMED, owner=owner, lease_until=now + lease)
             .returning(replies.c.mail_id, replies.c.template)
         ).all()
         result.update({(m, t): Claim.CLAIMED for m, t in retaken})
@@ -243,7 +143,7 @@ def claim_many(
             .where(_pairs(rest), replies.c.status == ReplyStatus.SENDING,
                    replies.c.lease_until < now)
             .values(status=ReplyStatus.UNCERTAIN, owner=owner, lease_until=None,
-                    last_error="the responder stopped while sending; the reply may have gone out")
+                    last_error=CUT_OFF)
             .returning(replies.c.mail_id, replies.c.template)
         ).all()
         result.update({(m, t): Claim.UNCERTAIN for m, t in cut_off})
@@ -252,12 +152,121 @@ def claim_many(
         found = conn.execute(
             select(replies.c.mail_id, replies.c.template, replies.c.status).where(_pairs(rest))
         ).all()
-        result.update({
-            (m, t): {ReplyStatus.SENT: Claim.ALREADY_SENT, ReplyStatus.SENDING: Claim.BUSY,
-                     ReplyStatus.RETRY: Claim.PARKED}.get(ReplyStatus(s), Claim.FINISHED)
-            for m, t, s in found
-        })
+        result.update({(m, t): _CLAIM_OF.get(ReplyStatus(s), Claim.FINISHED) for m, t, s in found})
     return result
+
+
+_CLAIM_OF = {ReplyStatus.SENT: Claim.ALREADY_SENT, ReplyStatus.SENDING: Claim.BUSY,
+             ReplyStatus.CLAIMED: Claim.BUSY, ReplyStatus.RETRY: Claim.PARKED}
+
+
+def start_attempts(conn: Connection, keys: Sequence[tuple[str, str, str]], *,
+                   lease: timedelta) -> set[tuple[str, str, str]]:
+    """Record that these SMTP transactions start now; returns the ``keys`` that may start.
+
+    ``keys`` are (mail, template, owner token). Only a reply still ``claimed`` by that
+    token starts: one whose claim ran out and was taken by another responder does not.
+    ``lease`` bounds the transaction: after it, the attempt counts as cut off.
+    """
+    now = utcnow()
+    by_owner: dict[str, list[Key]] = {}
+    for mail_id, template, owner in keys:
+        by_owner.setdefault(owner, []).append((mail_id, template))
+    started: set[tuple[str, str, str]] = set()
+    for owner, pairs in sorted(by_owner.items()):
+        rows = conn.execute(
+            update(replies)
+            .where(_pairs(pairs), replies.c.status == ReplyStatus.CLAIMED,
+                   replies.c.owner == owner)
+            .values(status=ReplyStatus.SENDING, lease_until=now + lease,
+                    attempts=replies.c.attempts + 1)
+            .returning(replies.c.mail_id, replies.c.template)
+        ).all()
+        started.update((m, t, owner) for m, t in rows)
+    return started
+
+
+def end_attempts(conn: Connection, keys: Sequence[Key], *, lease: timedelta) -> None:
+    """These transactions ended without delivering (an SMTP refusal): claimed again.
+
+    The responder then tries again at once, parks the reply, or fails it; until then a
+    crash leaves a claim, which is sent again, not an attempt in doubt.
+    """
+    if keys:
+        conn.execute(update(replies)
+                     .where(_pairs(keys), replies.c.status == ReplyStatus.SENDING)
+                     .values(status=ReplyStatus.CLAIMED, lease_until=utcnow() + lease))
+
+
+def mark_uncertain_many(conn: Connection, uncertain: Mapping[Key, str], *, note: str) -> None:
+    """Attempts whose outcome is unknown (e.g. the connection dropped after DATA).
+
+    The reply rows become ``uncertain`` with the reason; their mails go to review with
+    ``note``, so a person decides whether the reply went out. Never sent again on its own.
+    """
+    if not uncertain:
+        return
+    now = utcnow()
+    for (mail_id, template), reason in sorted(uncertain.items()):
+        conn.execute(update(replies)
+                     .where(replies.c.mail_id == mail_id, replies.c.template == template,
+                            replies.c.status == ReplyStatus.SENDING)
+                     .values(status=ReplyStatus.UNCERTAIN, lease_until=None,
+                             last_error=reason[:2000]))
+    conn.execute(update(mails)
+                 .where(mails.c.mail_id.in_(sorted({m for m, _ in uncertain})),
+                        mails.c.status == MailStatus.AWAITING_REPLY)
+                 .values(status=MailStatus.IN_REVIEW, error=note, updated_at=now,
+                         finished_at=None))
+
+
+def park_many(conn: Connection, parked: Sequence[ParkRequest], *, give_up_after: timedelta,
+              delay: Callable[[int], float]) -> list[ParkRequest]:
+    """Park replies for a later retry; returns those older than ``give_up_after``.
+
+    ``delay(attempts)`` gives the wait in seconds. What is returned is not parked: the
+    caller fails it (``fail_many``) with the reason it gives the person.
+    """
+    if not parked:
+        return []
+    rows = {(r.mail_id, r.template): r for r in conn.execute(
+        select(replies.c.mail_id, replies.c.template, replies.c.attempts, replies.c.created_at)
+        .where(_pairs([p.key for p in parked])))}
+    now = utcnow()
+    given_up: list[ParkRequest] = []
+    for request in sorted(parked, key=lambda p: p.key):
+        row = rows.get(request.key)
+        created = _aware(row.created_at) if row is not None else now
+        if now - created > give_up_after:
+            given_up.append(request)
+            continue
+        attempts = int(row.attempts) if row is not None else 1
+        conn.execute(update(replies)
+                     .where(replies.c.mail_id == request.mail_id,
+                            replies.c.template == request.template,
+                            replies.c.status.in_([ReplyStatus.CLAIMED, ReplyStatus.SENDING,
+                                                  ReplyStatus.RETRY]))
+                     .values(status=ReplyStatus.RETRY, lease_until=None, owner=None,
+                             next_attempt_at=now + timedelta(seconds=delay(attempts)),
+                             last_error=request.reason[:2000]))
+    return given_up
+
+
+def fail_many(conn: Connection, failed: Mapping[Key, str]) -> None:
+    """Replies that failed for good (5xx, given up), with the reason."""
+    for (mail_id, template), reason in sorted(failed.items()):
+        conn.execute(update(replies)
+                     .where(replies.c.mail_id == mail_id, replies.c.template == template)
+                     .values(status=ReplyStatus.FAILED, lease_until=None,
+                             last_error=reason[:2000]))
+
+
+def record_suppressions(conn: Connection, suppressed: Sequence[tuple[str, str]]) -> None:
+    """Why no reply went to these mails: (mail id, reason) each."""
+    if suppressed:
+        now = utcnow()
+        conn.execute(suppressions.insert(), [dict(mail_id=m, reason=r[:128], at=now)
+                                             for m, r in suppressed])
 
 
 def take_rate_slots(
@@ -309,7 +318,7 @@ def take_rate_slots(
     return granted
 
 
-def mark_sent_many(conn: Connection, sent: Sequence[tuple[str, str]],
+def mark_sent_many(conn: Connection, sent: Sequence[Key],
                    notes: Mapping[str, str] | None = None) -> None:
     """Reply rows ``sent`` and their mails ``replied``, in two statements.
 
@@ -332,3 +341,42 @@ def mark_sent_many(conn: Connection, sent: Sequence[tuple[str, str]],
         conn.execute(update(mails).where(mails.c.mail_id == mail_id)
                      .values(status=MailStatus.REPLIED, error=note, updated_at=now,
                              finished_at=now))
+
+
+def due_retries(conn: Connection, limit: int = 500) -> list[str]:
+    """Mail ids whose parked reply is due for another attempt."""
+    rows = conn.execute(
+        select(replies.c.mail_id)
+        .where(replies.c.status == ReplyStatus.RETRY, replies.c.next_attempt_at <= utcnow())
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+
+def orphaned(conn: Connection, limit: int = 500) -> list[str]:
+    """Mail ids whose claim or attempt ran out: its responder died holding it.
+
+    Published again, a claim is claimed and sent by the next responder, and an attempt
+    is found cut off and goes to review (``claim_many``).
+    """
+    rows = conn.execute(
+        select(replies.c.mail_id)
+        .where(replies.c.status.in_([ReplyStatus.CLAIMED, ReplyStatus.SENDING]),
+               replies.c.lease_until < utcnow())
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(replies.c.status, func.count()).group_by(replies.c.status))
+    return {str(k): int(v) for k, v in rows}
+
+
+def get(conn: Connection, mail_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(replies).where(replies.c.mail_id == mail_id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

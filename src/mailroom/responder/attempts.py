@@ -1,0 +1,135 @@
+"""The durable record of what is on the wire: SMTP attempts, group-committed.
+
+Just before a pool connection starts a reply's SMTP transaction, the reply's row must be
+``sending`` in the store; just after, it must say how the transaction ended. One
+transaction per reply would halve the responder's speed, so the ``AttemptLog`` gathers
+what every connection asks for while the previous commit runs and commits it together
+(a group commit): a connection's "ended" is always queued before its next "start", so
+whatever instant the responder dies at, each connection has at most one ``sending`` row.
+
+How an attempt ended decides the row: delivered -> ``sent`` (and the mail ``replied``);
+refused (4xx, 5xx) -> ``claimed`` again, for the responder to retry, park or fail it; the
+answer lost after DATA -> ``uncertain`` and the mail to review, or ``claimed`` again when
+``UNCERTAIN_REPLY_POLICY=resend``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from mailroom.errors import RetryLater
+from mailroom.responder.smtp import Delivery, SmtpUnknown
+from mailroom.settings import UncertainReplyPolicy
+from mailroom.store import Database
+from mailroom.store import replies as reply_store
+from mailroom.store.replies import Key
+
+log = logging.getLogger(__name__)
+
+UNCERTAIN_NOTE = ("the connection was lost after this reply was sent and before the server "
+                  "answered, so it may have been delivered; check the sent mail before "
+                  "answering")
+
+
+@dataclass
+class _Op:
+    kind: Literal["start", "sent", "refused", "uncertain"]
+    key: Key
+    owner: str = ""
+    note: str = ""  # sent: recipients refused; uncertain: why
+    done: asyncio.Future[bool] | None = None  # start: whether it may go
+
+
+@dataclass
+class AttemptLog:
+    db: Database
+    lease: timedelta  # how long one SMTP transaction may take before it counts as cut off
+    claim_lease: timedelta  # how long a claim is held when an attempt is refused
+    policy: UncertainReplyPolicy = UncertainReplyPolicy.REVIEW
+    patience: float = 120.0  # seconds to wait out a store outage before giving up
+    commits: int = 0  # group commits so far (the benchmark reports attempts per commit)
+    _pending: list[_Op] = field(default_factory=list)
+    _writer: asyncio.Task[None] | None = None
+    _failure: BaseException | None = None
+
+    async def start(self, key: Key, owner: str) -> bool:
+        """Durably ``sending`` before the transaction; False: the claim is no longer ours."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue(_Op("start", key, owner, done=done))
+        return await done
+
+    def end(self, key: Key, result: Delivery | BaseException) -> None:
+        """Queue how the transaction ended (no await: it is queued before the next start)."""
+        if isinstance(result, Delivery):
+            note = "; ".join(f"{a}: {answer}" for a, answer in result.refused.items())
+            self._queue(_Op("sent", key, note=f"some recipients refused: {note}" if note else ""))
+        elif isinstance(result, SmtpUnknown) and self.policy is UncertainReplyPolicy.REVIEW:
+            self._queue(_Op("uncertain", key, note=result.reason))
+        else:
+            self._queue(_Op("refused", key))
+
+    async def flush(self) -> None:
+        """Wait until everything queued is committed; raises if the store stayed away."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    def _queue(self, op: _Op) -> None:
+        self._pending.append(op)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        deadline: float | None = None
+        attempt = 0
+        while self._pending:
+            ops, self._pending = self._pending, []
+            try:
+                started = await asyncio.to_thread(self._commit, ops)
+            except Exception as exc:
+                # starts are refused (nothing goes on the wire unrecorded); what ended is
+                # kept, in order, and written once the store is back
+                for op in ops:
+                    if op.done is not None and not op.done.done():
+                        op.done.set_exception(exc)
+                self._pending = [op for op in ops if op.kind != "start"] + self._pending
+                reason = exc.reason if isinstance(exc, RetryLater) else repr(exc)
+                deadline = deadline or time.monotonic() + self.patience
+                if time.monotonic() >= deadline or not self._pending:
+                    if self._pending:
+                        log.error("responder: attempts not recorded, giving up: %s", reason)
+                        self._failure = exc
+                        self._pending = []
+                    return
+                attempt += 1
+                log.warning("responder: recording attempts failed, retrying: %s", reason)
+                await asyncio.sleep(min(0.5 * 2 ** min(attempt, 6), 10.0))
+                continue
+            deadline, attempt = None, 0
+            for op in ops:
+                if op.done is not None and not op.done.done():
+                    op.done.set_result((*op.key, op.owner) in started)
+
+    def _commit(self, ops: list[_Op]) -> set[tuple[str, str, str]]:
+        """One transaction, in queue order: what ended first, then what starts."""
+        sent = [op for op in ops if op.kind == "sent"]
+        refused = [op.key for op in ops if op.kind == "refused"]
+        uncertain = {op.key: op.note for op in ops if op.kind == "uncertain"}
+        starts = [(*op.key, op.owner) for op in ops if op.kind == "start"]
+        with self.db.begin() as conn:
+            if sent:
+                reply_store.mark_sent_many(conn, [op.key for op in sent],
+                                           {op.key[0]: op.note for op in sent if op.note})
+            reply_store.end_attempts(conn, refused, lease=self.claim_lease)
+            reply_store.mark_uncertain_many(conn, uncertain, note=UNCERTAIN_NOTE)
+            started = reply_store.start_attempts(conn, starts, lease=self.lease) if starts \
+                else set()
+        self.commits += 1
+        return started
