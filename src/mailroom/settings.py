@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     embedded_recycle_records: int = Field(20_000, ge=100)
 
     # State store
-    database_url: str = ""
+    database_url: SecretStr = SecretStr("")  # its password must never print
     mailroom_data_dir: Path = Path(".mailroom")
 
     # Processing
@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     api_open_health: bool = True
     api_session_secret: SecretStr = SecretStr("")
     api_stats_cache_seconds: float = Field(2.0, ge=0)  # /stats is read at most this often
+    api_health_cache_seconds: float = Field(5.0, ge=0)  # /health's checks run at most this often
+    api_max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)  # larger request bodies: 413
+    api_cookie_secure: bool | None = None  # unset: Secure when the request came over https
+    api_trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-Proto/-For uvicorn believes
+    dependency_probe_seconds: float = Field(30.0, gt=0)  # how often an idle responder tries SMTP
 
     mailroom_demo: bool = False
     log_level: str = "INFO"
@@ -120,7 +125,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_database_url(self) -> Settings:
-        url = self.database_url
+        url = self.database_url.get_secret_value()
         if url and not url.startswith(("sqlite", "postgresql")):
             raise ValueError("DATABASE_URL must start with sqlite:// or postgresql://")
         return self
@@ -141,8 +146,8 @@ class Settings(BaseSettings):
 
     @property
     def store_url(self) -> str:
-        if self.database_url:
-            return normalise_database_url(self.database_url)
+        if self.database_url.get_secret_value():
+            return normalise_database_url(self.database_url.get_secret_value())
         return f"sqlite:///{(self.mailroom_data_dir / 'mailroom.db').resolve()}"
 
     def require(self, *names: str) -> None:

@@ -193,6 +193,30 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# dashboard sessions, so logout and a password change end them before their cookie expires;
+# the key is a hash of the cookie's session id (a copy of the table logs no one in)
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("password_tag", String(64), nullable=False),  # which password it was opened with
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_sessions_username", sessions.c.username)
+
+# each watched folder's last successful IMAP round and last failure, stamped by the
+# collector: /health reads them instead of logging in to IMAP itself
+mailbox_health = Table(
+    "mailbox_health",
+    metadata,
+    Column("component", String(255), primary_key=True),  # imap:<account>/<folder>
+    Column("ok_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("detail", Text, nullable=False, server_default=""),
+)
+
 # when each stage last handled a batch: the reconciler's "is it stalled?" without scanning
 # the mails table
 stage_progress = Table(
