@@ -2,8 +2,9 @@
 
 What it proves: the per-batch phases keep the per-reply guarantees inside one batch: the
 rate limit holds between two mails of the same batch, a record delivered twice in one batch
-is sent once, a reviewer's reply skips the rate limit, a loop-guarded mail and an unsafe one
-get their own fate, and every record is counted once.
+is sent once, a reviewer's reply skips the rate limit, a loop-guarded mail is suppressed, a
+header-injecting display name is answered with the name made safe (no Bcc), and every
+record is counted once.
 """
 
 from __future__ import annotations
@@ -77,8 +78,10 @@ async def test_one_batch_keeps_every_per_reply_guarantee(rt: Runtime, smtp_sink:
         await service.pool.close()
 
     assert sorted(str(m["In-Reply-To"]) for m in smtp_sink.messages()) == sorted(
-        [first.email.message_id, manual.email.message_id])
-    assert [o.topic for o in outgoing] == [topics.DEAD_LETTER]  # the unsafe one
+        [first.email.message_id, manual.email.message_id, unsafe.email.message_id])
+    (to_eve,) = [r for r in smtp_sink.received if r.in_reply_to == unsafe.email.message_id]
+    assert to_eve.rcpt_tos == ["eve@example.org"] and to_eve.message["Bcc"] is None
+    assert outgoing == []
     with rt.db.begin() as conn:
         status = {e.email.mail_id: mail_store.get_mail(conn, e.email.mail_id)["status"]  # type: ignore[index]
                   for e in events}
@@ -86,8 +89,9 @@ async def test_one_batch_keeps_every_per_reply_guarantee(rt: Runtime, smtp_sink:
         slots = conn.execute(select(autoreply_log.c.template, autoreply_log.c.mail_id)).all()
     assert status == {"mail-1": MailStatus.REPLIED, "mail-2": MailStatus.SUPPRESSED,
                       "mail-3": MailStatus.REPLIED, "mail-4": MailStatus.SUPPRESSED,
-                      "mail-5": MailStatus.DEAD}
+                      "mail-5": MailStatus.REPLIED}
     assert reasons == {"mail-2": "rate_limited", "mail-4": "auto_submitted"}
-    assert slots == [("subscription", "mail-1")]  # the reviewer's reply took no slot
+    # the reviewer's reply (mail-3) took no slot
+    assert sorted(slots) == [("subscription", "mail-1"), ("subscription", "mail-5")]
     assert (count(rt, "sent"), count(rt, "duplicate"), count(rt, "suppressed"),
-            count(rt, "failed")) == (2, 1, 2, 1)
+            count(rt, "failed")) == (3, 1, 2, 0)
