@@ -4,7 +4,9 @@ Per batch: fetch -> parse -> skip mails already known -> publish and wait for th
 acknowledgement -> one transaction (mails + dead letters + checkpoint) -> post-action.
 The checkpoint never moves before the broker has the batch, so a crash or a cut
 connection at any point re-reads the batch, and the store's ``known_ids`` keeps a mail
-from being published twice once it is recorded.
+from being published twice once it is recorded. Nor does it move past a UID without an
+outcome: each UID of the batch is a mail, or a dead letter (unparseable, or no body after
+``FETCH_RETRIES`` more tries).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ LINGER_PAUSE = 0.05
 LINGER_ROUNDS = 10
 KEEPALIVE_SECONDS = 300.0  # longest quiet IDLE before a round trip proves the link alive
 MAX_DEAD_LETTER_PAYLOAD = 1_000_000
+# a UID that came back without a body is fetched again so often, pausing 1x, 2x, ... this
+FETCH_RETRIES = 2
+FETCH_RETRY_PAUSE = 0.5
 
 
 class FolderWatcher:
@@ -227,9 +232,11 @@ class FolderWatcher:
         uids = within_budget(uids, sizes, max_email_bytes=settings.max_email_bytes,
                              budget=settings.max_batch_bytes)
         fetched = await conn.fetch(uids, settings.max_email_bytes, sizes)
+        fetched, unread = await self._fetch_missing(conn, uids, fetched, state.uidvalidity)
         metrics.fetch_latency.labels(self.label).observe(time.monotonic() - started)
         metrics.fetched.labels(self.label).inc(len(fetched))
         events, letters = await asyncio.to_thread(self._parse_all, fetched, state.uidvalidity)
+        letters += unread
         events = await asyncio.to_thread(self._unknown, events)
         letters = await asyncio.to_thread(self._unknown_letters, letters)
         records = [Outgoing(topics.RAW_EMAILS, e.mail_id, e.to_bytes()) for e in events]
@@ -242,6 +249,44 @@ class FolderWatcher:
             metrics.dead_letters.labels(topic="imap").inc(len(letters))
         await self._post_action(conn, [f.uid for f in fetched])
         return len(uids)
+
+    async def _fetch_missing(self, conn: ImapConnection, uids: list[int], fetched: list[Fetched],
+                             uidvalidity: int) -> tuple[list[Fetched], list[DeadLetter]]:
+        """Every UID of the batch gets an outcome before the checkpoint passes it.
+
+        A UID the server answered without a body (or not at all) is fetched again
+        ``FETCH_RETRIES`` times; one still without a body becomes a dead letter naming
+        account, folder and UID (saying whether the server still lists it), never a gap.
+        """
+        got = {f.uid for f in fetched}
+        missing = [u for u in uids if u not in got]
+        for attempt in range(FETCH_RETRIES):
+            if not missing:
+                return fetched, []
+            log.warning("collector %s: UIDs %s came back without a body; fetching again",
+                        self.label, missing[:20])
+            await asyncio.sleep(FETCH_RETRY_PAUSE * (attempt + 1))
+            max_bytes = self.rt.settings.max_email_bytes
+            again = await conn.fetch(missing, max_bytes, await conn.sizes(missing))
+            fetched = sorted([*fetched, *again], key=lambda f: f.uid)
+            got |= {f.uid for f in again}
+            missing = [u for u in missing if u not in got]
+        if not missing:
+            return fetched, []
+        listed = set(await conn.search_uids(missing))
+        letters = []
+        for uid in missing:
+            why = "the server still lists it" if uid in listed else "the server no longer lists " \
+                "it (expunged while it was being read?)"
+            letters.append(DeadLetter(
+                source_topic="imap", key=f"{self.label}/{uidvalidity}/{uid}",
+                reason=f"UID {uid} in {self.label} came back without a body "
+                       f"{FETCH_RETRIES + 1} times; {why}",
+                error_type="NoBody", account=self.account.name, folder=self.folder, uid=uid,
+            ))
+        log.error("collector %s: UIDs %s dead-lettered: no body after %d tries",
+                  self.label, missing[:20], FETCH_RETRIES + 1)
+        return fetched, letters
 
     def _parse_all(self, fetched: list[Fetched], uidvalidity: int,
                    ) -> tuple[list[RawEmail], list[DeadLetter]]:

@@ -180,6 +180,12 @@ class ImapConnection:
             f"UID {last_uid + 1}:*", charset=None))
         return sorted(u for u in set(r.parse_search(response.lines)) if u > last_uid)
 
+    async def search_uids(self, uids: list[int]) -> list[int]:
+        """Which of ``uids`` the server still lists."""
+        response = await self._ok("UID SEARCH", self._client().uid_search(
+            f"UID {r.uid_set(uids)}", charset=None))
+        return sorted(set(r.parse_search(response.lines)) & set(uids))
+
     async def sizes(self, uids: list[int]) -> dict[int, int | None]:
         """``RFC822.SIZE`` of each UID still there (an expunged one is missing)."""
         found = r.parse_fetch((await self._ok("UID FETCH sizes", self._client().uid(
