@@ -519,3 +519,28 @@ def test_xss_in_subject_body_attachment_names_and_html_renders_inert(
         assert data["subject"] == XSS_SUBJECT, "JSON keeps the text; it is data, not markup"
         assert "<script" not in data["html_sanitized"] and "onerror" not in data["html_sanitized"]
         assert client.get(f"/api/mails/{mail_id}").headers["content-type"].startswith("application/json")
+
+
+def test_the_mail_page_says_when_its_reply_may_already_have_gone_out(
+        api_factory: Callable[..., RunningApi]) -> None:
+    """A reply cut off on the wire is in review: its page says ``uncertain`` and why, up top."""
+    from mailroom.responder.service import UNCERTAIN_NOTE
+    from mailroom.store import replies as reply_store
+
+    api = api_factory()
+    email, decision = review_mail("Alta")
+    (mail_id,) = seed(api.service.rt, (email, decision))
+    key = (mail_id, "subscription")
+    with api.service.rt.db.begin() as conn:
+        reply_store.claim_many(conn, [reply_store.ClaimRequest(*key, email.from_addr, "<r@x>")],
+                               owner="dead", lease=timedelta(seconds=60))
+        reply_store.start_attempts(conn, [(*key, "dead")], lease=timedelta(seconds=60))
+        reply_store.mark_uncertain_many(conn, {key: "no answer after DATA"}, note="unused")
+        mail_store.set_status(conn, mail_id, MailStatus.IN_REVIEW, error=UNCERTAIN_NOTE)
+    with api.client() as client:
+        login(client)
+        page = client.get(f"/mails/{mail_id}")
+    assert page.status_code == 200
+    flagged = re.search(r'id="reply-uncertain">(.*?)</dd>', page.text)
+    assert flagged is not None and "uncertain" in flagged.group(1)
+    assert "may have been" in flagged.group(1) and "check the sent mail" in flagged.group(1)
