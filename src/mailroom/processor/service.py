@@ -55,9 +55,10 @@ class ProcessorService(Runner[RawEmail]):
         self._shown_version: str | None = None
         self._show_version(intent)
         self._next_check = time.monotonic() + RELOAD_CHECK_SECONDS
-        log.info("processor: %d rule(s) from %s, model %s, spam model %s", len(self.rules.rules),
-                 self.rules.source, intent.version,
-                 self.models.spam.version if self.models.spam else "none")
+        log.info("processor: %d rule(s) from %s, model %s, spam model %s, AUTOREPLY_MODE=%s",
+                 len(self.rules.rules), self.rules.source, intent.version,
+                 self.models.spam.version if self.models.spam else "none",
+                 self.params.autoreply_mode.value)
 
     # -- model reload -------------------------------------------------------------------
     async def on_idle(self) -> None:
