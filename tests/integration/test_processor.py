@@ -22,6 +22,8 @@ from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 
 pytestmark = pytest.mark.integration
+# a rule only nominates an acknowledgement: the intent model must read a request too
+REQUEST = "Hello, I would like to subscribe to the newsletter, please."
 
 
 def mail(n: int, subject: str, **fields: object) -> RawEmail:
@@ -78,7 +80,7 @@ async def test_mails_are_classified_routed_and_recorded(
     """Subscription -> acknowledgement_queue, others -> human_review, spam -> archive only."""
     rt, _, reader = pipeline
     mails = [
-        mail(1, "Suscripción al boletín", language="es"),
+        mail(1, "Suscripción al boletín", language="es", text=REQUEST),
         mail(2, "Question about invoice 42", text="The amount on invoice 42 is wrong."),
         mail(3, "Re: subscription", headers={"auto-submitted": ["auto-replied"]}),
         mail(4, "subscription offer", headers={"x-spam-flag": ["YES"]}),
@@ -118,7 +120,7 @@ async def test_poison_record_is_dead_lettered_and_the_partition_moves_on(
     pipeline: tuple[Runtime, ProcessorService, Consumer],
 ) -> None:
     rt, _, reader = pipeline
-    good = mail(7, "subscription please")
+    good = mail(7, "subscription please", text=REQUEST)
     # same key, so the same partition: the good record sits right behind the poison one
     await asyncio.to_thread(produce, rt, [("k", b"{not json"), ("k", good.to_bytes())])
     seen = await asyncio.to_thread(
@@ -137,7 +139,7 @@ async def test_the_same_event_twice_is_one_mail_and_a_replied_mail_is_not_routed
     pipeline: tuple[Runtime, ProcessorService, Consumer],
 ) -> None:
     rt, _, reader = pipeline
-    first = mail(9, "subscription")
+    first = mail(9, "subscription", text=REQUEST)
     await asyncio.to_thread(produce, rt, [(first.mail_id, first.to_bytes())] * 2)
     seen = await asyncio.to_thread(
         collect, reader, lambda s: len(s[topics.ACKNOWLEDGEMENT_QUEUE]) >= 1, timeout=60)
