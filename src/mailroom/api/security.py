@@ -196,13 +196,10 @@ class AuthGate:
         await self.app(scope, receive, send)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Every request body at most ``limit`` bytes: a larger declared length is answered 413
-    at once, and a chunked body is cut off with a 413 when it grows past the limit."""
+    at once; a body without one (chunked) is answered 413 as soon as it grows past the
+    limit, and the route then sees the client gone (whatever it answers is dropped)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -219,27 +216,30 @@ class BodyLimit:
             await too_large(scope, receive, send)
             return
         seen = 0
-        started = False
+        started = cut = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, cut
+            if cut:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise BodyTooLarge
+                    cut = True
+                    if not started:
+                        await too_large(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def watching_send(message: Message) -> None:
             nonlocal started
+            if cut:
+                return  # the 413 went out already
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, watching_send)
-        except BodyTooLarge:
-            if not started:
-                await too_large(scope, receive, send)
+        await self.app(scope, counting_receive, watching_send)
 
 
 class SecurityHeaders:

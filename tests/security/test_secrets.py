@@ -1,0 +1,143 @@
+"""Issue 16, "Secrets and limits (low)": no credential in a log line, in ``repr(Settings)``
+or in a health detail; RFC 2047 decoding bounded before it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from mailroom import logs
+from mailroom.collector.headers import decode_words
+from mailroom.collector.imap import ImapConnection
+from mailroom.collector.mailboxes import Account
+from mailroom.runtime import Runtime
+from mailroom.settings import Security, Settings
+
+IMAP_PASSWORD = "imap-Pa55-word!"
+SMTP_PASSWORD = "smtp-pass-secret"
+DB_PASSWORD = "db-pw-1234"
+
+
+@pytest.fixture
+def protected() -> Iterator[Settings]:
+    """``logs.protect`` as ``mailroom`` installs it; the record factory is restored after."""
+    factory = logging.getLogRecordFactory()
+    installed, values = logs._installed, list(logs.redact.values)
+    settings = Settings(_env_file=None, imap_server="127.0.0.1", imap_email="support@example.com",  # type: ignore[call-arg]
+                        imap_password=IMAP_PASSWORD, smtp_password=SMTP_PASSWORD,
+                        database_url=f"postgresql://mailroom:{DB_PASSWORD}@db.internal/mailroom")
+    logs.protect(settings)
+    try:
+        yield settings
+    finally:
+        logging.setLogRecordFactory(factory)
+        logs._installed, logs.redact.values = installed, values
+
+
+# -- a loopback IMAP server that answers LOGIN oddly -------------------------------------
+
+Answer = Callable[[str], bytes]
+
+
+def continuation_then_no(tag: str) -> bytes:
+    """A '+' where a tagged answer belongs: aioimaplib logs the pending LOGIN command."""
+    return f"+ go on\r\n{tag} NO [AUTHENTICATIONFAILED] nope\r\n".encode()
+
+
+def wrong_tag(_tag: str) -> bytes:
+    """A tagged answer with another tag: aioimaplib raises Abort quoting the LOGIN command."""
+    return b"ZZZZ9 OK done\r\n"
+
+
+@contextlib.asynccontextmanager
+async def odd_imap_server(answer_login: Answer) -> AsyncIterator[int]:
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK [CAPABILITY IMAP4rev1] odd server ready\r\n")
+        with contextlib.suppress(ConnectionError):
+            while line := await reader.readline():
+                tag, _, rest = line.decode(errors="replace").strip().partition(" ")
+                command = rest.split(" ", 1)[0].upper()
+                if command == "LOGIN":
+                    writer.write(answer_login(tag))
+                elif command == "CAPABILITY":
+                    writer.write(f"* CAPABILITY IMAP4rev1\r\n{tag} OK done\r\n".encode())
+                else:
+                    writer.write(f"{tag} BAD unexpected\r\n".encode())
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def account(port: int) -> Account:
+    return Account(name="support@example.com", server="127.0.0.1", port=port,
+                   security=Security.NONE, user="support@example.com",
+                   password=SecretStr(IMAP_PASSWORD))
+
+
+@pytest.mark.parametrize("answer", [continuation_then_no, wrong_tag])
+async def test_an_odd_login_answer_never_puts_the_imap_password_in_a_log_line(
+        answer: Answer, protected: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with odd_imap_server(answer) as port:
+        conn = ImapConnection(account(port), timeout=3)
+        with pytest.raises(Exception) as failure:
+            await conn.open()
+        await conn.close()
+    logging.getLogger("mailroom.collector").warning("collector failed: %s", failure.value)
+    rt = Runtime.__new__(Runtime)
+    rt.health = {}
+    rt.report("imap:support@example.com/INBOX", False, str(failure.value))
+    assert "LOGIN" in caplog.text, "the LOGIN command was logged (the finding) ..."
+    assert logs.MASK in caplog.text, "... and masked"
+    assert IMAP_PASSWORD not in caplog.text
+    assert IMAP_PASSWORD not in rt.health["imap:support@example.com/INBOX"].detail
+
+
+def test_known_secrets_and_credential_shapes_are_masked_in_messages_and_tracebacks(
+        protected: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("mailroom.test")
+    with caplog.at_level(logging.DEBUG):
+        log.info("smtp says %s", f"535 bad {SMTP_PASSWORD}")
+        log.info("C: AUTH PLAIN AGJvYgBzM2NyZXQ=")
+        log.info("C: a1 AUTHENTICATE XOAUTH2 dXNlcj1ib2IBYXV0aD1CZWFyZXIgeWEyOS5h")
+        log.info('token endpoint said {"access_token": "ya29.abc", "refresh_token": "1//xyz"}')
+        log.info("Authorization: Bearer eyJhbGciOi.payload.sig")
+        log.info("connecting to postgresql://mailroom:other-pass@db:5432/x")
+        try:
+            raise RuntimeError(f"connect failed for postgresql://mailroom:{DB_PASSWORD}@db.internal")
+        except RuntimeError:
+            log.exception("store")
+    text = caplog.text
+    for secret in (SMTP_PASSWORD, "AGJvYgBzM2NyZXQ=", "dXNlcj1ib2IBYXV0aD1CZWFyZXIgeWEyOS5h",
+                   "ya29.abc", "1//xyz", "eyJhbGciOi", "other-pass", DB_PASSWORD):
+        assert secret not in text, secret
+    assert logs.redact("LOGIN refused for bob@example.com") == "LOGIN refused for bob@example.com"
+
+
+def test_database_url_is_a_secret_its_password_never_in_repr_of_settings() -> None:
+    settings = Settings(_env_file=None,  # type: ignore[call-arg]
+                        database_url=f"postgresql://mailroom:{DB_PASSWORD}@db.internal/mailroom")
+    assert DB_PASSWORD not in repr(settings) and DB_PASSWORD not in str(settings)
+    assert settings.store_url == f"postgresql+psycopg://mailroom:{DB_PASSWORD}@db.internal/mailroom"
+
+
+def test_forty_thousand_encoded_words_decode_in_bounded_time() -> None:
+    """The stdlib decoder is quadratic in the number of words: 40k took 4.7 s before."""
+    header = " ".join(["=?utf-8?q?caf=C3=A9?="] * 40_000)
+    started = time.perf_counter()
+    decoded = decode_words(header)
+    assert time.perf_counter() - started < 0.5
+    assert decoded.startswith("cafécafé") and len(decoded) >= 2000
+    assert decode_words("=?utf-8?q?Caf=C3=A9?= ok") == "Café ok"
