@@ -14,6 +14,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+# the stages whose batches ``runner.Runner`` retries (their ``stage`` attribute): their
+# retry counters start at 0, so the dashboard shows "0 retries", not "No data"
+RETRYING_STAGES = ("processor", "responder")
 
 
 class QueueSizeCollector(Collector):
@@ -84,6 +87,8 @@ class Metrics:
                                     ["topic"], registry=r)
         self.retries = Counter("mailroom_retries_total", "Batches retried later",
                                ["stage"], registry=r)
+        for stage in RETRYING_STAGES:
+            self.retries.labels(stage)
         self._queue_collector: QueueSizeCollector | None = None
 
     def watch_queues(self, read: Callable[[], dict[str, int]]) -> None:
