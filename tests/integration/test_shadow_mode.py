@@ -112,6 +112,9 @@ accounts:
                                        headers={"Authorization": f"Bearer {TOKEN}"})).json()
             assert detail["would_reply"] == "subscription"
             assert any("AUTOREPLY_MODE=shadow" in r for r in detail["reasons"])
+            mail_page = await client.get(f"/mails/{one}",
+                                         headers={"Authorization": f"Bearer {TOKEN}"})
+            assert 'id="decision-reasons"' in mail_page.text and 'id="would-reply"' in mail_page.text
             page = await client.get("/shadow", headers={"Authorization": f"Bearer {TOKEN}"})
             assert page.status_code == 200, page.text
             assert 'id="shadow-precision"' in page.text and page.text.count("<tr>") == len(wanted) + 1
