@@ -6,6 +6,8 @@ reads the environment. Secrets are ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "password", "secret", "your-password"})
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
 
 
 class AutoreplyMode(StrEnum):
@@ -123,6 +126,16 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _language_code(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        code = value.strip().lower().replace("_", "-")
+        if not LANGUAGE_CODE.match(code):
+            raise ValueError("must be a language code such as en, es or pt-br")
+        return code
+
     @model_validator(mode="after")
     def _check_database_url(self) -> Settings:
         url = self.database_url.get_secret_value()
@@ -159,6 +172,24 @@ class Settings(BaseSettings):
             if value in ("", None):
                 raise ConfigError(f"{name.upper()} is not set (needed by this service)")
 
+    def missing_for(self, services: Sequence[str]) -> list[str]:
+        """One line per setting the given services need and lack (all of them, not the first)."""
+        needed: list[tuple[str, str]] = []
+        if "collector" in services and self.mailroom_mailboxes is None:
+            needed += [(n, "the collector reads mail with it (or set MAILROOM_MAILBOXES)")
+                       for n in ("imap_server", "imap_email", "imap_password")]
+        if "responder" in services:
+            needed += [(n, "the responder sends replies with it")
+                       for n in ("smtp_server", "smtp_email")]
+        lines = []
+        for name, why in needed:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value in ("", None):
+                lines.append(f"{name.upper()} is not set: {why}")
+        return lines
+
     def require_real_secret(self, name: str) -> None:
         """Outside demo mode a placeholder password is refused."""
         value = getattr(self, name)
@@ -175,8 +206,11 @@ def normalise_database_url(url: str) -> str:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    loc = first.get("loc") or ()
-    name = str(loc[0]).upper() if loc else "SETTINGS"
-    # the message never includes the input value, so passwords are never echoed
-    return f"invalid setting {name}: {first.get('msg', 'invalid value')}"
+    """Every invalid setting, one line each, named by its environment variable."""
+    lines = []
+    for error in exc.errors():
+        loc = error.get("loc") or ()
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        # the message never includes the input value, so passwords are never echoed
+        lines.append(f"invalid setting {str(loc[0]).upper()}: {message}" if loc else message)
+    return "\n".join(lines)

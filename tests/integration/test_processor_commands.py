@@ -90,7 +90,7 @@ def test_replay_reports_changes_and_apply_never_reroutes_a_replied_mail(
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules:\n  - {name: invoices, category: billing, route: human_review, "
                      "when: {subject: [invoice]}}\n  - {name: sub, category: subscription, "
-                     "route: acknowledgement_queue, template: subscription, "
+                     "route: acknowledgement_queue, template: subscription, decides_alone: true, "
                      "when: {subject: [subscription]}}\n", encoding="utf-8")
     settings = make_settings(bootstrap=broker.bootstrap_servers, mailroom_rules=rules)
     db = Database(settings.store_url)
@@ -111,12 +111,14 @@ def test_replay_reports_changes_and_apply_never_reroutes_a_replied_mail(
 
     assert run(settings, "replay", "--since", "2000-01-01") == 0
     out = capsys.readouterr().out
-    assert "3 mail(s) since" in out and "2 would change" in out
+    # the replied mail would be judged differently, but --apply leaves it: not a change
+    assert "3 mail(s) since" in out and "1 would change (1 more would be judged" in out
+    assert "m-replied" not in out
     assert "m-invoice  [in_review]  'Invoice 7': other/human_review -> billing/human_review" in out
     assert "m-same" not in out
 
     assert run(settings, "replay", "--since", "2000-01-01", "--apply") == 0
-    assert "applied: 1 re-routed, 1 left as they were" in capsys.readouterr().out
+    assert "applied: 1 re-routed, 0 left as they were" in capsys.readouterr().out
     with db.begin() as conn:
         assert (mail_store.get_mail(conn, "m-invoice") or {})["category"] == "billing"
         assert (mail_store.get_mail(conn, "m-replied") or {})["status"] == MailStatus.REPLIED

@@ -20,6 +20,7 @@ from mailroom.demo.servers import DEMO_PASSWORD, DEMO_USER, DemoImapServer, Demo
 from mailroom.settings import Security, Settings
 from mailroom.store import MailStatus
 from mailroom.store import mails as mail_store
+from mailroom.store.location import demo_data_dir, shown_url
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def demo_settings(settings: Settings, imap: DemoImapServer, sink: DemoSmtpSink,
         "smtp_email": f"support@{DEMO_DOMAIN}", "polling_interval": 5.0,
         "mailroom_demo": True, "mailroom_mailboxes": None,
         "api_users": f"demo:{hash_password(dashboard_password)}",
-        "mailroom_data_dir": settings.mailroom_data_dir / "demo",
+        "mailroom_data_dir": demo_data_dir(settings),
         # a demo never fails on a busy port: the URL it prints is the one it took
         "api_port": settings.api_port if port_is_free(settings.api_port) else 0,
         "database_url": settings.database_url,
@@ -66,7 +67,7 @@ async def report_when_settled(supervisor: Supervisor, expected: int, outbox: Pat
 
 def run_demo(settings: Settings, seconds: float = 0) -> int:
     imap = DemoImapServer().start()
-    data_dir = settings.mailroom_data_dir / "demo"
+    data_dir = demo_data_dir(settings)
     sink = DemoSmtpSink(outbox=data_dir / "demo-outbox").start()
     password = secrets.token_urlsafe(9)
     messages = seed_messages()
@@ -79,8 +80,12 @@ def run_demo(settings: Settings, seconds: float = 0) -> int:
         async def on_ready(supervisor: Supervisor) -> None:
             api = supervisor.services.get("api")
             url = getattr(api, "url", f"http://{demo.api_host}:{demo.api_port}")
+            store = shown_url(demo.store_url) + ("" if demo.database_url else
+                                                 " (other commands read it with MAILROOM_DATA_DIR="
+                                                 f"{demo.mailroom_data_dir})")
             print(f"\nmailroom demo is running.\n  dashboard: {url}/\n  login:     demo / {password}"
                   f"\n  metrics:   {url}/metrics\n  mailbox:   {len(messages)} mails seeded\n"
+                  f"  store:     {store}\n"
                   "Ctrl-C stops it.\n", flush=True)
             reporter = asyncio.create_task(
                 report_when_settled(supervisor, len(messages), sink.outbox))

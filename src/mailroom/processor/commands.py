@@ -109,17 +109,8 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _open_store(settings: Settings) -> Any:
-    from mailroom.store import Database
-
-    db = Database(settings.store_url)
-    db.create_schema()
-    return db
-
-
 def cmd_model_train(args: argparse.Namespace, settings: Settings) -> int:
     from mailroom.processor import model as text_model
-    from mailroom.processor.replay import feedback_examples
     from mailroom.processor.text import model_text
     from mailroom.processor.training import (
         STARTER_DATA,
@@ -133,7 +124,11 @@ def cmd_model_train(args: argparse.Namespace, settings: Settings) -> int:
     except DatasetError as exc:
         raise ConfigError(str(exc)) from None
     if args.from_feedback:
-        db = _open_store(settings)
+        from mailroom.store.history import feedback_examples
+        from mailroom.store.location import open_existing
+
+        db, store_line = open_existing(settings)
+        print(store_line)
         with db.begin() as conn:
             examples = feedback_examples(conn)
         db.dispose()
@@ -176,29 +171,43 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from mailroom.processor.classify import ClassifyParams, Models
     from mailroom.processor.rules import load_rules
     from mailroom.processor.training import load_intent_model, load_spam_model
+    from mailroom.store.history import stored_since
+    from mailroom.store.location import open_existing
 
-    if args.apply:
-        settings.require("kafka_bootstrap_servers")
     rules = load_rules(settings.mailroom_rules)
     models = Models(load_intent_model(settings.mailroom_model),
                     load_spam_model(settings.mailroom_spam_model))
     params = ClassifyParams.from_settings(settings)
-    db = _open_store(settings)
+    db, store_line = open_existing(settings)
+    print(store_line)
     try:
         with db.begin() as conn:
-            rows = replay.stored_since(conn, args.since, args.limit)
-        read, found = replay.changes(rows, rules, models, params)
-        for change in found:
+            rows = stored_since(conn, args.since, args.limit)
+        result = replay.changes(rows, rules, models, params)
+        for change in result.found:
             print(change.describe())
-        print(f"{read} mail(s) since {args.since.isoformat()}; {len(found)} would change")
-        if not args.apply or not found:
+        settled = (f" ({result.settled} more would be judged differently but are settled: "
+                   "replied, suppressed, failed or closed mails stay as they are)"
+                   if result.settled else "")
+        print(f"{result.read} mail(s) since {args.since.isoformat()}; "
+              f"{len(result.found)} would change{settled}")
+        if not args.apply or not result.found:
             return 0
         with db.begin() as conn:
-            records, settled = replay.apply(conn, found)
+            records, left = replay.apply(conn, result.found)
+        applied = len(result.found) - len(left)
+        if settings.embedded:
+            # the embedded broker lives inside `mailroom up`: the store is enough, because
+            # `up` republishes every open mail from it (at start, and when its stages idle)
+            print(f"applied: {applied} re-decided in the store, {len(left)} left as they were "
+                  "(settled meanwhile); KAFKA_BOOTSTRAP_SERVERS is unset: a running `mailroom up` "
+                  f"routes them within {2 * settings.reconcile_after_seconds:.0f} s, or at its "
+                  "next start")
+            return 0
         producer = KafkaClients(settings.kafka_bootstrap_servers,
                                 group_prefix=settings.kafka_group_prefix).producer()
         produce_all(producer, records)
-        print(f"applied: {len(found) - len(settled)} re-routed, {len(settled)} left as they were "
+        print(f"applied: {applied} re-routed, {len(left)} left as they were "
               "(already replied, suppressed or closed)")
         return 0
     finally:

@@ -10,10 +10,9 @@ again (the responder's reply table guards that too).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from mailroom.events import Decision, RawEmail
 from mailroom.kafka import Outgoing
@@ -21,7 +20,6 @@ from mailroom.processor.classify import ClassifyParams, Models, classify
 from mailroom.processor.rules import RuleSet
 from mailroom.processor.service import routed_records
 from mailroom.store import mails as mail_store
-from mailroom.store.schema import feedback, mails
 
 
 @dataclass(frozen=True)
@@ -38,23 +36,34 @@ class Change:
                 f"  ({'; '.join(self.decision.reasons)})")
 
 
-def stored_since(conn: Connection, since: datetime, limit: int) -> list[dict[str, Any]]:
-    query = (select(mails.c.mail_id, mails.c.event, mails.c.category, mails.c.route, mails.c.status)
-             .where(mails.c.collected_at >= since).order_by(mails.c.collected_at).limit(limit))
-    return [dict(row) for row in conn.execute(query).mappings()]
+@dataclass(frozen=True)
+class Replayed:
+    """What a replay found: how many mails it read, what ``apply`` would change, and how
+    many more would be judged differently but are settled (replied, suppressed, failed,
+    closed) and stay as they are."""
+
+    read: int
+    found: list[Change]
+    settled: int
 
 
 def changes(rows: list[dict[str, Any]], rules: RuleSet, models: Models,
-            params: ClassifyParams) -> tuple[int, list[Change]]:
-    """Classify stored mails again; returns how many were read and those whose fate changes."""
+            params: ClassifyParams) -> Replayed:
+    """Classify stored mails again; only a mail ``apply`` may still decide counts as a change."""
     found = []
+    settled = 0
     for row in rows:
         email = RawEmail.model_validate(row["event"])
         decision = classify(email, rules, models, params)
         before = (row["category"], row["route"])
-        if before != (decision.category, decision.route.value):
+        if before == (decision.category, decision.route.value):
+            continue
+        # the same test record_decisions makes: a settled mail is never decided again
+        if row["status"] in mail_store.DECIDABLE:
             found.append(Change(email, before, decision, str(row["status"])))
-    return len(rows), found
+        else:
+            settled += 1
+    return Replayed(len(rows), found, settled)
 
 
 def apply(conn: Connection, found: list[Change]) -> tuple[list[Outgoing], set[str]]:
@@ -65,14 +74,3 @@ def apply(conn: Connection, found: list[Change]) -> tuple[list[Outgoing], set[st
         if change.email.mail_id not in settled:
             records.extend(routed_records(change.email, change.decision))
     return records, settled
-
-
-def feedback_examples(conn: Connection) -> list[tuple[RawEmail, str]]:
-    """Each reviewed mail with the latest label a person gave it."""
-    query = (select(feedback.c.mail_id, feedback.c.label, mails.c.event)
-             .join(mails, mails.c.mail_id == feedback.c.mail_id)
-             .order_by(feedback.c.at, feedback.c.id))
-    latest: dict[str, tuple[RawEmail, str]] = {}
-    for row in conn.execute(query).mappings():
-        latest[row["mail_id"]] = (RawEmail.model_validate(row["event"]), str(row["label"]))
-    return list(latest.values())

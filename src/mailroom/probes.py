@@ -1,0 +1,178 @@
+"""The network half of ``mailroom check``: try each server the configuration names.
+
+Nothing here changes anything: IMAP folders are opened with EXAMINE (read-only, no flag
+changes), SMTP connects and logs in but sends nothing, the broker is asked for its
+metadata, the store is read without creating it. Every probe is bounded by ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from mailroom.check import Result, fail, local_checks, ok, warn
+from mailroom.errors import RetryLater
+from mailroom.settings import ConfigError, Settings
+
+IMAP_FIX = "check IMAP_SERVER, IMAP_PORT and IMAP_SECURITY (ssl: 993, starttls or none: 143)"
+SMTP_FIX = "check SMTP_SERVER, SMTP_PORT and SMTP_SECURITY (starttls: 587, ssl: 465)"
+
+
+async def probe_imap(settings: Settings, timeout: float) -> list[Result]:
+    """Log in to every account and EXAMINE each watched folder."""
+    from mailroom.collector import imap_responses
+    from mailroom.collector.imap import AuthFailed, ImapConnection, ImapError
+    from mailroom.collector.mailboxes import load_accounts
+    from mailroom.collector.oauth import TokenSource
+
+    try:
+        accounts = load_accounts(settings)
+    except ConfigError:
+        return []  # said by the local checks
+    results = []
+    for account in accounts:
+        name = f"IMAP {account.name}"
+        where = f"{account.server}:{account.port} ({account.security.value})"
+        tokens = TokenSource(account.oauth2) if account.oauth2 is not None else None
+        conn = ImapConnection(account, timeout=timeout, tokens=tokens)
+        try:
+            await asyncio.wait_for(conn.open(), timeout * 2)
+        except AuthFailed:
+            fix = ("check the account's oauth2 settings in MAILROOM_MAILBOXES" if tokens else
+                   "check IMAP_EMAIL and IMAP_PASSWORD (or the account in MAILROOM_MAILBOXES)")
+            results.append(fail(name, f"{where}: login refused for {account.user}", fix))
+            await conn.close()
+            continue
+        except (ImapError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            results.append(fail(name, f"{where}: cannot log in: {reason}", IMAP_FIX))
+            await conn.close()
+            continue
+        try:
+            for folder in account.folders:
+                assert conn.client is not None
+                response = await asyncio.wait_for(
+                    conn.client.examine(imap_responses.quote_mailbox(folder)), timeout)
+                if response.result == "OK":
+                    state = imap_responses.parse_select(response.lines)
+                    results.append(ok(f"{name} {folder}", f"{where}: logged in, folder has "
+                                                          f"{state.exists} mail(s)"))
+                else:
+                    results.append(fail(f"{name} {folder}", f"{where}: no folder {folder!r}",
+                                        "check IMAP_MAILBOX (the folder's name as the server "
+                                        "lists it) or the folders in MAILROOM_MAILBOXES"))
+        except (TimeoutError, OSError) as exc:
+            results.append(fail(name, f"{where}: EXAMINE failed: {type(exc).__name__}", IMAP_FIX))
+        finally:
+            await conn.close()
+    return results
+
+
+async def probe_smtp(settings: Settings, timeout: float) -> list[Result]:
+    """Connect, secure and log in as the responder will; no mail is sent."""
+    import aiosmtplib
+
+    from mailroom.responder.smtp import SmtpConfig
+
+    if not settings.smtp_server:
+        return []  # said by the local checks
+    config = SmtpConfig.from_settings(settings)
+    where = f"{config.host}:{config.port} ({config.security.value})"
+    client = config.client()
+    client.timeout = timeout
+    try:
+        await asyncio.wait_for(client.connect(), timeout * 2)
+    except aiosmtplib.SMTPAuthenticationError:
+        client.close()
+        return [fail("SMTP", f"{where}: login refused for {config.username}",
+                     "check SMTP_EMAIL and SMTP_PASSWORD")]
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        client.close()
+        reason = str(exc) or type(exc).__name__
+        return [fail("SMTP", f"{where}: cannot connect: {reason}", SMTP_FIX)]
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.quit(), timeout)
+    login = f"logged in as {config.username}" if config.password else \
+        "connected (SMTP_PASSWORD unset: no login tried)"
+    return [ok("SMTP", f"{where}: {login}; nothing sent")]
+
+
+def probe_broker(settings: Settings, timeout: float) -> list[Result]:
+    """Embedded: say what will start. External: its metadata and the five topics."""
+    from confluent_kafka import KafkaException
+
+    from mailroom import topics
+    from mailroom.broker import BrokerError, port_is_free, tansu_binary
+    from mailroom.kafka import KafkaClients
+
+    if settings.embedded:
+        try:
+            tansu_binary()
+        except BrokerError as exc:
+            return [fail("broker", str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a broker")]
+        port = settings.embedded_broker_port
+        where = f"127.0.0.1:{port}" if port and port_is_free(port) else "a free port"
+        return [ok("broker", f"KAFKA_BOOTSTRAP_SERVERS unset: `mailroom up` starts the embedded "
+                             f"broker on {where} (single services need a shared broker)")]
+    servers = settings.kafka_bootstrap_servers
+    # librdkafka logs every failed connection attempt itself: the result line says it once
+    admin = KafkaClients(servers, extra={"log_level": 0, "error_cb": lambda _err: None}).admin()
+    try:
+        found = set(admin.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        return [fail("broker", f"{servers}: unreachable ({exc.args[0].str()})",
+                     "check KAFKA_BOOTSTRAP_SERVERS and that the broker runs")]
+    missing = [t for t in topics.ALL_TOPICS if t not in found]
+    if missing:
+        return [fail("broker", f"{servers}: topic(s) missing: {', '.join(missing)}",
+                     "run `mailroom topics create`")]
+    return [ok("broker", f"{servers}: reachable, all {len(topics.ALL_TOPICS)} topics present")]
+
+
+def probe_store(settings: Settings) -> list[Result]:
+    """Connect and read the schema revision; a store not yet there is created on start."""
+    from mailroom.store import Database
+    from mailroom.store import mails as mail_store
+    from mailroom.store.location import shown_url
+
+    url = settings.store_url
+    shown = shown_url(url)
+    database = make_url(url).database
+    if url.startswith("sqlite") and database and not Path(database).exists():
+        return [ok("store", f"{shown}: not there yet; the first start creates it")]
+    db = Database(url)
+    try:
+        at, head = db.schema_revision()
+        if at is None:
+            return [ok("store", f"{shown}: empty; the first start creates the schema")]
+        with db.begin() as conn:
+            count = mail_store.count_all(conn)
+    except ConfigError as exc:
+        return [fail("store", f"{shown}: {exc}", "see docs/deployment.md (Upgrading)")]
+    except (SQLAlchemyError, OSError, RetryLater) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return [fail("store", f"{shown}: cannot connect: {reason}",
+                     "check DATABASE_URL and that the database server runs")]
+    finally:
+        db.dispose()
+    if at != head:
+        return [warn("store", f"{shown}: schema revision {at}, this release has {head}",
+                     "run `mailroom db upgrade` (SQLite stores upgrade on start)")]
+    return [ok("store", f"{shown}: schema revision {at}, {count} mail(s)")]
+
+
+SERVICES = ("collector", "processor", "responder")
+
+
+async def run_checks(settings: Settings, timeout: float = 5.0) -> list[Result]:
+    """Everything ``mailroom up`` needs: local checks first, then each server once."""
+    results = local_checks(settings, SERVICES)
+    imap, smtp = await asyncio.gather(probe_imap(settings, timeout),
+                                      probe_smtp(settings, timeout))
+    broker = await asyncio.to_thread(probe_broker, settings, timeout)
+    store = await asyncio.to_thread(probe_store, settings)
+    return results + imap + smtp + broker + store
