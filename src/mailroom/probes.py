@@ -25,7 +25,7 @@ SMTP_FIX = "check SMTP_SERVER, SMTP_PORT and SMTP_SECURITY (starttls: 587, ssl: 
 async def probe_imap(settings: Settings, timeout: float) -> list[Result]:
     """Log in to every account and EXAMINE each watched folder."""
     from mailroom.collector import imap_responses
-    from mailroom.collector.imap import AuthFailed, ImapConnection, ImapError
+    from mailroom.collector.imap import AuthFailed, ImapConnection
     from mailroom.collector.mailboxes import load_accounts
     from mailroom.collector.oauth import TokenSource
 
@@ -47,7 +47,7 @@ async def probe_imap(settings: Settings, timeout: float) -> list[Result]:
             results.append(fail(name, f"{where}: login refused for {account.user}", fix))
             await conn.close()
             continue
-        except (ImapError, OSError, TimeoutError) as exc:
+        except (RetryLater, OSError, TimeoutError) as exc:  # ImapError, or the OAuth2 token
             reason = getattr(exc, "reason", None) or type(exc).__name__
             results.append(fail(name, f"{where}: cannot log in: {reason}", IMAP_FIX))
             await conn.close()

@@ -11,6 +11,8 @@ import pytest
 from clirun import Ran, mailroom
 from mailroom.broker import EmbeddedBroker, free_port
 from mailroom.kafka import KafkaClients
+from mailroom.settings import normalise_database_url
+from mailroom.store import Database
 from servers import Dovecot, SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -64,6 +66,9 @@ def failed(ran: Ran) -> list[str]:
 
 
 def test_everything_configured_and_reachable_is_all_ticks(tmp_path: Path, world: World) -> None:
+    store = Database(f"sqlite:///{tmp_path}/data/mailroom.db")
+    revision = store.create_schema()
+    store.dispose()
     ran = check(tmp_path, world)
     assert ran.code == 0, ran.both
     assert failed(ran) == [] and "Traceback" not in ran.both
@@ -71,8 +76,24 @@ def test_everything_configured_and_reachable_is_all_ticks(tmp_path: Path, world:
     assert "✓ IMAP support@example.com INBOX: " in ticks and "folder has 1 mail(s)" in ticks
     assert "✓ SMTP: 127.0.0.1:" in ticks and "logged in as mailer@example.com; nothing sent" in ticks
     assert f"✓ broker: {world.broker.bootstrap_servers}: reachable, all 5 topics present" in ticks
-    for name in ("rules", "model", "spam model", "templates", "store"):
+    assert f"✓ store: sqlite:///{tmp_path}/data/mailroom.db: schema revision {revision}, 0 mail(s)" \
+        in ticks
+    for name in ("rules", "model", "spam model", "templates"):
         assert f"✓ {name}: " in ticks
+
+
+def test_a_postgresql_store_is_checked_for_its_schema_revision(
+        tmp_path: Path, world: World, pg_url: str) -> None:
+    fresh = check(tmp_path, world, database_url=pg_url)
+    assert fresh.code == 0, fresh.both
+    assert any(line.endswith(": empty; the first start creates the schema")
+               for line in fresh.lines("✓ store: postgresql+psycopg://"))
+    store = Database(normalise_database_url(pg_url))
+    revision = store.create_schema()
+    store.dispose()
+    ran = check(tmp_path, world, database_url=pg_url)
+    assert any(line.endswith(f": schema revision {revision}, 0 mail(s)")
+               for line in ran.lines("✓ store: postgresql+psycopg://")), ran.both
 
 
 def test_the_check_examines_the_folder_and_changes_no_flag(tmp_path: Path, world: World) -> None:

@@ -17,7 +17,8 @@ from mailroom.events import Decision, RawEmail, Route
 from mailroom.settings import Settings
 from mailroom.store import Database, MailStatus
 from mailroom.store import mails as mail_store
-from servers import Dovecot
+from pipeline import running, statuses, wait_until
+from servers import Dovecot, SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -215,3 +216,36 @@ def test_up_logs_an_unreachable_smtp_server_once_at_start(tmp_path: Path, doveco
     assert any("INFO mailroom: check: ✓ IMAP support@example.com INBOX" in x
                for x in output.splitlines()), output[-3000:]
     assert proc.returncode == 0, output[-3000:]
+
+
+@pytest.mark.slow
+async def test_a_replay_applied_without_a_broker_is_answered_when_mailroom_up_starts(
+        tmp_path: Path, dovecot: Dovecot, smtp_sink: SmtpSink, make_settings) -> None:  # type: ignore[no-untyped-def]
+    """Embedded mode: `replay --apply` only writes the store; `up` sends the reply it owes."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: sub, category: subscription, route: acknowledgement_queue,"
+                     " template: subscription, decides_alone: true, when: {subject: [subscribe]}}\n",
+                     encoding="utf-8")
+    settings = make_settings(dovecot=dovecot, smtp=smtp_sink, mailroom_rules=rules)
+    db = Database(settings.store_url)
+    db.create_schema()
+    email = RawEmail(mail_id="m-sub", account="support@example.com", folder="INBOX",
+                     message_id="<sub-1@example.org>", subject="Please subscribe me",
+                     from_addr="ana@example.org", to=["support@example.com"], language="en",
+                     text="Hello, please subscribe me to the newsletter. Thanks, Ana")
+    with db.begin() as conn:  # decided before the rule existed: waiting for a person
+        mail_store.record_decisions(conn, [(email, Decision(mail_id="m-sub", category="other",
+                                                            route=Route.REVIEW))])
+    applied = mailroom(tmp_path, "replay", "--since", "2020-01-01", "--apply",
+                       mailroom_data_dir=settings.mailroom_data_dir, mailroom_rules=rules)
+    assert applied.code == 0, applied.both
+    assert "applied: 1 re-decided in the store" in applied.out
+    assert smtp_sink.received == []
+
+    async with running(settings) as supervisor:
+        def replied() -> bool:
+            return statuses(supervisor).get(MailStatus.REPLIED, 0) == 1
+
+        assert await wait_until(replied, 60), statuses(supervisor)
+    assert [m["In-Reply-To"] for m in smtp_sink.messages()] == ["<sub-1@example.org>"]
+    db.dispose()
