@@ -88,7 +88,7 @@ def cmd_users_hash(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Any) -> None:
     """Add ``users add`` and ``users hash`` to the ``mailroom`` parser."""
-    users = sub.add_parser("users", help="dashboard users")
+    users = sub.add_parser("users", help="let people sign in to the dashboard")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="create a user in the state store (asks for the "
                                "password or reads MAILROOM_NEW_PASSWORD)")

@@ -13,14 +13,16 @@ from mailroom.settings import ConfigError, Settings
 
 def register(sub: Any) -> None:
     """Add this stage's sub-commands to the ``mailroom`` parser."""
-    rules = sub.add_parser("rules", help="check classification rules")
+    rules = sub.add_parser("rules", help="see which rule and model decision a mail (.eml) gets, "
+                                          "and why")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     test = rules_sub.add_parser("test", help="show which rule fires for a .eml file, and why")
     test.add_argument("eml", type=Path, help="a message file (.eml)")
     test.add_argument("--rules", type=Path, help="rules file (default MAILROOM_RULES or the seed)")
     test.set_defaults(func=cmd_rules_test)
 
-    model = sub.add_parser("model", help="train and evaluate the classifier")
+    model = sub.add_parser("model", help="train the classifier on your labelled mail, and "
+                                          "measure how well it does")
     model_sub = model.add_subparsers(dest="model_command", required=True)
     train = model_sub.add_parser("train", help="train a model file from labelled data")
     train.add_argument("data", type=Path, nargs="?",
@@ -36,8 +38,8 @@ def register(sub: Any) -> None:
     evaluate.add_argument("--model", type=Path, help="model file (default MAILROOM_MODEL or starter)")
     evaluate.set_defaults(func=cmd_model_evaluate)
 
-    replay = sub.add_parser("replay", help="classify stored mails again with the current "
-                                           "rules and model; show what would change")
+    replay = sub.add_parser("replay", help="after changing rules or the model: see which "
+                                           "collected mails would now go elsewhere, and move them")
     replay.add_argument("--since", required=True, type=_date, help="ISO date or date-time (UTC)")
     replay.add_argument("--limit", type=int, default=100_000)
     replay.add_argument("--apply", action="store_true",

@@ -41,7 +41,8 @@ def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: Any) -> None:
-    db = sub.add_parser("db", help="the state store's schema (migrations)")
+    db = sub.add_parser("db", help="see or upgrade the state store's schema after a new "
+                                    "release")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="create or upgrade the schema to this release's").set_defaults(
         func=cmd_db_upgrade)
