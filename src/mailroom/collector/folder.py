@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -103,9 +105,36 @@ class FolderWatcher:
     def _take_lease(self) -> bool:
         try:
             with self.rt.db.begin() as db:
+                if leases.acquire(db, self.lease_name, self.rt.instance, LEASE_TTL):
+                    return True
+                owner = leases.holder(db, self.lease_name)
+                if owner is None or not self._dead_neighbour(owner):
+                    return False
+                # a restart after a crash (SIGKILL) need not wait out the dead run's lease
+                log.warning("collector %s: taking over the lease of %s, which is not running",
+                            self.label, owner)
+                leases.release(db, self.lease_name, owner)
                 return leases.acquire(db, self.lease_name, self.rt.instance, LEASE_TTL)
         except RetryLater:
             return False
+
+    def _dead_neighbour(self, owner: str) -> bool:
+        """Is ``owner`` a collector of this host's SQLite store whose process is gone?
+
+        Instances are named ``host-pid``. Only a SQLite store is sure to be one host's:
+        elsewhere a pid may belong to another machine (or container) of the same name.
+        """
+        host, _, pid = owner.rpartition("-")
+        if self.rt.db.engine.dialect.name != "sqlite" or host != socket.gethostname() \
+                or not pid.isdigit() or int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def _release_lease(self) -> None:
         with self.rt.db.begin() as db:

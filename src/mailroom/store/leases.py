@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Connection, delete, or_, update
+from sqlalchemy import Connection, delete, or_, select, update
 
 from mailroom.events import utcnow
 from mailroom.store.db import insert_ignore
@@ -33,3 +33,8 @@ def acquire(conn: Connection, name: str, owner: str, ttl: timedelta) -> bool:
 
 def release(conn: Connection, name: str, owner: str) -> None:
     conn.execute(delete(leases).where(leases.c.name == name, leases.c.owner == owner))
+
+
+def holder(conn: Connection, name: str) -> str | None:
+    """Who holds the lease now (expired or not), or None."""
+    return conn.execute(select(leases.c.owner).where(leases.c.name == name)).scalar()
