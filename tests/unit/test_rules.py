@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -147,9 +148,25 @@ def test_load_rules_reads_the_file_and_reports_a_missing_one(tmp_path: Path) -> 
         load_rules(tmp_path / "missing.yaml")
 
 
-def test_the_example_rules_file_in_the_docs_is_valid_and_does_what_it_says() -> None:
+def doc_yaml_blocks() -> list[str]:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "classification.md").read_text(encoding="utf-8")
-    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    blocks = [part.split("```", 1)[0] for part in doc.split("```yaml\n")[1:]]
+    # a block indented inside a list item: drop the common indentation
+    return [textwrap.dedent(b) for b in blocks]
+
+
+def test_every_rules_example_in_the_docs_is_valid() -> None:
+    blocks = doc_yaml_blocks()
+    assert len(blocks) >= 2
+    for block in blocks:
+        assert build_ruleset(block, "docs/classification.md").rules
+    alone = [r for b in blocks for r in build_ruleset(b, "d").rules if r.decides_alone]
+    assert [r.name for r in alone] == ["seed"]
+
+
+def test_the_example_rules_file_in_the_docs_is_valid_and_does_what_it_says() -> None:
+    blocks = doc_yaml_blocks()
+    example = next(b for b in blocks if "name: unsubscribe" in b)
     rules = build_ruleset(example, "docs/classification.md")
     assert [r.name for r in rules.rules] == ["unsubscribe", "subscription", "invoices-to-billing",
                                              "key-accounts"]
