@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$mailbox": ".*"}
 
 def tool(name: str) -> str:
     """The path of a monitoring binary; in CI a missing one fails, elsewhere it skips."""
-    path = shutil.which(name)
+    # the venv's scripts (kubernetes-validate) first, then the system's (apt) tools
+    path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if path is None:
         if os.environ.get("CI"):
             raise RuntimeError(f"{name} is not installed (.ci/run installs it with apt)")
