@@ -52,11 +52,13 @@ _MSG_ID = re.compile(rf"^<[^<>\s]{{1,{MAX_MSG_ID_CHARS - 2}}}>$")
 # what a reader (or a mail client's linkifier) could follow: URLs, www., addresses, domains
 # (also written with [.], (dot) or an ideographic full stop), and phone-like digit runs
 _DOT = r"(?:\.|\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|[\u3002\uff0e\uff61])"
+# each alternative starts only where its run starts (the look-behinds), so a long word is
+# scanned once, not once per character
 _FOLLOWABLE = re.compile(
-    r"(?:[a-z][a-z0-9+.-]*://|(?:mailto|tel|sms|callto|data|javascript|file):)\S*"  # a URL
-    r"|\S*@\S+"  # an address
-    rf"|[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:[^\W\d_]{{2,}}|xn--[\w-]+)\b\S*"  # a domain
-    r"|\+?\d(?:[\s().-]*\d){6,}",  # a phone number
+    r"(?<![a-z0-9+.-])(?:[a-z][a-z0-9+.-]*://|(?:mailto|tel|sms|callto|data|javascript|file):)\S*"
+    r"|(?<!\S)[^\s@]*@\S+"  # an address
+    rf"|(?<![\w.-])(?:[\w-]+{_DOT})+(?:[^\W\d_]{{2,}}|xn--[\w-]+)\b\S*"  # a domain
+    r"|(?<![\d+])\+?\d(?:[\s().-]*\d){6,}",  # a phone number
     re.IGNORECASE)
 _T = TypeVar("_T")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -171,7 +173,8 @@ def clean_subject(original: str, max_bytes: int = SUBJECT_MAX_BYTES) -> str:
 def echo_safe(text: str, max_chars: int) -> str:
     """Sender-chosen text fit to echo: nothing to follow (each such run becomes "…"),
     one line, at most ``max_chars`` characters (cut at a word, marked "…")."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
+    # what is cut anyway is not scanned (the longest echo is a few dozen characters)
+    text = " ".join(_CONTROL.sub(" ", text[:max_chars * 8]).split())
     text = " ".join(_FOLLOWABLE.sub("…", text).split())
     if len(text) > max_chars:
         cut = text[:max_chars - 1]
