@@ -190,7 +190,9 @@ class EmbeddedBroker:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 5)
-        deadline = time.monotonic() + 5
+        # a broker of ours killed a moment ago (by the kernel, with its parent) may still be
+        # letting go of the port
+        deadline = time.monotonic() + 2
         while not port_is_free(self.port, self.host):
             if time.monotonic() > deadline:
                 raise BrokerError(

@@ -1,0 +1,80 @@
+"""The embedded broker's lifecycle: it dies with its parent even on SIGKILL, and a port it
+wants is never silently swapped for another (a leftover broker is stopped, anything else
+refused with one line)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from mailroom.broker import BrokerError, EmbeddedBroker, free_port, tansu_binary, wait_for_port
+
+pytestmark = pytest.mark.integration
+
+PARENT = """
+import sys, time
+from mailroom.broker import EmbeddedBroker
+broker = EmbeddedBroker(port=0)
+broker.start()
+assert broker.process is not None
+print(broker.process.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_the_broker_dies_when_the_process_that_started_it_is_sigkilled() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        broker = psutil.Process(int(parent.stdout.readline()))
+        assert broker.name() == "tansu" and broker.ppid() == parent.pid
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        _, alive = psutil.wait_procs([broker], timeout=5)
+        assert not alive, "the broker outlived its parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+
+
+@pytest.mark.timeout(60)
+def test_a_broker_left_on_the_port_by_an_earlier_run_is_stopped_and_the_port_reused() -> None:
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    # started by this test, not by a mailroom: as a broker orphaned by a killed run looks
+    leftover = subprocess.Popen([str(tansu_binary()), "broker", "--listener-url", url,
+                                 "--advertised-listener-url", url, "--storage-engine",
+                                 "memory://tansu/"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    broker = EmbeddedBroker(port=port)
+    try:
+        assert wait_for_port("127.0.0.1", port, 10)
+        assert broker.start() == f"127.0.0.1:{port}"
+        assert leftover.wait(5) == -signal.SIGKILL
+        assert broker.process is not None and broker.process.poll() is None
+    finally:
+        broker.stop()
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait(5)
+
+
+def test_a_port_held_by_another_program_is_refused_with_one_line() -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        broker = EmbeddedBroker(port=port)
+        with pytest.raises(BrokerError) as refused:
+            broker.claim_port()
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"port {port} is in use by another program, not mailroom's broker" in message
+    assert broker.process is None
