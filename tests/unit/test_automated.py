@@ -145,3 +145,12 @@ def test_only_acknowledgements_are_rerouted() -> None:
     decision = ack(route=Route.ARCHIVE)
     email = mail(reply_to=["a@x.example", "b@y.example"])
     assert doubtful_address_to_review(email, decision, OWN) is decision
+
+
+def test_an_eml_file_keeps_its_reply_to_so_rules_test_shows_the_review() -> None:
+    """``mailroom rules test`` reads .eml files: their Reply-To must reach the check."""
+    raw = (b"From: Ana <ana@example.org>\r\nReply-To: a@evil.example, victim@target.example\r\n"
+           b"Subject: Subscription\r\nMessage-ID: <e1@example.org>\r\n\r\nSubscribe me.\r\n")
+    email = parse_eml(raw)
+    assert email.reply_to == ["a@evil.example", "victim@target.example"]
+    assert doubtful_address_to_review(email, ack(), OWN).route is Route.REVIEW

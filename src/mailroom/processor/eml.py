@@ -91,7 +91,7 @@ def parse_eml(data: bytes, *, account: str = "file", folder: str = "eml") -> Raw
         mail_id=topics.mail_id(account, folder, message_id, data),
         account=account, folder=folder, message_id=message_id, subject=_header(msg, "subject"),
         from_addr=from_addr, from_name=from_name,
-        to=_addresses(msg, "to"), cc=_addresses(msg, "cc"),
+        to=_addresses(msg, "to"), cc=_addresses(msg, "cc"), reply_to=_addresses(msg, "reply-to"),
         return_path=return_path.strip() if return_path is not None else None,
         headers=headers, content_type=_safe(msg.get_content_type, "text/plain"), text=text,
         html=html, attachments=attachments, language=language, size=len(data),
