@@ -16,7 +16,7 @@ from typing import Any
 
 import nh3
 from confluent_kafka import Producer
-from sqlalchemy import Connection, Text, cast, func, or_, select, update
+from sqlalchemy import Connection
 
 from mailroom import topics
 from mailroom.api.auth import User
@@ -28,7 +28,7 @@ from mailroom.api.models import (
     MailSummary,
     ReplyInfo,
 )
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail, utcnow
+from mailroom.events import Decision, RawEmail, Route, RoutedEmail
 from mailroom.kafka import Outgoing, produce_all
 from mailroom.runtime import Runtime
 from mailroom.settings import Settings
@@ -36,12 +36,9 @@ from mailroom.store import MailStatus
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
-from mailroom.store.schema import dead_letters, feedback, mails
+from mailroom.store import review as review_store
 
 MANUAL_TEMPLATE = "manual"
-SUMMARY_COLUMNS = (mails.c.mail_id, mails.c.subject, mails.c.from_addr, mails.c.account,
-                   mails.c.folder, mails.c.status, mails.c.category, mails.c.confidence,
-                   mails.c.language, mails.c.collected_at, mails.c.assignee)
 
 
 class ReviewError(Exception):
@@ -69,37 +66,14 @@ def sanitize_html(html: str) -> str:
     return nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_mails(conn: Connection, f: MailFilter) -> MailList:
-    conditions = []
-    if f.status:
-        conditions.append(mails.c.status == f.status)
-    if f.category:
-        conditions.append(mails.c.category == f.category)
-    if f.text and f.text.strip():
-        pattern = _like(f.text.strip().lower())
-        conditions.append(or_(
-            func.lower(mails.c.subject).like(pattern, escape="\\"),
-            func.lower(mails.c.from_addr).like(pattern, escape="\\"),
-            func.lower(cast(mails.c.event, Text)).like(pattern, escape="\\"),
-        ))
-    total = conn.execute(select(func.count()).select_from(mails).where(*conditions)).scalar_one()
-    rows = conn.execute(
-        select(*SUMMARY_COLUMNS).where(*conditions)
-        .order_by(mails.c.collected_at.desc(), mails.c.mail_id)
-        .limit(max(1, min(f.limit, 500))).offset(max(0, f.offset))
-    ).mappings()
-    return MailList(total=int(total), items=[MailSummary.model_validate(dict(r)) for r in rows])
+    total, rows = review_store.search(conn, status=f.status, category=f.category, text=f.text,
+                                      limit=max(1, min(f.limit, 500)), offset=max(0, f.offset))
+    return MailList(total=total, items=[MailSummary.model_validate(r) for r in rows])
 
 
 def categories(conn: Connection) -> list[str]:
-    found = conn.execute(select(mails.c.category).where(mails.c.category.is_not(None))
-                         .group_by(mails.c.category).order_by(mails.c.category)).scalars()
-    return [str(c) for c in found]
+    return review_store.categories(conn)
 
 
 def template_names(folders: Sequence[Path | None]) -> list[str]:
@@ -129,7 +103,7 @@ def read_mail(conn: Connection, mail_id: str) -> MailDetail:
     row = _require(conn, mail_id)
     email = RawEmail.model_validate(row["event"])
     return MailDetail(
-        **{c.name: row[c.name] for c in SUMMARY_COLUMNS},
+        **{name: row[name] for name in review_store.SUMMARY_NAMES},
         message_id=email.message_id, to=email.to, cc=email.cc, date=email.date,
         headers=email.headers, text=email.text, html_sanitized=sanitize_html(email.html),
         attachments=[AttachmentInfo(**a.model_dump()) for a in email.attachments],
@@ -191,9 +165,7 @@ def reclassify(conn: Connection, mail_id: str, category: str, user: str) -> str:
     label = category.strip()
     if not label:
         raise ReviewError(422, "category is empty")
-    conn.execute(feedback.insert().values(mail_id=mail_id, label=label, user=user, at=utcnow()))
-    conn.execute(update(mails).where(mails.c.mail_id == mail_id)
-                 .values(category=label, updated_at=utcnow()))
+    review_store.record_label(conn, mail_id, label, user)
     return str(row["status"])
 
 
@@ -242,9 +214,7 @@ def retry_dead_letter(rt: Runtime, producer: Producer, letter_id: int) -> str:
         raise ReviewError(422, f"cannot retry to topic {row['source_topic']!r}")
     produce_all(producer, [Outgoing(row["source_topic"], row["key"], str(row["payload"]).encode())])
     with rt.db.begin() as conn:
-        conn.execute(update(dead_letters).where(dead_letters.c.id == letter_id,
-                                                dead_letters.c.status == "open")
-                     .values(status="retried"))
+        review_store.mark_retried(conn, letter_id)
     return "retried"
 
 

@@ -13,28 +13,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    DateTime,
-    Integer,
-    and_,
-    cast,
-    extract,
-    func,
-    literal,
-    select,
-)
+from sqlalchemy import Connection
 
 from mailroom.api.models import LatencyPercentiles, MailboxStats, Series, Stats
 from mailroom.events import utcnow
 from mailroom.runtime import Runtime, queue_sizes_of
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import replies as reply_store
-from mailroom.store.schema import ReplyStatus, mails, replies
+from mailroom.store import stats as stats_store
+
+# re-exported: its callers (a test, the benchmarks) found it here before it moved to the store
+from mailroom.store.stats import per_minute_in_store as per_minute_in_store
 
 T = TypeVar("T")
 
@@ -78,31 +70,6 @@ def per_minute(times: Iterable[datetime], until: datetime, minutes: int) -> list
     return counts
 
 
-def _minutes_before(conn: Connection, column: ColumnElement[datetime],
-                    now: datetime) -> ColumnElement[int]:
-    """Whole minutes from ``column`` to ``now``, in SQL (SQLite keeps datetimes as text)."""
-    if conn.dialect.name == "sqlite":
-        days = func.julianday(literal(now, DateTime())) - func.julianday(column)
-        return cast(days * 1440, Integer)  # truncates: the floor, for the rows asked for (>= 0)
-    seconds = extract("epoch", literal(now, DateTime(timezone=True)) - column)
-    return cast(func.floor(seconds / 60), Integer)
-
-
-def per_minute_in_store(conn: Connection, column: ColumnElement[datetime], now: datetime,
-                        minutes: int) -> list[int]:
-    """``per_minute`` counted by the database: a busy hour is 60 rows to read, not 360,000."""
-    ago = _minutes_before(conn, column, now)
-    rows = conn.execute(
-        select(ago, func.count())
-        .where(column >= now - timedelta(minutes=minutes), column <= now)
-        .group_by(ago))
-    counts = [0] * minutes
-    for minute, count in rows:
-        if 0 <= int(minute) < minutes:
-            counts[minutes - 1 - int(minute)] += int(count)
-    return counts
-
-
 def processed_since_start(rt: Runtime) -> dict[str, float]:
     found: dict[str, float] = {}
     for metric in rt.metrics.processed.collect():
@@ -139,10 +106,7 @@ def sum_counts(rows: Iterable[tuple[str, str, str, str | None, int]]) -> MailCou
 
 def count_mails(conn: Connection) -> MailCounts:
     """One pass over the mails table (it was three: per status, per category, per mailbox)."""
-    columns = (mails.c.account, mails.c.folder, mails.c.status, mails.c.category)
-    rows = conn.execute(select(*columns, func.count()).group_by(*columns))
-    return sum_counts((str(a), str(f), str(s), None if c is None else str(c), int(n))
-                      for a, f, s, c, n in rows)
+    return sum_counts(stats_store.grouped_counts(conn))
 
 
 @dataclass(frozen=True)
@@ -159,19 +123,14 @@ class StoreNumbers:
 
 
 def read_store_numbers(conn: Connection, now: datetime) -> StoreNumbers:
-    pairs = conn.execute(
-        select(mails.c.collected_at, replies.c.sent_at)
-        .join(replies, replies.c.mail_id == mails.c.mail_id)
-        .where(and_(replies.c.status == ReplyStatus.SENT, replies.c.sent_at.is_not(None)))
-        .order_by(replies.c.sent_at.desc()).limit(LATENCY_SAMPLE)
-    ).all()
+    pairs = stats_store.latest_reply_times(conn, LATENCY_SAMPLE)
     return StoreNumbers(
         counts=count_mails(conn),
         open_dead_letters=dead_letter_store.count_open(conn),
         replies=reply_store.counts(conn),
         latency=latency_percentiles(pairs),
-        collected=per_minute_in_store(conn, mails.c.collected_at, now, SERIES_MINUTES),
-        replied=per_minute_in_store(conn, replies.c.sent_at, now, SERIES_MINUTES),
+        collected=stats_store.collected_per_minute(conn, now, SERIES_MINUTES),
+        replied=stats_store.replied_per_minute(conn, now, SERIES_MINUTES),
     )
 
 

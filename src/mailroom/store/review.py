@@ -1,0 +1,65 @@
+"""The queries behind the review API and dashboard: search, categories, a reviewer's label,
+a dead letter sent again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Text, cast, func, or_, select, update
+
+from mailroom.events import utcnow
+from mailroom.store.schema import dead_letters, feedback, mails
+
+SUMMARY_COLUMNS = (mails.c.mail_id, mails.c.subject, mails.c.from_addr, mails.c.account,
+                   mails.c.folder, mails.c.status, mails.c.category, mails.c.confidence,
+                   mails.c.language, mails.c.collected_at, mails.c.assignee)
+SUMMARY_NAMES = tuple(c.name for c in SUMMARY_COLUMNS)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(conn: Connection, *, status: str | None, category: str | None, text: str | None,
+           limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """(how many match, one page of their summaries), newest first."""
+    conditions = []
+    if status:
+        conditions.append(mails.c.status == status)
+    if category:
+        conditions.append(mails.c.category == category)
+    if text and text.strip():
+        pattern = _like(text.strip().lower())
+        conditions.append(or_(
+            func.lower(mails.c.subject).like(pattern, escape="\\"),
+            func.lower(mails.c.from_addr).like(pattern, escape="\\"),
+            func.lower(cast(mails.c.event, Text)).like(pattern, escape="\\"),
+        ))
+    total = conn.execute(select(func.count()).select_from(mails).where(*conditions)).scalar_one()
+    rows = conn.execute(
+        select(*SUMMARY_COLUMNS).where(*conditions)
+        .order_by(mails.c.collected_at.desc(), mails.c.mail_id)
+        .limit(limit).offset(offset)
+    ).mappings()
+    return int(total), [dict(r) for r in rows]
+
+
+def categories(conn: Connection) -> list[str]:
+    found = conn.execute(select(mails.c.category).where(mails.c.category.is_not(None))
+                         .group_by(mails.c.category).order_by(mails.c.category)).scalars()
+    return [str(c) for c in found]
+
+
+def record_label(conn: Connection, mail_id: str, label: str, user: str) -> None:
+    """A reviewer's category: training feedback, and the mail's category from now on."""
+    conn.execute(feedback.insert().values(mail_id=mail_id, label=label, user=user, at=utcnow()))
+    conn.execute(update(mails).where(mails.c.mail_id == mail_id)
+                 .values(category=label, updated_at=utcnow()))
+
+
+def mark_retried(conn: Connection, letter_id: int) -> bool:
+    """An open dead letter published again; False when it was no longer open."""
+    return bool(conn.execute(update(dead_letters).where(dead_letters.c.id == letter_id,
+                                                        dead_letters.c.status == "open")
+                             .values(status="retried")).rowcount)
