@@ -207,11 +207,22 @@ def check_templates(settings: Settings) -> list[Result]:
     return results
 
 
+def check_api_users(settings: Settings) -> list[Result]:
+    from mailroom.api.auth import parse_api_users
+
+    entries = [e for e in settings.api_users.split(",") if e.strip()]
+    if len(parse_api_users(settings.api_users)) != len(entries):
+        return [fail("dashboard", "API_USERS has an entry that is not name:hash",
+                     "write each user as name:hash, the hash from `mailroom users hash`")]
+    return []
+
+
 # which local checks each service needs before it may start
 LOCAL_CHECKS = {
     "collector": (check_mailboxes,),
     "processor": (check_rules, check_models),
     "responder": (check_templates,),
+    "api": (check_api_users,),
 }
 
 

@@ -165,7 +165,35 @@ def probe_store(settings: Settings) -> list[Result]:
     return [ok("store", f"{shown}: schema revision {at}, {count} mail(s)")]
 
 
-SERVICES = ("collector", "processor", "responder")
+def probe_dashboard(settings: Settings) -> list[Result]:
+    """Can anybody sign in: users in API_USERS or in the store."""
+    from mailroom.api.auth import has_store_users, parse_api_users
+    from mailroom.store import Database
+    from mailroom.store.location import sqlite_file
+
+    configured = parse_api_users(settings.api_users)  # its format: check.check_api_users
+    in_store = False
+    path = sqlite_file(settings.store_url)
+    if path is None or path.exists():
+        db = Database(settings.store_url)
+        try:
+            at, _head = db.schema_revision()
+            if at is not None:
+                with db.begin() as conn:
+                    in_store = has_store_users(conn)
+        except (ConfigError, SQLAlchemyError, OSError, RetryLater):
+            pass  # said by the store's line
+        finally:
+            db.dispose()
+    if not configured and not in_store:
+        return [warn("dashboard", "nobody can sign in yet",
+                     "add a user with `mailroom users add NAME` (or API_USERS)")]
+    where = [f"{len(configured)} in API_USERS"] if configured else []
+    return [ok("dashboard", "users: " + ", ".join(where + (["some in the store"] if in_store
+                                                          else [])))]
+
+
+SERVICES = ("collector", "processor", "responder", "api")
 
 
 async def run_checks(settings: Settings, timeout: float = 5.0) -> list[Result]:
@@ -175,4 +203,5 @@ async def run_checks(settings: Settings, timeout: float = 5.0) -> list[Result]:
                                       probe_smtp(settings, timeout))
     broker = await asyncio.to_thread(probe_broker, settings, timeout)
     store = await asyncio.to_thread(probe_store, settings)
-    return results + imap + smtp + broker + store
+    dashboard = await asyncio.to_thread(probe_dashboard, settings)
+    return results + imap + smtp + broker + store + dashboard

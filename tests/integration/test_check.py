@@ -80,6 +80,8 @@ def test_everything_configured_and_reachable_is_all_ticks(tmp_path: Path, world:
         in ticks
     for name in ("rules", "model", "spam model", "templates"):
         assert f"✓ {name}: " in ticks
+    assert ran.lines("!") == ["! dashboard: nobody can sign in yet -> add a user with "
+                              "`mailroom users add NAME` (or API_USERS)"]
 
 
 def test_a_postgresql_store_is_checked_for_its_schema_revision(

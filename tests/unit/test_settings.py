@@ -9,6 +9,7 @@ import pytest
 from mailroom.check import (
     Result,
     Status,
+    check_api_users,
     check_models,
     check_rules,
     check_templates,
@@ -102,3 +103,12 @@ def test_start_up_checks_report_missing_settings_and_files_together(tmp_path: Pa
     lines = failure_lines(results)
     assert [line.split(maxsplit=1)[0] for line in lines] == [
         "IMAP_SERVER", "IMAP_EMAIL", "IMAP_PASSWORD", "SMTP_SERVER", "SMTP_EMAIL", "MAILROOM_MODEL:"]
+
+
+def test_an_api_users_entry_without_a_hash_is_refused() -> None:
+    assert check_api_users(settings(api_users="alice:pbkdf2$x, bob")) == [fail(
+        "dashboard", "API_USERS has an entry that is not name:hash",
+        "write each user as name:hash, the hash from `mailroom users hash`")]
+    assert check_api_users(settings(api_users="alice:pbkdf2$x, ")) == []
+    assert "API_USERS has an entry" in failure_lines(local_checks(settings(api_users="bob"),
+                                                                  ["api"]))[0]
