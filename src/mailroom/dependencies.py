@@ -8,7 +8,10 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
+import aiosmtplib
+
 from mailroom.runtime import Runtime
+from mailroom.settings import Security, Settings
 
 Probe = Callable[[], Awaitable[str | None]]  # None: fine; a string: what is wrong
 
@@ -35,3 +38,28 @@ async def stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def smtp_problem(settings: Settings, timeout: float = 3.0) -> str | None:
+    """Does the SMTP server answer? Connect and EHLO (TLS per ``SMTP_SECURITY``); no login,
+    nothing sent, so probing often costs the server nothing but a connection."""
+    if not settings.smtp_server:
+        return "SMTP_SERVER not set"
+    client = aiosmtplib.SMTP(
+        hostname=settings.smtp_server, port=settings.smtp_port, timeout=timeout,
+        use_tls=settings.smtp_security is Security.SSL,
+        start_tls=settings.smtp_security is Security.STARTTLS,
+    )
+    try:
+        await client.connect()
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return f"{settings.smtp_server}:{settings.smtp_port}: {type(exc).__name__}: {exc}"
+    finally:
+        if client.is_connected:
+            try:
+                await client.quit()
+            except aiosmtplib.SMTPException:
+                client.close()
+    return None

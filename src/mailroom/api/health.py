@@ -17,15 +17,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
-import aiosmtplib
-
+from mailroom import dependencies
 from mailroom.api.models import CheckResult, Health, HealthServices, Probe
 from mailroom.collector.liveness import stale_after
 from mailroom.collector.mailboxes import load_accounts
 from mailroom.errors import RetryLater
 from mailroom.events import utcnow
 from mailroom.runtime import ComponentHealth, Runtime
-from mailroom.settings import ConfigError, Security
+from mailroom.settings import ConfigError
 from mailroom.store import mailbox_health
 from mailroom.store.mailbox_health import MailboxRound
 
@@ -67,24 +66,7 @@ async def check_smtp(rt: Runtime, timeout: float = CHECK_TIMEOUT) -> str | None:
     reported = rt.health.get("smtp")
     if reported is not None and not reported.ok:
         return reported.detail or "the responder cannot reach it"
-    client = aiosmtplib.SMTP(
-        hostname=s.smtp_server, port=s.smtp_port, timeout=timeout,
-        use_tls=s.smtp_security is Security.SSL,
-        start_tls=s.smtp_security is Security.STARTTLS,
-    )
-    try:
-        await client.connect()
-        if client.is_ehlo_or_helo_needed:
-            await client.ehlo()
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        return f"{s.smtp_server}:{s.smtp_port}: {type(exc).__name__}: {exc}"
-    finally:
-        if client.is_connected:
-            try:
-                await client.quit()
-            except aiosmtplib.SMTPException:
-                client.close()
-    return None
+    return await dependencies.smtp_problem(s, timeout)
 
 
 def judge_mailboxes(components: list[str], rounds: Mapping[str, MailboxRound],

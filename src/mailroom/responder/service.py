@@ -59,7 +59,6 @@ from mailroom.responder.smtp import (
     SmtpTransient,
     SmtpUnknown,
 )
-from mailroom.responder.smtp import probe as probe_smtp
 from mailroom.responder.templates import Templates
 from mailroom.runner import Item, Runner, backoff_delay, dead_letter_record
 from mailroom.runtime import Runtime
@@ -186,8 +185,7 @@ class ResponderService(Runner[RoutedEmail]):
             await self.pool.close()
 
     async def _smtp_problem(self) -> str | None:
-        config = self.pool.config
-        return None if await probe_smtp(config) else f"{config.host}:{config.port}: no connection or login"
+        return await dependencies.smtp_problem(self.rt.settings)
 
     # -- the batch ------------------------------------------------------------------
     async def handle_batch(self, items: Sequence[Item[RoutedEmail]]) -> list[Outgoing]:
