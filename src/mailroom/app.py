@@ -49,6 +49,12 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
+def import_services(names: list[str]) -> None:
+    """Import the services' modules (the model's libraries are slow to import)."""
+    for name in names:
+        importlib.import_module(SERVICE_CLASSES[name].split(":")[0])
+
+
 def load_service(name: str, runtime: Runtime) -> Service:
     module_name, class_name = SERVICE_CLASSES[name].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
@@ -144,6 +150,9 @@ class Supervisor:
 
     async def run(self) -> int:
         check_settings(self.settings, self.names)
+        # imported in a thread while the main one waits for the broker, the store and the
+        # topics: a restart answers sooner
+        imported = asyncio.create_task(asyncio.to_thread(import_services, self.names))
         try:
             bootstrap = await self.start_broker()
             self.runtime = build_runtime(self.settings, bootstrap)
@@ -155,6 +164,7 @@ class Supervisor:
             if self.broker is not None:
                 # a new embedded broker holds nothing: what is open in the store goes again
                 await asyncio.to_thread(self._republish_all)
+            await imported
             for name in self.names:
                 self.start_service(name)
             if any(n in ("processor", "responder") for n in self.names):
