@@ -176,3 +176,17 @@ def test_own_addresses_come_from_the_settings_once(tmp_path: Any) -> None:
 
 def test_unfold_removes_folding_and_nested_comments() -> None:
     assert unfold("auto-\r\n replied (a (nested) comment)") == "auto- replied"
+
+
+def test_both_stages_use_one_language_detector_and_one_own_address_set() -> None:
+    """The collector and the processor call the same detector (same thresholds), and the
+    processor's own addresses are ``own_addresses(settings)``, as the other stages'."""
+    from mailroom import language
+    from mailroom.collector import parse
+    from mailroom.processor import classify
+
+    assert vars(parse)["detect_language"] is language.detect_language
+    assert vars(classify)["detect_language"] is language.detect_language
+    settings = Settings(_env_file=None, smtp_email="mailer@example.com",
+                        imap_email="support@example.com")
+    assert classify.ClassifyParams.from_settings(settings).own_addresses == own_addresses(settings)
