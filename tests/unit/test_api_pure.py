@@ -1,4 +1,5 @@
-"""Pure parts of the API: HTML sanitising, reply events, statistics, health summary."""
+"""Pure parts of the API: HTML sanitising, reply events, statistics, health summary and
+the judgement of the collector's stamped rounds."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailroom.api.health import summarise
+from mailroom.api.health import down_here, judge_mailboxes, probe_body, public_view, summarise
 from mailroom.api.models import CheckResult
 from mailroom.api.review import (
     MANUAL_TEMPLATE,
@@ -19,7 +20,9 @@ from mailroom.api.review import (
 )
 from mailroom.api.stats import StatsCache, latency_percentiles, per_minute, percentile, sum_counts
 from mailroom.events import RawEmail, Route
+from mailroom.runtime import ComponentHealth
 from mailroom.settings import Settings
+from mailroom.store.mailbox_health import MailboxRound
 
 EVIL_HTML = (
     '<p onclick="alert(1)">Hi <b>there</b></p><script>alert(2)</script>'
@@ -156,3 +159,52 @@ def test_health_is_ok_only_when_every_check_is() -> None:
     store_down = summarise(_check("kafka", True), _check("smtp", True), _check("store", False, "x"),
                            [_check("imap:a/INBOX", True)])
     assert store_down.status == "DEGRADED" and not store_down.store
+
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _round(ok_ago: float | None, failed_ago: float | None = None, detail: str = "") -> MailboxRound:
+    def at(ago: float | None) -> datetime | None:
+        return None if ago is None else NOW - timedelta(seconds=ago)
+
+    return MailboxRound(at(ok_ago), at(failed_ago), detail)
+
+
+def test_a_folder_is_up_while_its_last_round_is_recent_and_no_failure_came_after() -> None:
+    rounds = {"imap:a/INBOX": _round(10), "imap:b/INBOX": _round(900),
+              "imap:c/INBOX": _round(30, failed_ago=5, detail="LOGIN refused for c"),
+              "imap:d/INBOX": _round(5, failed_ago=30, detail="old failure")}
+    names = ["imap:a/INBOX", "imap:b/INBOX", "imap:c/INBOX", "imap:d/INBOX", "imap:e/INBOX"]
+    found = {c.name: c for c in judge_mailboxes(names, rounds, {}, NOW, 640)}
+    assert found["imap:a/INBOX"].ok and found["imap:a/INBOX"].last_round_seconds_ago == 10
+    assert not found["imap:b/INBOX"].ok and "no successful round for 900 s" in found["imap:b/INBOX"].detail
+    assert not found["imap:c/INBOX"].ok and found["imap:c/INBOX"].detail == "LOGIN refused for c"
+    assert found["imap:d/INBOX"].ok, "a round after the failure: recovered"
+    assert not found["imap:e/INBOX"].ok and found["imap:e/INBOX"].detail == "no successful round yet"
+
+
+def test_what_a_stage_here_reports_counts_before_the_stamps() -> None:
+    reports = {"imap:a/INBOX": ComponentHealth(False, "connection lost"),
+               "imap:b/INBOX": ComponentHealth(True, "connected, UIDVALIDITY 7")}
+    found = {c.name: c for c in judge_mailboxes(["imap:a/INBOX", "imap:b/INBOX"],
+                                                {"imap:a/INBOX": _round(1)}, reports, NOW, 640)}
+    assert not found["imap:a/INBOX"].ok and found["imap:a/INBOX"].detail == "connection lost"
+    assert found["imap:b/INBOX"].ok, "connected, its first round under way"
+
+
+def test_anonymous_callers_see_verdicts_only() -> None:
+    bad = summarise(_check("kafka", True), _check("smtp", False, "10.0.0.5:25: refused"),
+                    _check("store", True), [_check("imap:ops@example.com/INBOX", True)])
+    public = public_view(bad)
+    assert public.status == "DEGRADED" and public.services == bad.services
+    assert public.details == "" and public.checks == []
+
+
+def test_readiness_lists_what_is_down_here_with_hosts_only_when_detailed() -> None:
+    down = down_here({"smtp": ComponentHealth(False, "10.0.0.5:25: refused"),
+                      "imap:a/INBOX": ComponentHealth(True)})
+    checks = [_check("store", True), _check("kafka", True), *down]
+    assert probe_body(checks, detailed=True).details == "smtp: 10.0.0.5:25: refused"
+    assert probe_body(checks, detailed=False).details == "down: smtp"
+    assert probe_body(checks[:2], detailed=False).status == "OK"
