@@ -130,6 +130,36 @@ def test_a_claim_never_attempted_is_claimed_again_once_its_lease_ran_out(db: Dat
     assert start(db, "live-owner") and not start(db, "live-owner")  # one attempt at a time
 
 
+def test_one_group_commit_settles_the_sent_and_starts_only_its_own_claims(db: Database) -> None:
+    """``record_attempts``: m1 delivered, m2 and m3 start, m4's claim is another's: not started."""
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(n) for n in range(1, 6)])
+    assert claim_batch(db, [1, 2, 3], "a") == dict.fromkeys(["m1", "m2", "m3"], Claim.CLAIMED)
+    assert claim_batch(db, [4], "b") == {"m4": Claim.CLAIMED}
+    assert claim_batch(db, [5], "a") == {"m5": Claim.CLAIMED}
+    assert start(db, "a", key=("m1", "subscription"))
+    assert start(db, "a", key=("m5", "subscription"))
+    with db.begin() as conn:
+        replies.mark_uncertain_many(conn, {("m5", "subscription"): "cut off"}, note="check")
+        started = replies.record_attempts(
+            conn, sent=[("m1", "subscription"), ("m5", "subscription")],
+            starts=[("m2", "subscription", "a"), ("m3", "subscription", "a"),
+                    ("m4", "subscription", "a")], lease=timedelta(seconds=60))
+        rows = {m: replies.get(conn, m)[0] for m in ("m1", "m2", "m3", "m4", "m5")}
+    assert started == {("m2", "subscription", "a"), ("m3", "subscription", "a")}
+    assert {m: (r["status"], r["attempts"]) for m, r in rows.items()} == {
+        "m1": ("sent", 1), "m2": ("sending", 1), "m3": ("sending", 1), "m4": ("claimed", 0),
+        "m5": ("sent", 1)}  # a 250 read after the row was found cut off still counts
+    assert rows["m1"]["sent_at"] is not None and rows["m1"]["lease_until"] is None
+    with db.begin() as conn:
+        assert replies.record_attempts(conn, sent=[], starts=[("m2", "subscription", "a")],
+                                       lease=timedelta(seconds=60)) == set()  # once only
+        replies.mark_mails_replied(conn, ["m1", "m5"], {"m5": "some recipients refused: x"})
+        one, five = mails.get_mail(conn, "m1"), mails.get_mail(conn, "m5")
+    assert one is not None and (one["status"], one["error"]) == (MailStatus.REPLIED, None)
+    assert five is not None and five["error"] == "some recipients refused: x"
+
+
 def test_a_refused_attempt_is_a_claim_again_not_an_attempt_in_doubt(db: Database) -> None:
     with db.begin() as conn:
         mails.record_collected(conn, [email(1)])

@@ -7,7 +7,9 @@ what every connection asks for while the previous commit runs and commits it tog
 (a group commit): a connection's "ended" is always queued before its next "start", so
 whatever instant the responder dies at, each connection has at most one ``sending`` row.
 
-How an attempt ended decides the row: delivered -> ``sent`` (and the mail ``replied``);
+How an attempt ended decides the row: delivered -> ``sent`` (the responder marks the mail
+``replied`` with the rest of its batch; a crash before that is healed when the mail comes
+again and its reply is found sent);
 refused (4xx, 5xx) -> ``claimed`` again, for the responder to retry, park or fail it; the
 answer lost after DATA -> ``uncertain`` and the mail to review, or ``claimed`` again when
 ``UNCERTAIN_REPLY_POLICY=resend``.
@@ -41,7 +43,7 @@ class _Op:
     kind: Literal["start", "sent", "refused", "uncertain"]
     key: Key
     owner: str = ""
-    note: str = ""  # sent: recipients refused; uncertain: why
+    note: str = ""  # uncertain: why
     done: asyncio.Future[bool] | None = None  # start: whether it may go
 
 
@@ -52,6 +54,10 @@ class AttemptLog:
     claim_lease: timedelta  # how long a claim is held when an attempt is refused
     policy: UncertainReplyPolicy = UncertainReplyPolicy.REVIEW
     patience: float = 120.0  # seconds to wait out a store outage before giving up
+    # a commit waits up to ``linger`` seconds for this many starts (one per pool connection),
+    # so a fast SMTP server does not cost a transaction per reply
+    group: int = 1
+    linger: float = 0.002
     commits: int = 0  # group commits so far (the benchmark reports attempts per commit)
     _pending: list[_Op] = field(default_factory=list)
     _writer: asyncio.Task[None] | None = None
@@ -66,8 +72,7 @@ class AttemptLog:
     def end(self, key: Key, result: Delivery | BaseException) -> None:
         """Queue how the transaction ended (no await: it is queued before the next start)."""
         if isinstance(result, Delivery):
-            note = "; ".join(f"{a}: {answer}" for a, answer in result.refused.items())
-            self._queue(_Op("sent", key, note=f"some recipients refused: {note}" if note else ""))
+            self._queue(_Op("sent", key))
         elif isinstance(result, SmtpUnknown) and self.policy is UncertainReplyPolicy.REVIEW:
             self._queue(_Op("uncertain", key, note=result.reason))
         else:
@@ -90,6 +95,8 @@ class AttemptLog:
         deadline: float | None = None
         attempt = 0
         while self._pending:
+            if sum(op.kind == "start" for op in self._pending) < self.group:
+                await asyncio.sleep(self.linger)
             ops, self._pending = self._pending, []
             try:
                 started = await asyncio.to_thread(self._commit, ops)
@@ -118,18 +125,16 @@ class AttemptLog:
                     op.done.set_result((*op.key, op.owner) in started)
 
     def _commit(self, ops: list[_Op]) -> set[tuple[str, str, str]]:
-        """One transaction, in queue order: what ended first, then what starts."""
-        sent = [op for op in ops if op.kind == "sent"]
+        """One transaction: what ended, then what starts (usually one statement for both)."""
+        sent = [op.key for op in ops if op.kind == "sent"]
         refused = [op.key for op in ops if op.kind == "refused"]
         uncertain = {op.key: op.note for op in ops if op.kind == "uncertain"}
         starts = [(*op.key, op.owner) for op in ops if op.kind == "start"]
         with self.db.begin() as conn:
-            if sent:
-                reply_store.mark_sent_many(conn, [op.key for op in sent],
-                                           {op.key[0]: op.note for op in sent if op.note})
+            # a refused attempt is claimed again before its quick retry may start below
             reply_store.end_attempts(conn, refused, lease=self.claim_lease)
             reply_store.mark_uncertain_many(conn, uncertain, note=UNCERTAIN_NOTE)
-            started = reply_store.start_attempts(conn, starts, lease=self.lease) if starts \
-                else set()
+            started = reply_store.record_attempts(conn, sent=sent, starts=starts,
+                                                  lease=self.lease)
         self.commits += 1
         return started

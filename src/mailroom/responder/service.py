@@ -16,8 +16,8 @@ time). Per chunk of ``PIPELINE_CHUNK`` records: guard and compose (pure), then O
 transaction records the suppressions and takes the rate slots and claims, then the
 claimed replies are handed to the pool and the next chunk starts: the SMTP server works
 on them while it is composed, and their answers are read while it is claimed. A sent
-reply is settled by the attempt log as soon as its 250 is read; when all are out, one
-transaction records the parked and the failed.
+reply's row is settled by the attempt log as soon as its 250 is read; when all are out,
+one transaction marks their mails replied and records the parked and the failed.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class ResponderService(Runner[RoutedEmail]):
                                    lease=timedelta(seconds=settings.smtp_timeout * 4 + 15),
                                    claim_lease=CLAIM_LEASE,
                                    policy=settings.uncertain_reply_policy,
-                                   patience=SETTLE_PATIENCE)
+                                   patience=SETTLE_PATIENCE, group=self.pool.size)
         self.claim_lease = CLAIM_LEASE
         self._tokens = itertools.count(1)
 
@@ -479,14 +479,24 @@ class ResponderService(Runner[RoutedEmail]):
         return Outcome.SUPPRESSED
 
     def _settle_batch(self, batch: list[Reply]) -> None:
-        """The parked and the failed in one transaction (the sent are settled already)."""
+        """One transaction: the mails replied (their reply rows are ``sent`` already), the
+        parked and the failed."""
+        sent = [r for r in batch if r.outcome is Outcome.SENT and r.delivery is not None]
         parked = [r for r in batch if r.outcome is Outcome.RETRY]
         failed = [r for r in batch if r.outcome is Outcome.FAILED and r.letter is not None]
-        if not parked and not failed:
+        if not sent and not parked and not failed:
             return
+        notes: dict[str, str] = {}
+        for r in sent:
+            if r.delivery is not None and r.delivery.refused:
+                notes[r.mail_id] = "some recipients refused: " + "; ".join(
+                    f"{addr}: {answer}" for addr, answer in r.delivery.refused.items())
+                log.warning("reply to %s: %s", r.mail_id, notes[r.mail_id])
         with self.rt.db.begin() as conn:
+            reply_store.mark_mails_replied(conn, [r.mail_id for r in sent], notes)
             given_up = reply_store.park_many(
-                conn, [reply_store.ParkRequest(r.mail_id, r.key, r.reason) for r in parked],
+                conn, [reply_store.ParkRequest(r.mail_id, r.key, r.reason, r.owner)
+                       for r in parked],
                 give_up_after=self.retry.give_up_after, delay=self._park_delay)
             for request in given_up:
                 r = next(r for r in parked if (r.mail_id, r.key) == request.key)

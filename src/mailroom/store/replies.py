@@ -22,13 +22,25 @@ abort one of two crossing batches as a deadlock: RetryLater).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from mailroom.events import utcnow
 from mailroom.store.db import insert_ignore, plan_with_values
@@ -79,6 +91,7 @@ class ParkRequest:
     mail_id: str
     template: str
     reason: str
+    owner: str | None = None  # the claim's token: not parked if another responder took it
 
     @property
     def key(self) -> Key:
@@ -186,6 +199,57 @@ def start_attempts(conn: Connection, keys: Sequence[tuple[str, str, str]], *,
     return started
 
 
+def record_attempts(conn: Connection, *, sent: Sequence[Key],
+                    starts: Sequence[tuple[str, str, str]], lease: timedelta
+                    ) -> set[tuple[str, str, str]]:
+    """``sent`` rows delivered and ``starts`` begun, in ONE statement (the common commit).
+
+    What ``start_attempts`` and the reply half of ``mark_sent_many`` do, for the few rows of
+    a group commit: one prepared statement instead of three built anew is most of the cost
+    of recording every attempt. Returns the (mail, template, owner) of ``starts`` that may
+    go. A delivered reply is ``sent`` even if its row was meanwhile found cut off
+    (``uncertain``): the server's 250 is the better knowledge. Its mail is marked by
+    ``mark_mails_replied``.
+    """
+    sent, starts = sorted(set(sent)), sorted(set(starts))
+    if not sent and not starts:
+        return set()
+    now = utcnow()
+    params: dict[str, Any] = {"p_now": now, "p_lease": now + lease}
+    for n, (mail_id, template) in enumerate(sent):
+        params |= {f"sm{n}": mail_id, f"st{n}": template}
+    for n, (mail_id, template, owner) in enumerate(starts):
+        params |= {f"am{n}": mail_id, f"at{n}": template, f"ao{n}": owner}
+    rows = conn.execute(_record_statement(len(sent), len(starts)), params).all()
+    return {(m, t, str(o)) for m, t, o, status in rows if status == ReplyStatus.SENDING}
+
+
+@functools.lru_cache(maxsize=256)
+def _record_statement(n_sent: int, n_starts: int) -> Any:
+    """``record_attempts``'s statement for so many rows, built once: building a statement
+    of a few dozen expressions cost more than running it."""
+    was_sending = replies.c.status.in_([ReplyStatus.SENDING.value, ReplyStatus.UNCERTAIN.value])
+    return (
+        update(replies)
+        .where(or_(
+            *[and_(replies.c.mail_id == bindparam(f"sm{n}"),
+                   replies.c.template == bindparam(f"st{n}"), was_sending)
+              for n in range(n_sent)],
+            *[and_(replies.c.mail_id == bindparam(f"am{n}"),
+                   replies.c.template == bindparam(f"at{n}"),
+                   replies.c.owner == bindparam(f"ao{n}"),
+                   replies.c.status == ReplyStatus.CLAIMED.value)
+              for n in range(n_starts)]))
+        .values(
+            status=case((was_sending, ReplyStatus.SENT.value), else_=ReplyStatus.SENDING.value),
+            sent_at=case((was_sending, bindparam("p_now")), else_=replies.c.sent_at),
+            last_error=case((was_sending, None), else_=replies.c.last_error),
+            lease_until=case((was_sending, None), else_=bindparam("p_lease")),
+            attempts=case((was_sending, replies.c.attempts), else_=replies.c.attempts + 1))
+        .returning(replies.c.mail_id, replies.c.template, replies.c.owner, replies.c.status)
+    )
+
+
 def end_attempts(conn: Connection, keys: Sequence[Key], *, lease: timedelta) -> None:
     """These transactions ended without delivering (an SMTP refusal): claimed again.
 
@@ -241,9 +305,10 @@ def park_many(conn: Connection, parked: Sequence[ParkRequest], *, give_up_after:
             given_up.append(request)
             continue
         attempts = int(row.attempts) if row is not None else 1
+        mine = replies.c.owner == request.owner if request.owner is not None else true()
         conn.execute(update(replies)
                      .where(replies.c.mail_id == request.mail_id,
-                            replies.c.template == request.template,
+                            replies.c.template == request.template, mine,
                             replies.c.status.in_([ReplyStatus.CLAIMED, ReplyStatus.SENDING,
                                                   ReplyStatus.RETRY]))
                      .values(status=ReplyStatus.RETRY, lease_until=None, owner=None,
@@ -320,19 +385,26 @@ def take_rate_slots(
 
 def mark_sent_many(conn: Connection, sent: Sequence[Key],
                    notes: Mapping[str, str] | None = None) -> None:
-    """Reply rows ``sent`` and their mails ``replied``, in two statements.
-
-    ``notes`` (mail id -> text) is kept as the mail's error, e.g. recipients the server
-    refused while accepting the others; those few mails get a statement each.
-    """
+    """Reply rows ``sent`` and their mails ``replied`` (``mark_mails_replied``)."""
     if not sent:
         return
     plan_with_values(conn)
+    conn.execute(update(replies).where(_pairs(sent))
+                 .values(status=ReplyStatus.SENT, sent_at=utcnow(), last_error=None,
+                         lease_until=None))
+    mark_mails_replied(conn, sorted({m for m, _ in sent}), notes)
+
+
+def mark_mails_replied(conn: Connection, mail_ids: Sequence[str],
+                       notes: Mapping[str, str] | None = None) -> None:
+    """Mails ``replied``, in one statement per 500 (and one per mail with a note).
+
+    ``notes`` (mail id -> text) is kept as the mail's error, e.g. recipients the server
+    refused while accepting the others.
+    """
     now = utcnow()
     notes = notes or {}
-    conn.execute(update(replies).where(_pairs(sent))
-                 .values(status=ReplyStatus.SENT, sent_at=now, last_error=None, lease_until=None))
-    plain = sorted({m for m, _ in sent if m not in notes})
+    plain = sorted({m for m in mail_ids if m not in notes})
     for start in range(0, len(plain), 500):
         conn.execute(update(mails).where(mails.c.mail_id.in_(plain[start:start + 500]))
                      .values(status=MailStatus.REPLIED, error=None, updated_at=now,
