@@ -1,6 +1,7 @@
 """The collector's checkpoint never passes a UID without an outcome (real Dovecot, the embedded
 broker, a SQLite store): a UID whose FETCH comes back without a body is fetched again, then
-dead-lettered with its account, folder and UID, once."""
+dead-lettered with its account, folder and UID, once; a UID the server fails on every time
+is dead-lettered too, so the folder is neither skipped nor stuck."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.broker import EmbeddedBroker
-from mailroom.collector.folder import FETCH_RETRIES, FolderWatcher
+from mailroom.collector.folder import FETCH_RETRIES, UNREADABLE_AFTER, FolderWatcher
 from mailroom.collector.imap import ImapConnection
 from mailroom.collector.imap_responses import FolderState
 from mailroom.collector.service import CollectorService
@@ -19,6 +20,7 @@ from mailroom.runtime import Runtime, build_runtime
 from mailroom.store import checkpoints
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
+from pipeline import running, wait_until
 from servers import Dovecot
 
 pytestmark = pytest.mark.integration
@@ -85,3 +87,32 @@ async def test_a_uid_fetched_without_a_body_is_retried_then_dead_lettered_not_sk
             assert "no longer lists" in str(letter["reason"])
     finally:
         rt.db.dispose()
+
+
+@pytest.mark.timeout(120)
+async def test_a_mail_the_server_cannot_read_is_dead_lettered_and_the_folder_moves_on(
+    dovecot: Dovecot, broker: EmbeddedBroker, make_settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """Dovecot drops the connection on every FETCH of an unreadable mail file: the batch is
+    halved down to that UID alone, which after UNREADABLE_AFTER failures becomes a dead letter;
+    the mails around it are collected and the checkpoint reaches the last UID."""
+    dovecot.preload(USER, [mail(i) for i in range(1, 6)])
+    message_files(dovecot)[2].chmod(0)  # UID 3: Dovecot's "FETCH failed: Internal error"
+    settings = make_settings(dovecot=dovecot, bootstrap=broker.bootstrap_servers)
+    async with running(settings, ["collector"]) as supervisor:
+        assert supervisor.runtime is not None
+        db = supervisor.runtime.db
+
+        def settled() -> bool:
+            with db.begin() as conn:
+                done = checkpoints.load(conn, USER, "INBOX")
+                return done is not None and done.last_uid == 5
+
+        assert await wait_until(settled, 90), "the checkpoint never passed the unreadable mail"
+        with db.begin() as conn:
+            collected = mail_store.count_all(conn)
+            letters = dead_letter_store.list_open(conn)
+    assert collected == 4
+    assert [(d["account"], d["folder"], d["uid"], d["error_type"]) for d in letters] == \
+        [(USER, "INBOX", 3, "Unreadable")]
+    assert f"failed {UNREADABLE_AFTER} times alone" in str(letters[0]["reason"])

@@ -51,6 +51,8 @@ MAX_DEAD_LETTER_PAYLOAD = 1_000_000
 # a UID that came back without a body is fetched again so often, pausing 1x, 2x, ... this
 FETCH_RETRIES = 2
 FETCH_RETRY_PAUSE = 0.5
+# a UID whose FETCH failed this many times in a row, fetched alone, is dead-lettered
+UNREADABLE_AFTER = 3
 
 
 class FolderWatcher:
@@ -63,6 +65,11 @@ class FolderWatcher:
         self.component = f"imap:{self.label}"
         self.in_batch = False  # between FETCH and checkpoint: finish before stopping
         self.lease_name = f"collector:{self.label}"
+        # a batch whose FETCH fails is tried again at half the size, down to one UID; a
+        # UID that fails alone UNREADABLE_AFTER times in a row is dead-lettered (kept in
+        # memory: a restart tries it afresh)
+        self.batch_limit = self.rt.settings.max_emails_per_batch
+        self.failures: dict[int, tuple[int, str]] = {}  # UID -> (times failed alone, last error)
         self.read_only = self.rt.settings.autoreply_mode is AutoreplyMode.SHADOW
         self.rounds = RoundStamps(self.rt, self.component)  # what /health reads
 
@@ -236,12 +243,46 @@ class FolderWatcher:
             self.service.enter_batch()
             self.in_batch = True
             try:
-                start += await self.collect_batch(conn, state, uids[start:start + size])
+                if self.failures.get(uids[start], (0, ""))[0] >= UNREADABLE_AFTER:
+                    await self._dead_letter_unreadable(uids[start], state.uidvalidity)
+                    start += 1
+                    continue
+                chunk = uids[start:start + min(size, self.batch_limit)]
+                try:
+                    start += await self.collect_batch(conn, state, chunk)
+                except ImapError as exc:
+                    self._batch_failed(chunk, str(exc))
+                    raise
+                self.batch_limit = min(size, self.batch_limit * 2)
+                self.failures.pop(chunk[0], None)
             finally:
                 self.in_batch = False
                 self.service.leave_batch()
             lag.set(len(uids) - start)
         return len(uids)
+
+    def _batch_failed(self, chunk: list[int], error: str) -> None:
+        """Halve the next batch; count a failure of a UID fetched alone."""
+        self.batch_limit = max(1, len(chunk) // 2)
+        if len(chunk) == 1:
+            times, _ = self.failures.get(chunk[0], (0, ""))
+            self.failures[chunk[0]] = (times + 1, error)
+
+    async def _dead_letter_unreadable(self, uid: int, uidvalidity: int) -> None:
+        """A UID whose FETCH failed alone every time (Dovecot drops the connection on a mail
+        it cannot read): a dead letter a person can act on, so the folder moves on."""
+        times, error = self.failures.pop(uid)
+        letter = DeadLetter(
+            source_topic="imap", key=f"{self.label}/{uidvalidity}/{uid}",
+            reason=f"UID {uid} in {self.label} could not be fetched: it failed {times} times "
+                   f"alone, last: {error[:500]}",
+            error_type="Unreadable", account=self.account.name, folder=self.folder, uid=uid,
+        )
+        log.error("collector %s: %s", self.label, letter.reason)
+        await self.service.publish([dead_letter_record(letter)])
+        await asyncio.to_thread(self._commit, [], [letter], uidvalidity, uid)
+        self.rt.metrics.dead_letters.labels(topic="imap").inc()
+        self.batch_limit = self.rt.settings.max_emails_per_batch
 
     def _last_uid(self, uidvalidity: int) -> int:
         with self.rt.db.begin() as db:
