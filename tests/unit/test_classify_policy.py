@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -14,10 +15,20 @@ from mailroom.processor.rules_yaml import RulesError
 from mailroom.settings import AutoreplyMode
 
 PARAMS = ClassifyParams(min_confidence=0.6)
-SUBSCRIBE = "quiero suscribirme al boletín, please subscribe me to the newsletter"
-CANCEL = "darme de baja de la lista, unsubscribe me now"
-OTHER = "my invoice is wrong, la factura tiene un error"
-SPAMMY = "cheap pills buy now casino money winner"
+SUBSCRIBE = "Quiero suscribirme al boletín. Please subscribe me to the newsletter."
+CANCEL = "Quiero darme de baja de la lista. Please unsubscribe me now."
+OTHER = "My invoice is wrong. La factura tiene un error."
+SPAMMY = "Cheap pills, casino money, winner bonus viagra. Buy cheap pills casino now."
+# a keyword neither model has seen, so the rule's nomination and the models' evidence are
+# independent of each other
+NOMINATE = """\
+rules:
+  - name: ref
+    when: {subject: [ref-7]}
+    category: subscription
+    route: acknowledgement_queue
+    template: subscription
+"""
 ALONE = """\
 rules:
   - name: seed
@@ -38,16 +49,23 @@ def mail(subject: str, text: str, mail_id: str = "m1") -> RawEmail:
 @pytest.fixture(scope="module")
 def intent() -> text_model.TextModel:
     texts = [SUBSCRIBE, "quiero suscribirme", "please subscribe me", "sign me up to the newsletter",
+             "quiero suscribirme al boletín", "please subscribe me to the newsletter",
              CANCEL, "darme de baja", "unsubscribe me", "cancel my subscription",
-             OTHER, "la factura tiene un error", "my invoice is wrong", "cannot log in"]
-    labels = ["subscription"] * 4 + ["unsubscription"] * 4 + ["other"] * 4
+             "quiero darme de baja de la lista", "please unsubscribe me now",
+             OTHER, "la factura tiene un error", "my invoice is wrong", "cannot log in",
+             "ref-7", "hola", SPAMMY, "cheap pills casino"]
+    labels = ["subscription"] * 6 + ["unsubscription"] * 6 + ["other"] * 8
     return text_model.train(texts, labels, n_features=2**12)
 
 
 @pytest.fixture(scope="module")
 def spam() -> text_model.TextModel:
-    model = text_model.train([SPAMMY, "win money casino now", "cheap pills", SUBSCRIBE, CANCEL,
-                              OTHER], ["spam"] * 3 + ["ham"] * 3, kind="spam", n_features=2**12)
+    spam = [SPAMMY, "win money casino now", "cheap pills", "casino winner bonus",
+            "viagra cheap pills buy now", "buy now casino money"]
+    ham = [SUBSCRIBE, CANCEL, OTHER, "ref-7", "Suscripción", "hola", "quiero suscribirme",
+           "darme de baja", "factura", "please subscribe me"]
+    model = text_model.train([*spam, *ham], ["spam"] * len(spam) + ["ham"] * len(ham),
+                             kind="spam", n_features=2**12)
     model.threshold = 0.5
     return model
 
@@ -64,10 +82,10 @@ def test_rule_nomination_confirmed_by_the_intent_model_is_acknowledged(
 def test_spam_veto_comes_first_and_sends_the_nominated_mail_to_review(
         intent: text_model.TextModel, spam: text_model.TextModel) -> None:
     """Spam is vetoed even though the intent model would also veto it as a cancellation."""
-    decision = classify(mail("Suscripción", f"{SPAMMY} {CANCEL}"), load_rules(None),
+    decision = classify(mail("REF-7", f"{SPAMMY}\n{CANCEL}"), build_ruleset(NOMINATE, "n"),
                         Models(intent, spam), PARAMS)
     assert (decision.route, decision.category, decision.template) == (Route.REVIEW, "spam", None)
-    assert decision.rule == "subscription"
+    assert decision.rule == "ref"
     assert decision.reasons[-1].startswith("vetoed by the spam model: P(spam)=")
 
 
@@ -85,15 +103,14 @@ def test_without_an_intent_model_a_nomination_goes_to_review() -> None:
 
 
 def test_a_cancellation_vetoes_the_subscription_rule(intent: text_model.TextModel) -> None:
-    decision = classify(mail("Cancelar mi suscripción", CANCEL), load_rules(None),
-                        Models(intent), PARAMS)
+    decision = classify(mail("REF-7", CANCEL), build_ruleset(NOMINATE, "n"), Models(intent), PARAMS)
     assert (decision.route, decision.category) == (Route.REVIEW, "unsubscription")
     assert "reads unsubscription" in decision.reasons[-1]
     assert "a different request, not subscription" in decision.reasons[-1]
 
 
 def test_not_a_request_vetoes_the_subscription_rule(intent: text_model.TextModel) -> None:
-    decision = classify(mail("Suscripción", OTHER), load_rules(None), Models(intent), PARAMS)
+    decision = classify(mail("REF-7", OTHER), build_ruleset(NOMINATE, "n"), Models(intent), PARAMS)
     assert (decision.route, decision.category) == (Route.REVIEW, "other")
     assert "reads other" in decision.reasons[-1] and "not a request" in decision.reasons[-1]
 
@@ -144,11 +161,17 @@ def test_decides_alone_must_be_a_boolean() -> None:
 
 def test_the_intent_model_nominates_alone_and_the_spam_model_still_vetoes(
         intent: text_model.TextModel, spam: text_model.TextModel) -> None:
-    decision = classify(mail("Hola", SUBSCRIBE), load_rules(None), Models(intent, spam), PARAMS)
+    request = mail("Hola", SUBSCRIBE)
+    decision = classify(request, load_rules(None), Models(intent, spam), PARAMS)
     assert (decision.route, decision.rule) == (Route.ACKNOWLEDGE, "model")
-    vetoed = classify(mail("Hola", f"{SUBSCRIBE} {SPAMMY} {SPAMMY}"), load_rules(None),
-                      Models(intent, spam), PARAMS)
-    assert (vetoed.route, vetoed.category) == (Route.REVIEW, "spam")
+    # the spam model's score for this very mail, read as a verdict (no intent model: no
+    # nomination, so the verdict archives and carries P(spam) as its confidence)
+    probe = classify(request, load_rules(None),
+                     Models(spam=dataclasses.replace(spam, threshold=1e-9)), PARAMS)
+    assert probe.rule == "model:spam"
+    strict = dataclasses.replace(spam, threshold=probe.confidence)
+    vetoed = classify(request, load_rules(None), Models(intent, strict), PARAMS)
+    assert (vetoed.route, vetoed.category, vetoed.rule) == (Route.REVIEW, "spam", "model")
     assert vetoed.reasons[-1].startswith("vetoed by the spam model")
 
 
@@ -165,7 +188,7 @@ def test_shadow_mode_records_the_template_it_would_have_replied_with(
     decision = classify(mail("Suscripción", SUBSCRIBE), load_rules(None), Models(intent), shadow)
     assert (decision.route, decision.would_reply) == (Route.REVIEW, "subscription")
     assert "would have replied with template subscription" in decision.reasons[-1]
-    vetoed = classify(mail("Suscripción", CANCEL), load_rules(None), Models(intent), shadow)
+    vetoed = classify(mail("REF-7", CANCEL), build_ruleset(NOMINATE, "n"), Models(intent), shadow)
     assert vetoed.would_reply is None  # a vetoed mail was never going to be answered
 
 
