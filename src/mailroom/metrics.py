@@ -13,10 +13,18 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from mailroom import topics
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-# the stages whose batches ``runner.Runner`` retries (their ``stage`` attribute): their
-# retry counters start at 0, so the dashboard shows "0 retries", not "No data"
+# Counters of rare events start at 0 for each label value known in advance. A series that
+# first appears at 1 is invisible to rate() and increase(): the first dead letter or failed
+# reply after a start would never alert, and its panel would show "No data" instead of 0.
+# the stages whose batches ``runner.Runner`` retries (their ``stage`` attribute)
 RETRYING_STAGES = ("processor", "responder")
+# where dead letters come from: the collector ("imap") and the runners' input topics
+DEAD_LETTER_SOURCES = ("imap", topics.RAW_EMAILS, topics.ACKNOWLEDGEMENT_QUEUE)
+# the responder outcomes (``responder.service.Outcome``) the MailroomSmtpDown alert counts
+FAILING_REPLY_OUTCOMES = ("retry", "failed")
 
 
 class QueueSizeCollector(Collector):
@@ -89,6 +97,10 @@ class Metrics:
                                ["stage"], registry=r)
         for stage in RETRYING_STAGES:
             self.retries.labels(stage)
+        for source in DEAD_LETTER_SOURCES:
+            self.dead_letters.labels(source)
+        for outcome in FAILING_REPLY_OUTCOMES:
+            self.replies.labels(outcome=outcome)
         self._queue_collector: QueueSizeCollector | None = None
 
     def watch_queues(self, read: Callable[[], dict[str, int]]) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -119,6 +121,11 @@ def produce_garbage(bootstrap: str) -> None:
     assert producer.flush(30) == 0
 
 
+def active_alerts(alertmanager: Alertmanager) -> dict[str, dict[str, Any]]:
+    """alertname -> alert, of the alerts Alertmanager holds as active."""
+    return {a["labels"]["alertname"]: a for a in alertmanager.alerts() if a["status"]["state"] == "active"}
+
+
 def settled(db: Database, expected: int) -> bool:
     """The store holds at least ``expected`` mails and none is still open."""
     with db.begin() as conn:
@@ -143,8 +150,9 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     tmp_path: Path, stack: list[Alertmanager | Prometheus | Services],
 ) -> None:
     """Real Prometheus + Alertmanager on a running mailroom: every alert and panel query works,
-    every panel shows data after traffic, and stopping SMTP fires MailroomSmtpDown into
-    Alertmanager."""
+    every panel shows data after traffic, a garbage record fires MailroomDeadLetters, stopping
+    SMTP fires MailroomSmtpDown into Alertmanager, and once SMTP is back the parked replies go
+    out once each and the alert resolves."""
     mails = make_batch(24, automated_every=6)
     # a second request from a sender just answered: its reply is suppressed (rate limit)
     repeat = make_mail(0, subscription=True)
@@ -177,12 +185,15 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     assert set(prometheus.target_health().values()) == {"up"}, prometheus.target_health()
     assert set(prometheus.target_health()) == set(services.ports)
 
-    # -- every alert expression evaluates; none fires on a healthy pipeline
+    # -- every alert expression evaluates; the SMTP alert stays quiet while replies go out
     shipped = yaml.safe_load(RULES.read_text(encoding="utf-8"))
     for group in shipped["groups"]:
         for rule in group["rules"]:
             prometheus.query(rule["expr"])
     assert FAULT_ALERT not in prometheus.alert_states()
+    # the garbage record is a real fault: the dead-letter alert (no `for:`) fires at once
+    wait_for(lambda: prometheus.alert_states().get("MailroomDeadLetters") == "firing", 30,
+             "MailroomDeadLetters firing", lambda: str(prometheus.alert_states()))
 
     # -- every panel query evaluates and shows series; the mailbox variable has values
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
@@ -204,12 +215,25 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     wait_for(lambda: prometheus.alert_states().get(FAULT_ALERT) == "firing", 90,
              f"{FAULT_ALERT} firing in Prometheus",
              lambda: f"{prometheus.alert_states()}\n{services.tail()}")
-    wait_for(lambda: any(a["labels"]["alertname"] == FAULT_ALERT for a in alertmanager.alerts()),
-             30, f"{FAULT_ALERT} received by Alertmanager", alertmanager.tail)
-    received = next(a for a in alertmanager.alerts() if a["labels"]["alertname"] == FAULT_ALERT)
+    wait_for(lambda: FAULT_ALERT in active_alerts(alertmanager), 30,
+             f"{FAULT_ALERT} active in Alertmanager", alertmanager.tail)
+    received = active_alerts(alertmanager)[FAULT_ALERT]
     assert received["labels"]["severity"] == "critical"
-    assert received["status"]["state"] == "active"
     assert received["annotations"]["summary"] == "Replies fail and none was sent for 10 minutes"
-    # the replies were parked, not lost: they wait for the SMTP server
-    assert len(smtp_sink.messages()) == len(wanted)
-    assert all(p.poll() is None for p in services.procs), services.tail()
+    # the garbage record paged too, naming its topic (the shipped rule, unchanged)
+    assert active_alerts(alertmanager)["MailroomDeadLetters"]["labels"]["topic"] == topics.RAW_EMAILS
+    assert len(smtp_sink.messages()) == len(wanted), "a reply went out while SMTP was down"
+
+    # -- recovery: SMTP answers again; the parked replies go out once each, the alert resolves
+    smtp_sink.start()
+    wait_for(lambda: services.running() and len(smtp_sink.messages()) >= len(wanted) + len(fresh)
+             and settled(store, len(mails) + 1 + len(fresh)), 90, "parked replies sent",
+             services.tail)
+    wait_for(lambda: FAULT_ALERT not in prometheus.alert_states(), 30, f"{FAULT_ALERT} resolved",
+             lambda: str(prometheus.alert_states()))
+    answered = Counter(str(m["In-Reply-To"]).strip() for m in smtp_sink.messages())
+    assert max(answered.values()) == 1, answered
+    # user0 asked twice: whichever request came first is answered, the other suppressed
+    pair = {mails[0].message_id, repeat.message_id}
+    assert len(set(answered) & pair) == 1, answered
+    assert set(answered) - pair == {m.message_id for m in [*wanted, *fresh]} - pair, answered

@@ -29,9 +29,9 @@ import yaml
 from pydantic import SecretStr
 
 from mailroom.cli import build_parser
-from mailroom.metrics import RETRYING_STAGES, Metrics
+from mailroom.metrics import DEAD_LETTER_SOURCES, FAILING_REPLY_OUTCOMES, RETRYING_STAGES, Metrics
 from mailroom.processor.service import ProcessorService
-from mailroom.responder.service import ResponderService
+from mailroom.responder.service import Outcome, ResponderService
 from mailroom.settings import Settings
 from ops.monitoring import dashboard_queries, grafana_expr, tool
 
@@ -133,13 +133,24 @@ def test_registry_exposes_the_metric_names_the_deploy_files_rely_on() -> None:
         assert name in known
 
 
-def test_retry_counters_start_at_zero_for_every_stage_that_retries() -> None:
-    """The retry panel shows 0, not "No data": one zero series per stage that retries batches."""
+def zero_samples(name: str, label: str) -> dict[str, float]:
+    """label value -> value of the ``name`` series a fresh registry already exposes."""
+    return {s.labels[label]: s.value for family in Metrics().registry.collect()
+            for s in family.samples if s.name == name}
+
+
+def test_rare_event_counters_start_at_zero_for_every_known_label_value() -> None:
+    """Retries, dead letters and failing replies exist at 0 from the start, so the first event
+    counts in increase() (and alerts) and their panels show 0, not "No data"."""
     assert set(RETRYING_STAGES) == {ProcessorService.stage, ResponderService.stage}
-    samples = {s.labels["stage"]: s.value for family in Metrics().registry.collect()
-               if family.name == "mailroom_retries" for s in family.samples
-               if s.name == "mailroom_retries_total"}
-    assert samples == dict.fromkeys(RETRYING_STAGES, 0.0)
+    assert set(DEAD_LETTER_SOURCES) == {"imap", ProcessorService.input_topic, ResponderService.input_topic}
+    assert set(FAILING_REPLY_OUTCOMES) <= {o.value for o in Outcome}
+    assert set(FAILING_REPLY_OUTCOMES) == set(re.findall(
+        r'outcome=~"([^"]+)"', next(r for r in alert_rules() if r["alert"] == "MailroomSmtpDown")["expr"]
+    )[0].split("|"))
+    assert zero_samples("mailroom_retries_total", "stage") == dict.fromkeys(RETRYING_STAGES, 0.0)
+    assert zero_samples("mailroom_dead_letters_total", "topic") == dict.fromkeys(DEAD_LETTER_SOURCES, 0.0)
+    assert zero_samples("mailroom_replies_total", "outcome") == dict.fromkeys(FAILING_REPLY_OUTCOMES, 0.0)
 
 
 # -- docker compose -----------------------------------------------------------------
