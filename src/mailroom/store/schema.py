@@ -85,12 +85,17 @@ mails = Table(
     Column("would_reply", String(128),
            doc="AUTOREPLY_MODE=shadow: the template an automatic reply would have used"),
     Column("would_category", String(64), doc="shadow mode: the category it would have answered"),
+    # review ownership: when ``assignee`` took the mail (it lapses after REVIEW_TAKE_MINUTES)
+    Column("assigned_at", DateTime(timezone=True)),
 )
 Index("ix_mails_status_updated", mails.c.status, mails.c.updated_at)
 Index("ix_mails_category", mails.c.category)
 Index("ix_mails_collected", mails.c.collected_at)
 # the dashboard's list of would-be replies (shadow mode)
 Index("ix_mails_would_reply", mails.c.would_reply)
+# the review queue sorted by age within a status, and its "mine"/"unassigned" filters
+Index("ix_mails_status_collected", mails.c.status, mails.c.collected_at)
+Index("ix_mails_status_assignee", mails.c.status, mails.c.assignee)
 
 checkpoints = Table(
     "checkpoints",
@@ -224,6 +229,43 @@ stage_progress = Table(
     metadata,
     Column("stage", String(32), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# every human action on a mail or dead letter: who, when, what it was before and after
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("action", String(32), nullable=False),  # reply|close|reclassify|take|release|assign|...
+    Column("mail_id", String(64)),
+    Column("target", String(64)),  # a dead letter's or bulk job's id, when not a mail
+    Column("before", JSON),
+    Column("after", JSON),
+)
+Index("ix_audit_log_mail", audit_log.c.mail_id, audit_log.c.id)
+Index("ix_audit_log_at", audit_log.c.at)
+
+# a reviewer's action on many mails, run in the background; the mail ids are fixed when
+# the job is made, so a filter matching new mails later does not grow a running job
+bulk_jobs = Table(
+    "bulk_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("action", String(32), nullable=False),  # reply|reclassify|close|assign
+    Column("params", JSON, nullable=False),
+    Column("mail_ids", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # running|done|failed
+    Column("total", Integer, nullable=False, server_default="0"),
+    Column("done", Integer, nullable=False, server_default="0"),
+    Column("skipped", Integer, nullable=False, server_default="0"),
+    Column("position", Integer, nullable=False, server_default="0"),  # mail_ids handled so far
+    Column("error", Text),
 )
 
 meta = Table(
