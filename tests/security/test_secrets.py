@@ -90,6 +90,7 @@ def account(port: int) -> Account:
 async def test_an_odd_login_answer_never_puts_the_imap_password_in_a_log_line(
         answer: Answer, protected: Settings, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="aioimaplib")  # `mailroom` quiets it by default
     async with odd_imap_server(answer) as port:
         conn = ImapConnection(account(port), timeout=3)
         with pytest.raises(Exception) as failure:
