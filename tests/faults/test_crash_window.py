@@ -8,28 +8,39 @@ again; under ``resend`` it is sent again (the customer may get it twice, never n
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import Envelope
+from books import all_settled, assert_books, bare_id, poll, wait_for_books
+from fault_procs import ServiceProcs
 from smtp_proxy import SmtpCuttingProxy
+from sqlalchemy import select
 
+from mailgen import make_batch
 from mailroom import topics
+from mailroom.broker import brokers_on, free_port
 from mailroom.events import Decision, RawEmail, Route, RoutedEmail
 from mailroom.responder.attempts import UNCERTAIN_NOTE
 from mailroom.responder.service import ResponderService, RetryPolicy
 from mailroom.runner import Item
 from mailroom.runtime import Runtime, build_runtime
 from mailroom.settings import Settings
-from mailroom.store import MailStatus, ReplyStatus
+from mailroom.store import Database, MailStatus, ReplyStatus
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
-from servers import SmtpSink
+from mailroom.store.schema import replies
+from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration,
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")]
 
+USER = "support@example.com"
 QUICK = RetryPolicy(quick_attempts=3, quick_wait=0.05, quick_wait_max=0.1)
 
 
@@ -127,3 +138,102 @@ async def test_a_lost_250_is_sent_again_under_the_resend_policy(
     assert sorted(counts.values()) == [1, 1, 2]  # the lost one went out again: a duplicate
     assert all(r["status"] == ReplyStatus.SENT for r in rows)
     assert set(statuses.values()) == {MailStatus.REPLIED}
+
+
+# -- the issue's scenario: `mailroom up` on its defaults, killed twice ------------------------
+
+BACKLOG = 3000
+REFUSALS = 20  # DATA answered 451, spread over the run
+LOST_ANSWERS = 3  # 250s the proxy drops after the server stored the message
+POOL_SIZE = 4  # SMTP_POOL_SIZE's default, the bound per killed responder
+
+
+class SlowlyRefusing:
+    """The sink's DATA hook: a real server's pace, and 451 for every 25th message, 20 times."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.refused = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, _envelope: Envelope) -> str | None:
+        time.sleep(0.005)
+        with self.lock:
+            self.seen += 1
+            if self.refused < REFUSALS and self.seen % 25 == 0:
+                self.refused += 1
+                return "451 4.3.0 Local problem, try later"
+        return None
+
+
+def up_env(dovecot: Dovecot, proxy: SmtpCuttingProxy, sink: SmtpSink, data_dir: Path,
+           broker_port: int) -> dict[str, str]:
+    """Only what a new user must set (servers, logins) and ports: every other setting default."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("IMAP_", "SMTP_", "KAFKA_", "MAILROOM_", "DATABASE_URL",
+                                "EMBEDDED_", "API_", "RECONCILE", "POLLING", "UNCERTAIN"))}
+    user, password = next(iter(dovecot.users.items()))
+    return env | {
+        "IMAP_SERVER": dovecot.host, "IMAP_PORT": str(dovecot.port), "IMAP_SECURITY": "none",
+        "IMAP_EMAIL": user, "IMAP_PASSWORD": password,
+        "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": str(proxy.port), "SMTP_SECURITY": "none",
+        "SMTP_EMAIL": sink.user, "SMTP_PASSWORD": sink.password,
+        "MAILROOM_DATA_DIR": str(data_dir), "API_PORT": str(free_port()),
+        # 9092 on a user's machine; a port of its own here, the same across restarts
+        "EMBEDDED_BROKER_PORT": str(broker_port),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_mailroom_up_killed_twice_leaves_at_most_the_replies_on_the_wire_in_doubt(
+        dovecot: Dovecot, smtp_sink: SmtpSink, smtp_proxy: SmtpCuttingProxy, tmp_path: Path,
+        service_procs: Callable[[dict[str, str]], ServiceProcs]) -> None:
+    """3,000 mails, two SIGKILLs of ``mailroom up`` 8 s apart, 451 ×20, 3 lost 250s.
+
+    Every keyword mail is answered exactly once except at most 2 × SMTP_POOL_SIZE + 3 in
+    doubt, each in review marked uncertain; no mail answered twice; no broker left behind.
+    """
+    mails = make_batch(BACKLOG)
+    dovecot.preload(USER, [m.raw for m in mails])
+    wanted = [m.message_id for m in mails if m.wants_reply]
+    refusing = SlowlyRefusing()
+    smtp_sink.behaviour.on_data = refusing
+    smtp_proxy.lose_answer_after_data(LOST_ANSWERS)
+    broker_port = free_port()
+    procs = service_procs(up_env(dovecot, smtp_proxy, smtp_sink, tmp_path / "data", broker_port))
+
+    procs.start("up")
+    assert poll(lambda: len(smtp_sink.received) >= 100, 180), procs.tail()
+    for _ in range(2):  # killed mid-drain, started again at once (as a supervisor would)
+        procs.kill("up")
+        assert poll(lambda: not brokers_on("127.0.0.1", broker_port), 10), \
+            "the embedded broker outlived its mailroom"
+        procs.start("up")
+        time.sleep(8)
+    assert len(smtp_sink.received) < len(wanted), "the kills came after the work"
+    assert procs.kills == ["up", "up"]
+
+    db = Database(f"sqlite:///{(tmp_path / 'data' / 'mailroom.db').resolve()}")
+    try:
+        # the dead runs' attempts go to review once their lease ran out (SMTP_TIMEOUT × 4 + 15 s)
+        books = wait_for_books(db, smtp_sink, settled=all_settled(len(mails)), timeout=600)
+        with db.begin() as conn:
+            reply_rows = {str(m): str(s) for m, s in conn.execute(
+                select(replies.c.mail_id, replies.c.status))}
+    finally:
+        db.dispose()
+    assert not procs.exited(), procs.tail()
+    procs.stop_all()
+    assert not brokers_on("127.0.0.1", broker_port), "a broker was left running"
+
+    assert refusing.refused == REFUSALS and smtp_proxy.answers_lost == LOST_ANSWERS
+    assert_books(books, expected_rows=len(mails), wanted_replies=wanted)  # 0 duplicates
+    in_doubt = books.in_doubt
+    assert len(in_doubt) <= 2 * POOL_SIZE + LOST_ANSWERS, books.summary()
+    unanswered = [m for m in wanted if books.replies.get(bare_id(m), 0) == 0]
+    assert {bare_id(m) for m in unanswered} <= in_doubt  # each unanswered one is in review
+    for mail_id, row in books.rows.items():
+        if bare_id(str(row["message_id"])) in in_doubt:
+            assert reply_rows[mail_id] == ReplyStatus.UNCERTAIN and \
+                row["status"] == MailStatus.IN_REVIEW, row

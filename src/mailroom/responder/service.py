@@ -363,7 +363,11 @@ class ResponderService(Runner[RoutedEmail]):
                 attempt=Attempt(start=lambda: attempts.start(key, reply.owner),
                                 end=lambda result: attempts.end(key, result)))
         except (SmtpTransient, SmtpUnknown) as exc:
-            self.rt.report("smtp", False, exc.reason[:200])
+            # the server is down when it cannot be reached, says so (421) or refuses the
+            # login (a transient 5xx); a 4xx about one message says nothing about the others
+            code = getattr(exc, "code", None)
+            if code is None or code == 421 or code >= 500:
+                self.rt.report("smtp", False, exc.reason[:200])
             raise
         finally:
             self.rt.metrics.smtp_latency.observe(time.monotonic() - started)

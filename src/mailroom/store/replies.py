@@ -242,9 +242,11 @@ def _record_statement(n_sent: int, n_starts: int) -> Any:
               for n in range(n_starts)]))
         .values(
             status=case((was_sending, ReplyStatus.SENT.value), else_=ReplyStatus.SENDING.value),
-            sent_at=case((was_sending, bindparam("p_now")), else_=replies.c.sent_at),
+            sent_at=case((was_sending, bindparam("p_now", type_=replies.c.sent_at.type)),
+                         else_=replies.c.sent_at),
             last_error=case((was_sending, None), else_=replies.c.last_error),
-            lease_until=case((was_sending, None), else_=bindparam("p_lease")),
+            lease_until=case((was_sending, None),
+                             else_=bindparam("p_lease", type_=replies.c.lease_until.type)),
             attempts=case((was_sending, replies.c.attempts), else_=replies.c.attempts + 1))
         .returning(replies.c.mail_id, replies.c.template, replies.c.owner, replies.c.status)
     )
