@@ -68,7 +68,7 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int) -> Callable[[], None]:
+def die_with_parent(parent: int) -> Callable[[], None]:
     """``preexec_fn`` of the broker: SIGKILL it when the process that started it dies.
 
     Runs in the forked child before exec, so it only calls an already loaded libc
@@ -209,7 +209,7 @@ class EmbeddedBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches only mailroom, which stops the broker last
-            preexec_fn=_die_with_parent(os.getpid()),
+            preexec_fn=die_with_parent(os.getpid()),
         )
 
     def wait_ready(self, timeout: float = 10) -> str:

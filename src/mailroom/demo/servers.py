@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import os
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mailroom.broker import free_port, wait_for_port
+from mailroom.broker import die_with_parent, free_port, wait_for_port
 
 DEMO_USER = "support@demo.mailroom.test"
 DEMO_PASSWORD = "demo-imap"  # noqa: S105 - a local, in-memory demo mailbox
@@ -32,6 +33,7 @@ class DemoImapServer:
              "--no-service", "admin", "dict",
              "--demo-user", DEMO_USER, "--demo-password", DEMO_PASSWORD],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent(os.getpid()),  # no orphan if the demo is killed
         )
         if not wait_for_port("127.0.0.1", self.port, 15):
             self.stop()
