@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -142,3 +145,19 @@ def test_forty_thousand_encoded_words_decode_in_bounded_time() -> None:
     assert time.perf_counter() - started < 0.5
     assert decoded.startswith("cafécafé") and len(decoded) >= 2000
     assert decode_words("=?utf-8?q?Caf=C3=A9?= ok") == "Café ok"
+
+
+async def test_the_mailroom_command_installs_the_redaction(tmp_path: Path) -> None:
+    """Through the real CLI at DEBUG: aioimaplib's LOGIN lines are logged, the password not."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+           "IMAP_SERVER": "127.0.0.1", "IMAP_SECURITY": "none", "IMAP_EMAIL": "a@example.com",
+           "IMAP_PASSWORD": IMAP_PASSWORD, "MAILROOM_DATA_DIR": str(tmp_path / "data")}
+    async with odd_imap_server(continuation_then_no) as port:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mailroom.cli", "--log-level", "DEBUG", "check",
+            env=env | {"IMAP_PORT": str(port)}, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output, _ = await asyncio.wait_for(process.communicate(), 60)
+    text = output.decode(errors="replace")
+    assert "LOGIN a@example.com ***" in text, text
+    assert IMAP_PASSWORD not in text
