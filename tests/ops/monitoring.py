@@ -159,6 +159,12 @@ class Prometheus(Server):
         response = httpx.get(self.url + "/api/v1/alerts", timeout=5).json()
         return {a["labels"]["alertname"]: a["state"] for a in response["data"]["alerts"]}
 
+    def rule_health(self) -> dict[str, str]:
+        """rule name -> health ("ok", "err" or "unknown") of every loaded rule."""
+        response = httpx.get(self.url + "/api/v1/rules", timeout=5).json()
+        return {rule["name"]: rule["health"] + (f": {rule['lastError']}" if rule.get("lastError") else "")
+                for group in response["data"]["groups"] for rule in group["rules"]}
+
     def target_health(self) -> dict[str, str]:
         response = httpx.get(self.url + "/api/v1/targets", timeout=5).json()
         return {t["labels"].get("service", t["scrapeUrl"]): t["health"]

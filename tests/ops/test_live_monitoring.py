@@ -190,6 +190,10 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     for group in shipped["groups"]:
         for rule in group["rules"]:
             prometheus.query(rule["expr"])
+    # and the rule manager evaluated each loaded rule without error
+    health = prometheus.rule_health()
+    assert len(health) == sum(len(g["rules"]) for g in shipped["groups"]), health
+    assert set(health.values()) == {"ok"}, health
     assert FAULT_ALERT not in prometheus.alert_states()
     # the garbage record is a real fault: the dead-letter alert (no `for:`) fires at once
     wait_for(lambda: prometheus.alert_states().get("MailroomDeadLetters") == "firing", 30,
