@@ -40,6 +40,30 @@ def test_trained_model_predicts_its_training_labels_with_a_confidence(
     assert small_model.version.startswith("intent-")
 
 
+def test_segmented_model_round_trip_keeps_probabilities_view_and_fingerprints(tmp_path: Path) -> None:
+    texts = ["Hola\nquiero suscribirme al boletín", "Hi\nsign me up please", "quiero el boletín",
+             "Baja\nquitadme de la lista", "Hi\nremove me please", "remove me",
+             "Factura\nel importe está mal", "Order\nwhere is my parcel", "hola, buenos días"]
+    labels = ["subscription"] * 3 + ["unsubscription"] * 3 + ["other"] * 3
+    model = text_model.train(texts, labels, n_features=2**14)
+    assert model.segmented
+    spam = text_model.train(texts, ["spam", "ham", "ham"] * 3, kind="spam", view="mail",
+                            n_features=2**14)
+    assert not spam.segmented
+    for trained in (model, spam):
+        path = tmp_path / f"{trained.kind}.joblib"
+        text_model.save(trained, path)
+        loaded = text_model.load(path)
+        probe = ["Hola\nos sigo desde hace años. quiero suscribirme.", "", "\n\n", "x" * 5000]
+        assert (loaded.segmented, loaded.view) == (trained.segmented, trained.view)
+        assert (loaded.proba(probe) == trained.proba(probe)).all()
+        assert loaded.seen_in_training(texts) == len(set(texts))
+    chatty = model.probabilities(["Hola\nEl pedido llegó bien. Os sigo hace años. "
+                                  "Quiero suscribirme al boletín. Un saludo."])[0]
+    assert max(chatty, key=chatty.__getitem__) == "subscription"
+    assert abs(sum(chatty.values()) - 1) < 1e-6
+
+
 def test_save_and_load_round_trip_keeps_predictions_and_metadata(
     small_model: text_model.TextModel, tmp_path: Path,
 ) -> None:
@@ -116,20 +140,51 @@ def test_split_keeps_a_group_on_one_side() -> None:
 
 
 def test_shipped_starter_model_is_small_and_knows_es_and_en_intents() -> None:
-    assert STARTER_MODEL.stat().st_size < 2_000_000
+    assert STARTER_MODEL.stat().st_size < 3_000_000
     model = load_intent_model(None)
     assert set(model.labels) == {"subscription", "unsubscription", "other"}
+    assert model.segmented and model.view == "text"
     predictions = model.predict([
         "Hola\nMe gustaría darme de alta en la newsletter.",
         "Hello\nPlease take me off your mailing list.",
         "Pedido\nMi pedido 4411 no ha llegado todavía.",
         "Sign up\nI would like to subscribe to the weekly digest.",
+        "Hola\nEl otro día estuve en vuestra tienda. Os sigo desde hace años. Mi hermana recibe "
+        "vuestro boletín y le encanta, así que me gustaría recibirlo yo también. Gracias.",
     ])
-    assert [p.label for p in predictions] == ["subscription", "unsubscription", "other", "subscription"]
-    holdout = model.metrics["holdout"]
-    assert holdout["accuracy"] > 0.85
+    assert [p.label for p in predictions] == ["subscription", "unsubscription", "other",
+                                              "subscription", "subscription"]
 
 
+def test_shipped_models_on_the_independent_test_set_stay_above_their_floor() -> None:
+    """A regression floor below the documented numbers (docs/classification.md), not the
+    issue's target: a retrained model that reads much worse fails here."""
+    from mailroom.processor.evaluation import model_report, read_mail_set
+    from mailroom.processor.training import TEST_SET, load_spam_model
+
+    mails = read_mail_set(TEST_SET)
+    model = load_intent_model(None)
+    said = [p.label for p in model.predict(model.texts_for([m.email for m in mails]))]
+    report = model_report(mails, said)["all"]["labels"]
+    assert report["subscription"]["recall"] >= 0.85 and report["subscription"]["precision"] >= 0.95
+    assert report["unsubscription"]["recall"] >= 0.8
+    # only a short subject-only mail may coincide with a generated line ("Darme de baja del
+    # boletín" is both an example of the issue and a subject of the generator)
+    short = [m for m in mails if "subject-only" in m.slices]
+    assert model.seen_in_training([model_text_of(m) for m in mails]) == model.seen_in_training(
+        [model_text_of(m) for m in short]) <= 2
+    spam = load_spam_model(None)
+    assert spam is not None and spam.view == "mail" and spam.threshold is not None
+    assert max(spam.probability(spam.texts_for([m.email for m in mails]), "spam")) < spam.threshold
+
+
+def model_text_of(mail: object) -> str:
+    from mailroom.processor.text import model_text
+
+    return model_text(mail.email)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
 def test_starter_model_from_another_scikit_learn_is_rebuilt_from_the_data(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:

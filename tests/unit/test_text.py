@@ -1,4 +1,4 @@
-"""The text views the rules and models read: ``fold`` must match its definition exactly."""
+"""The text views the rules and models read: ``fold`` exactly, the sender's own words, shape tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.processor.text import fold
+from mailroom.events import RawEmail
+from mailroom.processor.text import fold, model_text, own_words, shape_tokens, spam_text
 
 
 def fold_by_definition(text: str) -> str:
@@ -29,3 +30,48 @@ def test_fold_examples(text: str, expected: str) -> None:
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200))
 def test_fold_matches_its_definition(text: str) -> None:
     assert fold(text) == fold_by_definition(text)
+
+
+QUOTED_REPLIES = [
+    ("Please subscribe me.\n\nOn Tue, Dec 1, 2026 at 10:00 AM John <j@x.com> wrote:\n> unsubscribe",
+     "Please subscribe me."),
+    ("Quiero darme de alta\n\nEl mar, 1 dic 2026 a las 10:00, Ana <a@x.es>\nescribió:\n> baja",
+     "Quiero darme de alta"),
+    ("Sign me up\n-- \nJohn Smith\nACME", "Sign me up"),
+    ("Alta por favor\n\n-----Mensaje original-----\nDe: x\nEnviado: y\nbaja", "Alta por favor"),
+    ("Hi\nplease add me\n\nFrom: Sales <s@x.com>\nSent: Monday\nTo: me\nSubject: stop", "Hi\nplease add me"),
+    ("Alta\n________________________________\nDe: Club <c@x.es>\nEnviado: lunes\nbaja", "Alta"),
+    ("add me\n> quoted line\nthanks", "add me\nthanks"),
+    ("> only quoted\n> text", "> only quoted\n> text"),
+    ("From: is how I start a sentence sometimes\nplease add me", "From: is how I start a sentence "
+     "sometimes\nplease add me"),
+]
+
+
+@pytest.mark.parametrize(("body", "words"), QUOTED_REPLIES)
+def test_own_words_stop_at_quotes_attributions_and_signatures(body: str, words: str) -> None:
+    assert own_words(body) == words
+
+
+def test_model_text_of_html_only_mail_drops_the_quoted_thread() -> None:
+    email = RawEmail(mail_id="1", account="a", folder="f", subject="Hola", content_type="text/html",
+                     html='<p>Quiero <b>suscribirme</b></p><div class="gmail_quote">El lun '
+                          'escribió:<blockquote>darme de baja</blockquote></div>')
+    assert model_text(email) == "Hola\nQuiero suscribirme"
+
+
+def test_spam_text_adds_shape_tokens_from_the_event() -> None:
+    html_spam = RawEmail(mail_id="1", account="a", folder="f", subject="FREE MONEY NOW!!!",
+                         from_addr="x8812@deals.biz", content_type="text/html",
+                         html='<font color="red"><a href="http://a.biz">win</a><img src=x></font>')
+    tokens = shape_tokens(html_spam)
+    assert {"zzhtmlonly", "zzurls1", "zzimg", "zzfont", "zzcolor", "zzfromdigits", "zztldbiz",
+            "zznoname", "zzto0", "zznomsgid", "zznodate", "zznomailer", "zzsubjectcaps",
+            "zzsubjectbang"} <= set(tokens)
+    person = RawEmail(mail_id="2", account="a", folder="f", subject="Alta", text="alta, gracias",
+                      from_addr="ana@example.es", from_name="Ana", to=["info@x.es"],
+                      message_id="<1@example.es>", date="Tue, 1 Dec 2026 10:00:00 +0100",
+                      headers={"x-mailer": ["Apple Mail (2.3445)"]}, in_reply_to="<0@x.es>")
+    assert shape_tokens(person) == ["zzplain", "zzurls0", "zzfromletters", "zztldes", "zzname",
+                                    "zzto1", "zzthread", "zzmailerapple"]
+    assert spam_text(person).endswith(model_text(person))

@@ -33,9 +33,15 @@ def register(sub: Any) -> None:
     train.add_argument("--from-feedback", action="store_true",
                        help="add the labels reviewers gave in the dashboard (state store)")
     train.set_defaults(func=cmd_model_train)
-    evaluate = model_sub.add_parser("evaluate", help="precision/recall of a model on labelled data")
-    evaluate.add_argument("data", type=Path)
+    evaluate = model_sub.add_parser(
+        "evaluate", help="precision/recall of the intent model, and which mails the whole "
+                         "pipeline would answer, per label, language and slice")
+    evaluate.add_argument("data", type=Path, nargs="?",
+                          help="labelled mails (JSONL with subject/body/html, label, language, "
+                               "slices) or texts (CSV/JSONL with text,label, or <label>/*.eml); "
+                               "default: the independent test set tests/data/intent_testset.jsonl")
     evaluate.add_argument("--model", type=Path, help="model file (default MAILROOM_MODEL or starter)")
+    evaluate.add_argument("--json", action="store_true", help="print the full report as JSON")
     evaluate.set_defaults(func=cmd_model_evaluate)
 
     replay = sub.add_parser("replay", help="after changing rules or the model: see which "
@@ -150,20 +156,72 @@ def cmd_model_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from mailroom.processor import evaluation
     from mailroom.processor import model as text_model
-    from mailroom.processor.training import DatasetError, load_intent_model, read_dataset
+    from mailroom.processor.training import (
+        TEST_SET,
+        DatasetError,
+        load_intent_model,
+        load_spam_model,
+        read_dataset,
+    )
 
+    path = args.data or TEST_SET
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file or folder" + (
+            "" if args.data else " (the independent test set ships with the source tree; "
+                                 "give DATA to evaluate other labelled mail)"))
     try:
-        data = read_dataset(args.data)
         model = load_intent_model(args.model or settings.mailroom_model)
-    except (DatasetError, text_model.ModelError) as exc:
+        if evaluation.is_mail_set(path):
+            mails = evaluation.read_mail_set(path)
+            texts = model.texts_for([m.email for m in mails])
+        else:
+            data = read_dataset(path)
+            texts = data.texts
+    except (DatasetError, evaluation.MailSetError, text_model.ModelError) as exc:
         raise ConfigError(str(exc)) from None
-    result = text_model.evaluate(model, data.texts, data.labels)
-    print(f"model {model.version} on {result['n']} examples: accuracy {result['accuracy']:.4f}")
-    print(f"{'label':<20} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
-    for label, m in result["labels"].items():
-        print(f"{label:<20} {m['precision']:>9.4f} {m['recall']:>7.4f} {m['f1']:>7.4f} "
-              f"{m['support']:>8}")
+    print(f"intent model {model.version} on {len(texts)} examples from {path}")
+    seen = model.seen_in_training(texts)
+    if seen:
+        print(f"warning: {seen} of {len(texts)} examples were in this model's training data; "
+              "these numbers overstate how it does on new mail")
+    if not evaluation.is_mail_set(path):
+        result = text_model.evaluate(model, texts, data.labels)
+        print(json.dumps(result, indent=2) if args.json else
+              "\n".join([f"accuracy {result['accuracy']:.4f}",
+                         *evaluation.render_model({"all": result}, sorted(result["labels"]))]))
+        return 0
+    return _evaluate_mails(args, settings, model, load_spam_model(settings.mailroom_spam_model),
+                           mails, texts)
+
+
+def _evaluate_mails(args: argparse.Namespace, settings: Settings, model: Any, spam: Any,
+                    mails: Any, texts: list[str]) -> int:
+    from mailroom.processor import evaluation
+    from mailroom.processor.classify import ClassifyParams, Models, classify_batch
+    from mailroom.processor.rules import load_rules
+
+    params = ClassifyParams.from_settings(settings)
+    predictions = model.predict(texts)
+    own = evaluation.model_report(mails, [p.label for p in predictions])
+    decisions = classify_batch([m.email for m in mails], load_rules(settings.mailroom_rules),
+                               Models(model, spam), params)
+    replies = evaluation.pipeline_report(mails, decisions)
+    crossed = sum(1 for m, p in zip(mails, predictions, strict=True)
+                  if m.label == "unsubscription" and p.label == "subscription"
+                  and p.confidence >= params.min_confidence)
+    if args.json:
+        print(json.dumps({"model": own, "pipeline": replies,
+                          "cancellations_read_as_subscription": crossed}, indent=2))
+        return 0
+    print("\nthe intent model alone (its label against the true label):")
+    print("\n".join(evaluation.render_model(own, sorted({m.label for m in mails}))))
+    print(f"cancellations it reads as subscription with confidence >= "
+          f"{params.min_confidence:.2f}: {crossed}")
+    print(f"\nthe whole decision (guard, spam model {spam.version if spam else '(none)'}, rules, "
+          "intent model): automatic subscription replies")
+    print("\n".join(evaluation.render_pipeline(replies)))
     return 0
 
 

@@ -1,19 +1,29 @@
 """Trainable text classifiers: hashed word and character n-grams, TF-IDF, logistic regression.
 
-Hashing keeps the model file small and free of a vocabulary; character n-grams
-(``char_wb`` 3-5) make it robust to Spanish inflection, typos and missing accents, and
+Hashing (``ngrams.NgramHasher``) keeps the model file small and free of a vocabulary;
+character 3-5-grams make it robust to Spanish inflection, typos and missing accents, and
 the text is folded (see ``text.fold``) before it is read. ``predict_proba`` gives the
 confidence that ``CLASSIFIER_MIN_CONFIDENCE`` is compared with.
 
+A *segmented* model (the intent model) reads a mail twice: whole, and sentence by
+sentence (the subject is one sentence). A request is often one sentence inside a long,
+chatty mail; the whole-mail reading drowns it, the sentence reading does not. The
+probability of a request label is the larger of the two readings (its most confident
+sentence), the probability of the background label ("other") the smaller, renormalised.
+The whole mail's counts are the sum of its sentences' counts, so n-grams are hashed once.
+
 A model file is a joblib dict with metadata (format, kind, version, labels, trained_at,
-metrics, scikit-learn version). Loading one runs pickle: load only files you trust.
+metrics, scikit-learn version, which view of a mail it reads, and fingerprints of its
+training texts so an evaluation can say when it is shown what it was trained on).
+Loading one runs pickle: load only files you trust.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,16 +31,22 @@ from typing import Any
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 
-from mailroom.processor.text import fold
+from mailroom.events import RawEmail
+from mailroom.processor.ngrams import NgramHasher
+from mailroom.processor.text import fold, model_text, spam_text
 
 FORMAT = 1
+BACKGROUND = "other"  # the label that means "no request": never taken from one sentence
+MAX_SEGMENTS = 16  # sentences read one by one per mail (the rest still counts as a whole)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class ModelError(Exception):
@@ -43,6 +59,18 @@ class Prediction:
     confidence: float
 
 
+# the view of a mail a model reads: "text" (subject + own words) or "mail" (the same plus
+# shape tokens from headers and HTML, for the spam model)
+VIEWS = {"text": model_text, "mail": spam_text}
+
+
+def fingerprint(texts: Iterable[str]) -> np.ndarray:
+    """Sorted 64-bit hashes of texts, whitespace and case folded (for overlap checks)."""
+    hashes = {int.from_bytes(hashlib.blake2b(" ".join(fold(t).split()).encode(), digest_size=8)
+                             .digest(), "little") for t in texts}
+    return np.array(sorted(hashes), dtype=np.uint64)
+
+
 @dataclass
 class TextModel:
     pipeline: Pipeline
@@ -53,36 +81,106 @@ class TextModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     threshold: float | None = None  # spam models: P(spam) at or above this is spam
     sklearn_version: str = sklearn.__version__
+    view: str = "text"
+    fingerprints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    segmented: bool = False
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(label) per text, one column per label of ``classes`` (one model call)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        if not self.segmented:
+            return np.asarray(self.pipeline.predict_proba(texts))
+        head = self.pipeline[1:]
+        pieces, starts = segment(texts)
+        counts = self.pipeline[0].transform(pieces)
+        whole = np.asarray(head.predict_proba(_sum_rows(counts, starts)))
+        per_piece = np.asarray(head.predict_proba(counts))
+        combined = np.maximum(whole, np.maximum.reduceat(per_piece, starts, axis=0))
+        if BACKGROUND in self.classes:
+            bg = self.classes.index(BACKGROUND)
+            combined[:, bg] = np.minimum(whole[:, bg],
+                                         np.minimum.reduceat(per_piece[:, bg], starts))
+        return np.asarray(combined / combined.sum(axis=1, keepdims=True))
+
+    def texts_for(self, emails: Sequence[RawEmail]) -> list[str]:
+        """The text this model reads for each mail (``model_text`` or ``spam_text``)."""
+        view = VIEWS[self.view]
+        return [view(e) for e in emails]
+
+    def seen_in_training(self, texts: Sequence[str]) -> int:
+        """How many of these texts (folded) were among the texts this model was trained on."""
+        if not len(self.fingerprints) or not texts:
+            return 0
+        found = np.isin(fingerprint(texts), self.fingerprints, assume_unique=True)
+        return int(found.sum())
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """P(label) for every label, per text."""
+        classes = self.classes
+        return [dict(zip(classes, map(float, row), strict=True)) for row in self.proba(texts)]
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        probabilities = self.pipeline.predict_proba(list(texts))
-        classes = [str(c) for c in self.pipeline.classes_]
+        classes = self.classes
         result = []
-        for row in probabilities:
+        for row in self.proba(texts):
             best = int(row.argmax())
             result.append(Prediction(classes[best], float(row[best])))
         return result
 
     def probability(self, texts: Sequence[str], label: str) -> list[float]:
         """P(label) for each text (for a spam model: the spam probability)."""
-        classes = [str(c) for c in self.pipeline.classes_]
-        column = classes.index(label)
-        return [float(p) for p in self.pipeline.predict_proba(list(texts))[:, column]]
+        column = self.classes.index(label)
+        return [float(p) for p in self.proba(texts)[:, column]]
 
 
-def make_pipeline(n_features: int = 2**16, c: float = 10.0) -> Pipeline:
-    def hashed(analyzer: str, ngrams: tuple[int, int]) -> HashingVectorizer:
-        return HashingVectorizer(
-            analyzer=analyzer, ngram_range=ngrams, n_features=n_features, preprocessor=fold,
-            alternate_sign=False, norm=None, dtype=np.float32,
-        )
+def segment(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Each text's sentences (its first line, the subject, is one), flattened, and where
+    each text's sentences start. Every text has at least one (possibly empty) piece."""
+    pieces: list[str] = []
+    starts = np.empty(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        starts[i] = len(pieces)
+        subject, _, body = text.partition("\n")
+        found = [p for p in [subject, *_SENTENCE_END.split(body)] if p.strip()]
+        pieces.extend(found[:MAX_SEGMENTS] if found else [text])
+        if len(found) > MAX_SEGMENTS:  # the rest of the mail, as one piece
+            pieces[-1] = " ".join(found[MAX_SEGMENTS - 1 :])
+    return pieces, starts
 
+
+def _sum_rows(counts: sp.csr_matrix, starts: np.ndarray) -> sp.csr_matrix:
+    """Row i: the sum of rows starts[i] .. starts[i+1]-1 (a mail from its sentences)."""
+    owner = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, counts.shape[0])))
+    gather = sp.csr_matrix((np.ones(len(owner), dtype=np.float32), (owner, np.arange(len(owner)))),
+                           shape=(len(starts), counts.shape[0]))
+    return sp.csr_matrix(gather @ counts)
+
+
+def make_pipeline(n_features: int = 2**17, c: float = 10.0,
+                  char_ngrams: tuple[int, ...] = (3, 4, 5),
+                  word_ngrams: tuple[int, ...] = (1, 2)) -> Pipeline:
     return Pipeline([
-        ("features", FeatureUnion([("words", hashed("word", (1, 2))),
-                                   ("chars", hashed("char_wb", (3, 5)))])),
+        ("features", NgramHasher(n_features, char_ngrams, word_ngrams)),
         ("tfidf", TfidfTransformer(sublinear_tf=True)),
-        ("classifier", LogisticRegression(C=c, max_iter=2000, class_weight="balanced")),
+        ("classifier", LogisticRegression(C=c, max_iter=3000, class_weight="balanced")),
     ])
+
+
+def fit(pipeline: Pipeline, texts: Sequence[str], labels: Sequence[str], *,
+        segmented: bool) -> Pipeline:
+    """Fit a pipeline; a segmented one sees each text as the sum of its sentences, as it
+    will when it predicts."""
+    if not segmented:
+        return pipeline.fit(list(texts), list(labels))
+    pieces, starts = segment(list(texts))
+    pipeline[1:].fit(_sum_rows(pipeline[0].transform(pieces), starts), list(labels))
+    return pipeline
 
 
 def data_version(kind: str, texts: Sequence[str], labels: Sequence[str]) -> str:
@@ -95,15 +193,21 @@ def data_version(kind: str, texts: Sequence[str], labels: Sequence[str]) -> str:
 
 def train(
     texts: Sequence[str], labels: Sequence[str], *, kind: str = "intent",
-    n_features: int = 2**16, metrics: dict[str, Any] | None = None,
+    n_features: int = 2**17, metrics: dict[str, Any] | None = None, view: str = "text",
+    segmented: bool | None = None, char_ngrams: tuple[int, ...] = (3, 4, 5),
 ) -> TextModel:
     """Fit a model on every text given (evaluate separately, on data it has not seen)."""
     if len(texts) != len(labels) or not texts:
         raise ModelError("training needs the same number of texts and labels, at least one")
     if len(set(labels)) < 2:
         raise ModelError(f"training needs at least two labels, got {sorted(set(labels))}")
-    pipeline = make_pipeline(n_features)
-    pipeline.fit(list(texts), list(labels))
+    if view not in VIEWS:
+        raise ModelError(f"unknown view {view!r}; one of {sorted(VIEWS)}")
+    # intent models read sentence by sentence when they have a background label
+    segmented = BACKGROUND in labels if segmented is None else segmented
+    pipeline = fit(make_pipeline(n_features, char_ngrams=char_ngrams), texts, labels,
+                   segmented=segmented)
+    _compact(pipeline)
     return TextModel(
         pipeline=pipeline,
         labels=[str(c) for c in pipeline.classes_],
@@ -111,7 +215,17 @@ def train(
         kind=kind,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         metrics=metrics or {},
+        view=view,
+        fingerprints=fingerprint(texts),
+        segmented=segmented,
     )
+
+
+def _compact(pipeline: Pipeline) -> None:
+    """Weights and IDF as float32: half the file, the same decisions (features are float32)."""
+    classifier = pipeline.named_steps["classifier"]
+    classifier.coef_ = classifier.coef_.astype(np.float32)
+    classifier.intercept_ = classifier.intercept_.astype(np.float32)
 
 
 def evaluate(model: TextModel, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
@@ -139,6 +253,7 @@ def save(model: TextModel, path: Path) -> None:
         "format": FORMAT, "kind": model.kind, "version": model.version, "labels": model.labels,
         "trained_at": model.trained_at, "metrics": model.metrics, "threshold": model.threshold,
         "sklearn_version": model.sklearn_version, "pipeline": model.pipeline,
+        "view": model.view, "fingerprints": model.fingerprints, "segmented": model.segmented,
     }, tmp, compress=3)
     tmp.replace(path)
 
@@ -163,4 +278,7 @@ def load(path: Path) -> TextModel:
         kind=str(data.get("kind", "intent")), trained_at=str(data.get("trained_at", "")),
         metrics=dict(data.get("metrics") or {}), threshold=data.get("threshold"),
         sklearn_version=str(data.get("sklearn_version", "")),
+        view=str(data.get("view", "text")) if data.get("view") in VIEWS else "text",
+        fingerprints=np.asarray(data.get("fingerprints", np.zeros(0)), dtype=np.uint64),
+        segmented=bool(data.get("segmented", False)),
     )

@@ -6,6 +6,7 @@ import html
 import re
 import unicodedata
 
+from mailroom.collector.html_text import html_to_text as html_to_lines
 from mailroom.events import RawEmail
 
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
@@ -13,6 +14,21 @@ _SPACE = re.compile(r"\s+")
 # the models see at most this much body: the opening of a mail carries its intent, and a
 # bound keeps a huge mail from costing more than a small one
 MODEL_TEXT_CHARS = 4000
+# where the sender's own words end: a reply's attribution line ("On ... wrote:",
+# "El ... escribió:", also wrapped over two lines), Outlook's "-----Original Message-----"
+# or "From:/De:" header block, and the "-- " signature delimiter (RFC 3676)
+_ATTRIBUTION = re.compile(
+    r"^\s*(on\b.{0,200}\bwrote|el\b.{0,200}\bescribi[oó]|em\b.{0,200}\bescreveu"
+    r"|le\b.{0,200}\ba [ée]crit)\s*:\s*$", re.IGNORECASE)
+_SEPARATOR = re.compile(
+    r"^\s*(-{2,}\s*(original message|mensaje original|forwarded message|mensaje reenviado)"
+    r"\s*-*|_{10,})\s*$", re.IGNORECASE)
+_HEADER_BLOCK = re.compile(r"^\s*\*?(from|de)\s*:\*?\s+\S", re.IGNORECASE)
+_HEADER_NEXT = re.compile(r"^\s*\*?(sent|enviado|date|fecha|to|para)\s*:", re.IGNORECASE)
+_SIGNATURE = frozenset({"-- ", "--"})
+_HTML_QUOTE = re.compile(
+    r"<blockquote\b.*?</blockquote\s*>|<div[^>]*\b(gmail_quote|moz-cite-prefix|divRplyFwdMsg)\b.*",
+    re.IGNORECASE | re.DOTALL)
 
 
 def fold(text: str) -> str:
@@ -41,6 +57,108 @@ def body_text(email: RawEmail) -> str:
     return html_to_text(email.html) if email.html else ""
 
 
+def own_words(body: str) -> str:
+    """The part of a body its sender wrote: above a quoted reply or a signature.
+
+    Lines quoted with ">" are dropped; the first attribution line, original-message
+    separator, Outlook header block or "-- " delimiter ends the sender's words. A body that
+    is nothing but quote is kept whole (there is nothing else to read).
+    """
+    lines = body.splitlines()
+    kept: list[str] = []
+    for n, line in enumerate(lines):
+        if line in _SIGNATURE or line.rstrip() == "--" or _SEPARATOR.match(line):
+            break
+        if _ATTRIBUTION.match(line) or (
+                n + 1 < len(lines) and _ATTRIBUTION.match(f"{line} {lines[n + 1]}")
+                and len(line) < 200):
+            break
+        if _HEADER_BLOCK.match(line) and any(
+                _HEADER_NEXT.match(following) for following in lines[n + 1 : n + 4]):
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+    words = "\n".join(kept).strip()
+    return words or body.strip()
+
+
+def request_text(email: RawEmail) -> str:
+    """The body the models read: the sender's own words, from the text or the HTML part.
+
+    An HTML-only mail is read with its structure (paragraphs as lines) and without its
+    ``<blockquote>`` or Gmail/Thunderbird/Outlook quote containers.
+    """
+    if email.text.strip():
+        return own_words(email.text)
+    if not email.html:
+        return ""
+    return own_words(html_to_lines(_HTML_QUOTE.sub(" ", email.html)))
+
+
 def model_text(email: RawEmail) -> str:
-    """What the classifiers read: the subject, then the start of the body."""
-    return f"{email.subject}\n{body_text(email)[:MODEL_TEXT_CHARS]}"
+    """What the classifiers read: the subject, then the start of the sender's own words."""
+    return f"{email.subject}\n{request_text(email)[:MODEL_TEXT_CHARS]}"
+
+
+_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _bucket(n: int) -> str:
+    return "0" if n == 0 else "1" if n == 1 else "few" if n < 5 else "many"
+
+
+def shape_tokens(email: RawEmail) -> list[str]:
+    """What spam filters read besides words, as tokens: how the mail is built and sent.
+
+    Only fields of the ``RawEmail`` event are used (the processor has nothing else):
+    HTML-only or not, links and images, sender and recipient shape, mailer, priority,
+    subject shouting, whether it answers a thread. Each token starts with "zz" so it
+    never collides with a word of a mail.
+    """
+    tokens = []
+    html_only = (bool(email.html) and not email.text.strip()) or email.content_type == "text/html"
+    tokens.append("zzhtmlonly" if html_only else "zzhtml" if email.html else "zzplain")
+    body = email.html or email.text
+    tokens.append(f"zzurls{_bucket(len(_URL.findall(body[:20000])))}")
+    if email.html:
+        lower = email.html[:20000].lower()
+        tokens += [f"zz{tag}" for tag in ("img", "font", "table", "form") if f"<{tag}" in lower]
+        if "color" in lower:
+            tokens.append("zzcolor")
+    sender = email.from_addr.lower()
+    local, _, domain = sender.partition("@")
+    tokens.append("zzfromdigits" if any(c.isdigit() for c in local) else "zzfromletters")
+    tokens.append(f"zztld{domain.rsplit('.', 1)[-1][:6]}" if "." in domain else "zznodomain")
+    tokens.append("zznoname" if not email.from_name else "zzname")
+    if email.reply_to and all(a.lower().partition("@")[2] != domain for a in email.reply_to):
+        tokens.append("zzreplytoelsewhere")
+    tokens.append(f"zzto{_bucket(len(email.to))}")
+    if sender and sender in {a.lower() for a in email.to}:
+        tokens.append("zztoself")
+    if email.in_reply_to or email.references:
+        tokens.append("zzthread")
+    if not email.message_id:
+        tokens.append("zznomsgid")
+    elif domain and not email.message_id.lower().rstrip(">").endswith(domain):
+        tokens.append("zzmsgidelsewhere")
+    if not email.date:
+        tokens.append("zznodate")
+    mailer = (email.headers.get("x-mailer") or email.headers.get("user-agent") or [""])[0]
+    first = _WORD.findall(mailer.lower()[:40])
+    tokens.append(f"zzmailer{first[0][:12]}" if first else "zznomailer")
+    if email.headers.get("x-priority") or email.headers.get("importance"):
+        tokens.append("zzpriority")
+    letters = [c for c in email.subject if c.isalpha()]
+    if len(letters) >= 6 and sum(c.isupper() for c in letters) > 0.7 * len(letters):
+        tokens.append("zzsubjectcaps")
+    if "!" in email.subject or "$" in email.subject:
+        tokens.append("zzsubjectbang")
+    if email.attachments:
+        tokens.append("zzattachment")
+    return tokens
+
+
+def spam_text(email: RawEmail) -> str:
+    """What the spam model reads: the shape tokens, then the same text as ``model_text``."""
+    return f"{' '.join(shape_tokens(email))}\n{model_text(email)}"

@@ -8,6 +8,7 @@ inflate the numbers), or a folder with one sub-folder of ``.eml`` files per labe
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import logging
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from mailroom.processor.text import model_text
 log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-STARTER_DATA = DATA_DIR / "starter.jsonl"
+STARTER_DATA = DATA_DIR / "starter.jsonl.gz"
 STARTER_MODEL = DATA_DIR / "starter_model.joblib"
 SPAM_MODEL = DATA_DIR / "spam_model.joblib"
+# the independent test set (hand-written, never trained or tuned on); in the source tree
+TEST_SET = Path(__file__).resolve().parents[3] / "tests" / "data" / "intent_testset.jsonl"
 
 
 class DatasetError(Exception):
@@ -62,7 +65,9 @@ def read_dataset(path: Path) -> Dataset:
             for n, row in enumerate(csv.DictReader(fh), start=2):
                 _add_row(data, row, f"{path}:{n}")
     else:
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        content = (gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz"
+                   else path.read_text(encoding="utf-8"))
+        for n, line in enumerate(content.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
