@@ -109,7 +109,8 @@ class Supervisor:
         if "kafka_session_timeout_ms" not in self.settings.model_fields_set:
             self.settings = self.settings.model_copy(
                 update={"kafka_session_timeout_ms": EMBEDDED_SESSION_TIMEOUT_MS})
-        self.broker = EmbeddedBroker(port=self.settings.embedded_broker_port)
+        self.broker = EmbeddedBroker(port=self.settings.embedded_broker_port,
+                                     pid_file=self.settings.mailroom_data_dir / "broker.pid")
         await asyncio.to_thread(self.broker.claim_port)
         # forked from the event loop's thread, which lives as long as the process: the
         # broker's parent-death signal follows the thread that started it, not the process

@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import functools
 import importlib.util
+import json
 import logging
 import os
 import signal
@@ -148,16 +149,21 @@ def _zombie(pid: int) -> bool:
 class EmbeddedBroker:
     """Start and stop one Tansu process on 127.0.0.1; it dies with the process that started it.
 
-    A fixed port (9092 by default) is never silently swapped for another: a broker left
-    there by an earlier, killed mailroom is recognised by its command line and stopped;
-    one that belongs to a running mailroom, or anything else on the port, stops start-up
-    with one line saying so. Port 0 means any free port (tests).
+    A fixed port (9092 by default) is never silently swapped for another. With a
+    ``pid_file`` (``mailroom up``: ``broker.pid`` in the data dir) a broker still on the
+    port from an earlier run of the same data dir is recognised (the pid file names it,
+    and its command line is our Tansu on that port) and stopped, unless the mailroom that
+    started it still runs. Anything else on the port (another mailroom's broker, another
+    program) is left alone and stops start-up with one line saying what holds the port.
+    Port 0 means any free port (tests).
     """
 
-    def __init__(self, port: int = 9092, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 9092, host: str = "127.0.0.1",
+                 pid_file: Path | None = None) -> None:
         self.host = host
         self.requested_port = port
         self.port = port
+        self.pid_file = pid_file
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -171,26 +177,33 @@ class EmbeddedBroker:
         return self.wait_ready()
 
     def claim_port(self) -> None:
-        """Choose the port: a free one for port 0, else the requested one, cleared of an
-        orphaned broker of ours, or ``BrokerError`` naming what holds it."""
+        """Choose the port: a free one for port 0, else the requested one, cleared of a
+        broker this data dir's earlier run left, or ``BrokerError`` naming what holds it."""
         if self.requested_port == 0:
             self.port = free_port(self.host)
             return
         self.port = self.requested_port
         if port_is_free(self.port, self.host):
             return
-        for pid in brokers_on(self.host, self.port):
+        brokers = brokers_on(self.host, self.port)
+        for pid in brokers:
             parent = _parent_of(pid)
             if parent > 1 and is_mailroom(parent):
                 raise BrokerError(
                     f"port {self.port} is in use by the embedded broker of another running "
                     f"mailroom (pid {parent}): stop it, or set EMBEDDED_BROKER_PORT")
-            log.warning("stopping an embedded broker left on port %s by an earlier run (pid %s)",
-                        self.port, pid)
+        leftover = self._leftover()
+        if leftover is not None and leftover in brokers:
+            log.warning("stopping the embedded broker an earlier run left on port %s (pid %s)",
+                        self.port, leftover)
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid, 5)
-        # a broker of ours killed a moment ago (by the kernel, with its parent) may still be
+                os.kill(leftover, signal.SIGKILL)
+            _wait_gone(leftover, 5)
+        elif brokers:
+            raise BrokerError(
+                f"port {self.port} is in use by an embedded broker this mailroom did not start "
+                f"(pid {brokers[0]}): stop it, or set EMBEDDED_BROKER_PORT")
+        # a broker killed a moment ago (by us, or by the kernel with its parent) may still be
         # letting go of the port
         deadline = time.monotonic() + 2
         while not port_is_free(self.port, self.host):
@@ -199,6 +212,23 @@ class EmbeddedBroker:
                     f"port {self.port} is in use by another program, not mailroom's broker: "
                     "stop it, set EMBEDDED_BROKER_PORT, or set KAFKA_BOOTSTRAP_SERVERS")
             time.sleep(0.1)
+
+    def _leftover(self) -> int | None:
+        """The pid the pid file names, if it is still our broker on this port."""
+        if self.pid_file is None:
+            return None
+        try:
+            recorded = json.loads(self.pid_file.read_text())
+            pid, port = int(recorded["pid"]), int(recorded["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return pid if port == self.port else None
+
+    def _write_pid_file(self) -> None:
+        if self.pid_file is None or self.process is None:
+            return
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(json.dumps({"pid": self.process.pid, "port": self.port}))
 
     def spawn(self) -> None:
         """Start the Tansu process; call from a thread that lives as long as the process."""
@@ -211,6 +241,7 @@ class EmbeddedBroker:
             start_new_session=True,  # Ctrl-C reaches only mailroom, which stops the broker last
             preexec_fn=die_with_parent(os.getpid()),
         )
+        self._write_pid_file()
 
     def wait_ready(self, timeout: float = 10) -> str:
         url = f"tcp://{self.host}:{self.port}"
@@ -234,6 +265,8 @@ class EmbeddedBroker:
         return 0
 
     def stop(self) -> None:
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
         if self.process is None:
             return
         self.process.terminate()
