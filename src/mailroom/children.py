@@ -1,0 +1,86 @@
+"""Child processes that die with mailroom, and finding processes by command line (Linux).
+
+The embedded broker and the demo's IMAP server are separate processes; a SIGKILL of
+mailroom gives it no chance to stop them, so the kernel does it (``die_with_parent``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import functools
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# prctl(2) option: the kernel sends the child this signal when its parent thread dies
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: SIGKILL the child when the process that started it dies.
+
+    Runs in the forked child before exec, so it only calls an already loaded libc
+    function. PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, so the
+    child must be spawned from a thread that lives as long as the process (the main
+    thread: ``Supervisor`` spawns it from the event loop). If the parent died before the
+    signal was armed, the child exits at once instead of running orphaned.
+
+    ``parent`` is ``os.getpid()`` of the process that starts the child.
+    """
+    prctl = _libc().prctl
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").rstrip("\0").split("\0")
+
+
+def parent_of(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    return 0
+
+
+def is_mailroom(pid: int) -> bool:
+    """Is ``pid`` a running mailroom (the CLI, or a Python running ``mailroom.cli``)?"""
+    argv = cmdline(pid)
+    return any(Path(a).name == "mailroom" or a == "mailroom.cli" for a in argv)
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return False
