@@ -36,10 +36,10 @@ SERVICE_CLASSES = {
     "api": "mailroom.api.service:ApiService",
 }
 KAFKA_STAGES = ("collector", "processor", "responder")
-# Tansu answers a new consumer group's first JoinGroup after half the session timeout
-# (measured: 3 s at the default 6000 ms, 1 s at 2000 ms). With the embedded broker every
-# member lives in this process and the broker dies with it, so no dead member is ever
-# waited for and a short session costs nothing: a restart consumes 2 s sooner.
+# Tansu answers a new consumer group's first JoinGroup only after half the session
+# timeout, which a restart waits for. With the embedded broker every member lives in this
+# process and the broker dies with it, so no dead member is ever waited for: a short
+# session costs nothing (see docs/reliability.md, `mailroom up` SIGKILLed).
 EMBEDDED_SESSION_TIMEOUT_MS = 2000
 
 
