@@ -87,19 +87,14 @@ def log_startup_checks(services: Sequence[str]) -> Callable[[Supervisor], Awaita
     return on_ready
 
 
-async def _log_checks(settings: Settings, services: Sequence[str], timeout: float = 5.0) -> None:
-    from mailroom import probes
+async def _log_checks(settings: Settings, services: Sequence[str]) -> None:
+    from mailroom.probes import service_checks
 
-    results = []
     try:
-        if "collector" in services:
-            results += await probes.probe_imap(settings, timeout)
-        if "responder" in services:
-            results += await probes.probe_smtp(settings, timeout)
-        if not settings.embedded:
-            results += await asyncio.to_thread(probes.probe_broker, settings, timeout)
+        results = await service_checks(settings, services)
     except Exception as exc:  # a check must never stop the services it reports on
         log.warning("start-up check failed: %s", exc)
+        return
     for result in results:
         level = logging.INFO if result.status == "ok" else logging.WARNING
         log.log(level, "check: %s", result.line())

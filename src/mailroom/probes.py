@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -205,3 +206,18 @@ async def run_checks(settings: Settings, timeout: float = 5.0) -> list[Result]:
     store = await asyncio.to_thread(probe_store, settings)
     dashboard = await asyncio.to_thread(probe_dashboard, settings)
     return results + imap + smtp + broker + store + dashboard
+
+
+async def service_checks(settings: Settings, services: Sequence[str],
+                         timeout: float = 5.0) -> list[Result]:
+    """The servers running ``services`` need: what ``mailroom up`` logs once at start."""
+    results = []
+    if "collector" in services:
+        results += await probe_imap(settings, timeout)
+    if "responder" in services:
+        results += await probe_smtp(settings, timeout)
+    if not settings.embedded:
+        results += await asyncio.to_thread(probe_broker, settings, timeout)
+    if "api" in services:
+        results += await asyncio.to_thread(probe_dashboard, settings)
+    return results
