@@ -7,6 +7,7 @@ mails arriving while the pipeline runs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import imaplib
@@ -300,3 +301,41 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- the API -------------------------------------------------------------------------
+
+
+class RunningApi:
+    """A real ApiService (uvicorn) for ``rt`` on its own event loop in a thread."""
+
+    def __init__(self, rt: Any) -> None:
+        from mailroom.api.service import ApiService
+
+        self.rt = rt
+        self.service = ApiService(rt)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.service.run()), daemon=True)
+
+    @property
+    def state(self) -> Any:
+        """The app's ``ApiState`` (throttle, hashing gate, caches)."""
+        return self.service.app.state.mailroom
+
+    def __enter__(self) -> RunningApi:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.service.started:
+            assert time.monotonic() < deadline, "API did not start"
+            assert self.thread.is_alive(), "API thread died"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.service.stop()
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "stop() did not end run()"
+
+    def client(self, **kwargs: Any) -> Any:
+        import httpx
+
+        return httpx.Client(base_url=self.service.url, timeout=30, **kwargs)

@@ -3,9 +3,7 @@ the embedded broker, Dovecot, aiosmtpd and the state store on SQLite and Postgre
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +18,6 @@ from sqlalchemy import select
 
 from mailroom import topics
 from mailroom.api import auth
-from mailroom.api.service import ApiService
 from mailroom.broker import EmbeddedBroker
 from mailroom.events import Attachment, DeadLetter, Decision, RawEmail, Route, RoutedEmail
 from mailroom.kafka import KafkaClients
@@ -30,7 +27,7 @@ from mailroom.store import MailStatus, mailbox_health
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import feedback
-from servers import Dovecot, SmtpSink
+from servers import Dovecot, RunningApi, SmtpSink
 
 pytestmark = [
     pytest.mark.integration,
@@ -44,31 +41,6 @@ XSS_SUBJECT = '<script>alert("subject")</script> Factura'
 XSS_NAME = '"><svg onload=alert("att")>.pdf'
 XSS_HTML = ('<p>Hello <b>team</b></p><script>alert("html")</script>'
             '<img src="x" onerror="alert(\'img\')"><a href="javascript:alert(1)">click</a>')
-
-
-class RunningApi:
-    """An ApiService served by uvicorn on its own event loop in a thread."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.service = ApiService(rt)
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.service.run()), daemon=True)
-
-    def __enter__(self) -> RunningApi:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.service.started:
-            assert time.monotonic() < deadline, "API did not start"
-            assert self.thread.is_alive(), "API thread died"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.service.stop()
-        self.thread.join(15)
-        assert not self.thread.is_alive(), "stop() did not end run()"
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.service.url, timeout=30, **kwargs)
 
 
 # -- servers shared by this module (starting them per test would dominate the run) ------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_server import TOKEN, RunningApi, api_settings
+from api_server import TOKEN, SettingsApi, api_settings
 
 from mailroom.api import auth
 from mailroom.api.auth import HashingGate, LoginThrottle
@@ -23,8 +23,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[RunningApi]:
-    with RunningApi(api_settings(tmp_path, api_max_body_bytes=64 * 1024)) as running:
+def api(tmp_path: Path) -> Iterator[SettingsApi]:
+    with SettingsApi(api_settings(tmp_path, api_max_body_bytes=64 * 1024)) as running:
         with running.rt.db.begin() as conn:
             auth.add_user(conn, "rita", PASSWORD)
         yield running
@@ -59,7 +59,7 @@ def csrf_of(client: httpx.Client) -> str:
 # -- body limit and authentication before parsing ---------------------------------------
 
 
-def test_a_body_over_the_limit_is_refused_with_413_on_every_route(api: RunningApi) -> None:
+def test_a_body_over_the_limit_is_refused_with_413_on_every_route(api: SettingsApi) -> None:
     big = b"x" * (65 * 1024)
     with api.client() as client:
         for path in ("/api/mails/m1/reply", "/login", "/mails/m1/close"):
@@ -77,7 +77,7 @@ def test_a_body_over_the_limit_is_refused_with_413_on_every_route(api: RunningAp
         assert small.status_code == 404, "a body within the limit reaches the route"
 
 
-def test_unauthenticated_bad_json_gets_401_not_422(api: RunningApi) -> None:
+def test_unauthenticated_bad_json_gets_401_not_422(api: SettingsApi) -> None:
     with api.client() as client:
         anonymous = client.post("/api/mails/m1/reply", content=b"{not json",
                                 headers={"content-type": "application/json"})
@@ -94,7 +94,7 @@ def test_unauthenticated_bad_json_gets_401_not_422(api: RunningApi) -> None:
 # -- malformed credentials ---------------------------------------------------------------
 
 
-def test_non_ascii_csrf_header_with_a_valid_session_is_401_not_500(api: RunningApi) -> None:
+def test_non_ascii_csrf_header_with_a_valid_session_is_401_not_500(api: SettingsApi) -> None:
     with api.client() as client:
         assert login(client).status_code == 303
         resp = client.post("/api/mails/m1/close", headers={b"X-CSRF-Token": "é€".encode()})
@@ -103,7 +103,7 @@ def test_non_ascii_csrf_header_with_a_valid_session_is_401_not_500(api: RunningA
         assert form.status_code == 401
 
 
-def test_non_ascii_login_token_cookie_or_bearer_is_401_not_500(api: RunningApi) -> None:
+def test_non_ascii_login_token_cookie_or_bearer_is_401_not_500(api: SettingsApi) -> None:
     with api.client() as client:
         assert login(client, token="é€ü").status_code == 401
     with api.client(headers={"Cookie": f"{auth.SESSION_COOKIE}=é€".encode()}) as client:
@@ -116,7 +116,7 @@ def test_non_ascii_login_token_cookie_or_bearer_is_401_not_500(api: RunningApi) 
 # -- login limits ------------------------------------------------------------------------
 
 
-def test_one_client_is_blocked_after_repeated_failures_whatever_names_it_tries(api: RunningApi) -> None:
+def test_one_client_is_blocked_after_repeated_failures_whatever_names_it_tries(api: SettingsApi) -> None:
     api.state.throttle = LoginThrottle(per_name=5, per_client=3, global_limit=200)
     with api.client() as client:
         for n in range(3):
@@ -124,7 +124,7 @@ def test_one_client_is_blocked_after_repeated_failures_whatever_names_it_tries(a
         assert login(client, "rita", PASSWORD).status_code == 429, "the client is blocked"
 
 
-def test_every_login_is_refused_while_the_global_limit_is_reached(api: RunningApi) -> None:
+def test_every_login_is_refused_while_the_global_limit_is_reached(api: SettingsApi) -> None:
     """Failures from many clients together: the global limit stops them (tokens still work)."""
     api.state.throttle = LoginThrottle(per_name=5, per_client=100, global_limit=4)
     with api.client() as client:
@@ -134,7 +134,7 @@ def test_every_login_is_refused_while_the_global_limit_is_reached(api: RunningAp
         assert client.get("/api/mails", headers=AUTH).status_code == 200
 
 
-def test_logins_wait_for_a_hashing_turn_and_get_503_when_none_comes(api: RunningApi) -> None:
+def test_logins_wait_for_a_hashing_turn_and_get_503_when_none_comes(api: SettingsApi) -> None:
     gate = HashingGate(limit=1, wait=0.2)
     api.state.hashing = gate
     assert gate.acquire()  # every turn taken, as by a flood of logins
@@ -168,7 +168,7 @@ def test_spraying_names_never_unblocks_a_user_and_memory_stays_bounded() -> None
 
 
 def test_api_cookie_secure_marks_the_cookie_secure_and_sends_hsts(tmp_path: Path) -> None:
-    with RunningApi(api_settings(tmp_path, api_cookie_secure=True)) as api:
+    with SettingsApi(api_settings(tmp_path, api_cookie_secure=True)) as api:
         with api.rt.db.begin() as conn:
             auth.add_user(conn, "rita", PASSWORD)
         with api.client() as client:
@@ -180,7 +180,7 @@ def test_api_cookie_secure_marks_the_cookie_secure_and_sends_hsts(tmp_path: Path
 
 def test_https_behind_a_trusted_proxy_counts_and_an_untrusted_one_does_not(tmp_path: Path) -> None:
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
-    with RunningApi(api_settings(tmp_path / "a")) as api:  # API_TRUSTED_PROXIES=127.0.0.1
+    with SettingsApi(api_settings(tmp_path / "a")) as api:  # API_TRUSTED_PROXIES=127.0.0.1
         with api.rt.db.begin() as conn:
             auth.add_user(conn, "rita", PASSWORD)
         with api.client(headers=forwarded) as client:
@@ -191,7 +191,7 @@ def test_https_behind_a_trusted_proxy_counts_and_an_untrusted_one_does_not(tmp_p
     assert "strict-transport-security" in trusted.headers
     assert "secure" not in plain.headers["set-cookie"].lower()
     assert "strict-transport-security" not in plain.headers
-    with RunningApi(api_settings(tmp_path / "b", api_trusted_proxies="10.9.9.9")) as api:
+    with SettingsApi(api_settings(tmp_path / "b", api_trusted_proxies="10.9.9.9")) as api:
         with api.rt.db.begin() as conn:
             auth.add_user(conn, "rita", PASSWORD)
         with api.client(headers=forwarded) as client:
@@ -200,7 +200,7 @@ def test_https_behind_a_trusted_proxy_counts_and_an_untrusted_one_does_not(tmp_p
     assert "secure" not in untrusted.headers["set-cookie"].lower()
 
 
-def test_logout_ends_the_session_on_the_server(api: RunningApi) -> None:
+def test_logout_ends_the_session_on_the_server(api: SettingsApi) -> None:
     with api.client() as client:
         assert login(client).status_code == 303
         stolen = client.cookies[auth.SESSION_COOKIE]
@@ -209,7 +209,7 @@ def test_logout_ends_the_session_on_the_server(api: RunningApi) -> None:
         assert replay.get("/api/mails").status_code == 401, "the old cookie no longer works"
 
 
-def test_a_password_change_ends_every_session_of_that_user(api: RunningApi) -> None:
+def test_a_password_change_ends_every_session_of_that_user(api: SettingsApi) -> None:
     with api.client() as first, api.client() as second:
         assert login(first).status_code == 303 and login(second).status_code == 303
         assert first.get("/api/mails").status_code == 200
@@ -223,12 +223,12 @@ def test_a_password_change_ends_every_session_of_that_user(api: RunningApi) -> N
 def test_a_config_users_new_hash_in_api_users_ends_their_sessions(tmp_path: Path) -> None:
     """API_USERS changed and the API restarted: a cookie opened with the old password fails."""
     old = auth.hash_password("config-pass-1")
-    with RunningApi(api_settings(tmp_path, api_users=f"carol:{old}")) as api, api.client() as client:
+    with SettingsApi(api_settings(tmp_path, api_users=f"carol:{old}")) as api, api.client() as client:
         assert login(client, "carol", "config-pass-1").status_code == 303
         cookie = client.cookies[auth.SESSION_COOKIE]
         assert client.get("/api/mails").status_code == 200
     new = auth.hash_password("config-pass-2")
-    with RunningApi(api_settings(tmp_path, api_users=f"carol:{new}")) as api, \
+    with SettingsApi(api_settings(tmp_path, api_users=f"carol:{new}")) as api, \
             api.client(cookies={auth.SESSION_COOKIE: cookie}) as client:
         assert client.get("/api/mails").status_code == 401
 
@@ -238,7 +238,7 @@ def test_a_store_down_answers_anonymous_callers_503_without_the_database_error(
     """The database error's repr (host, user) goes to the log only, never to the caller."""
     from mailroom.store.db import make_engine
 
-    with RunningApi(api_settings(tmp_path)) as api:
+    with SettingsApi(api_settings(tmp_path)) as api:
         api.rt.db.engine = make_engine(
             "postgresql+psycopg://dbuser-xyz:db-secret-xyz@127.0.0.1:1/mailroom")
         with api.client() as client:
@@ -253,7 +253,7 @@ def test_a_store_down_answers_anonymous_callers_503_without_the_database_error(
     assert "db-secret-xyz" not in caplog.text
 
 
-def test_mails_list_still_works_with_a_session_and_its_csrf(api: RunningApi) -> None:
+def test_mails_list_still_works_with_a_session_and_its_csrf(api: SettingsApi) -> None:
     """The hardening leaves the ordinary path alone: sign in, read, act with the CSRF token."""
     from mailroom.events import Decision, RawEmail, Route
 
