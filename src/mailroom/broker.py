@@ -157,8 +157,12 @@ class EmbeddedBroker:
     def _write_pid_file(self) -> None:
         if self.pid_file is None or self.process is None:
             return
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.pid_file.write_text(json.dumps({"pid": self.process.pid, "port": self.port}))
+        try:
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+            self.pid_file.write_text(json.dumps({"pid": self.process.pid, "port": self.port}))
+        except OSError as exc:  # a read-only data dir: the broker still dies with us
+            log.warning("cannot write %s (%s): a broker left by a crash will not be recognised",
+                        self.pid_file, exc)
 
     def spawn(self) -> None:
         """Start the Tansu process; call from a thread that lives as long as the process."""
@@ -196,7 +200,8 @@ class EmbeddedBroker:
 
     def stop(self) -> None:
         if self.pid_file is not None:
-            self.pid_file.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.pid_file.unlink(missing_ok=True)
         if self.process is None:
             return
         self.process.terminate()
