@@ -1,10 +1,11 @@
 """Issue 16, "Secrets and limits (low)": no credential in a log line, in ``repr(Settings)``
-or in a health detail; RFC 2047 decoding bounded before it runs."""
+or in a health detail; RFC 2047 decoding bounded before it runs; scrypt at OWASP strength."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import sys
@@ -16,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from mailroom import logs
+from mailroom.api import auth
 from mailroom.collector.headers import decode_words
 from mailroom.collector.imap import ImapConnection
 from mailroom.collector.mailboxes import Account
@@ -161,3 +163,40 @@ async def test_the_mailroom_command_installs_the_redaction(tmp_path: Path) -> No
     text = output.decode(errors="replace")
     assert "LOGIN a@example.com ***" in text, text
     assert IMAP_PASSWORD not in text
+
+
+def test_hashes_use_owasp_scrypt_parameters_and_old_hashes_still_verify() -> None:
+    """N=2^14, r=8, p=5 (OWASP's 16 MiB setting); an N=2^14 p=1 hash of the old code verifies."""
+    stored = auth.hash_password("pw-123456")
+    assert stored.startswith("scrypt.16384.8.5.") and not auth.needs_rehash(stored)
+    salt = b"s" * 16
+    old_digest = hashlib.scrypt(b"pw-123456", salt=salt, n=2**14, r=8, p=1, dklen=32)
+    old = f"scrypt.16384.8.1.{auth._b64(salt)}.{auth._b64(old_digest)}"
+    assert auth.verify_password("pw-123456", old) and auth.needs_rehash(old)
+    assert not auth.verify_password("pw-1234567", old)
+
+
+def test_a_hash_asking_for_absurd_parameters_is_refused_not_computed() -> None:
+    assert not auth.verify_password("x", f"scrypt.{2**24}.8.1.AAAA.BBBB")
+    assert not auth.verify_password("x", "scrypt.16384.8.1000.AAAA.BBBB")
+
+
+def test_a_store_users_old_hash_is_replaced_at_the_next_login(tmp_path: Path) -> None:
+    from mailroom.store import Database
+    from mailroom.store import users as user_store
+
+    salt = b"s" * 16
+    digest = hashlib.scrypt(b"pw-123456", salt=salt, n=2**14, r=8, p=1, dklen=32)
+    old = f"scrypt.16384.8.1.{auth._b64(salt)}.{auth._b64(digest)}"
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.create_schema()
+    try:
+        with db.begin() as conn:
+            user_store.add(conn, "rita", old, "reviewer")
+            assert auth.authenticate({}, conn, "rita", "pw-123456") is not None
+            found = user_store.find(conn, "rita")
+        assert found is not None and found[0].startswith("scrypt.16384.8.5.")
+        with db.begin() as conn:
+            assert auth.authenticate({}, conn, "rita", "pw-123456") is not None, "the new hash verifies"
+    finally:
+        db.dispose()
