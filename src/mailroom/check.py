@@ -156,7 +156,11 @@ def reply_templates(settings: Settings) -> set[str]:
 
 
 def check_templates(settings: Settings) -> list[Result]:
-    """Every template parses; the default language has a reply; gaps per language are said."""
+    """Every template parses; the default language has a reply; gaps per language are said.
+
+    The languages checked are DEFAULT_LANGUAGE and every language some template is written
+    in: a mail in any other language the detector finds is answered in DEFAULT_LANGUAGE.
+    """
     from jinja2 import TemplateError
 
     from mailroom.responder.templates import DEFAULT_TEMPLATE, PACKAGED, Templates

@@ -199,7 +199,10 @@ SERVICES = ("collector", "processor", "responder", "api")
 
 async def run_checks(settings: Settings, timeout: float = 5.0) -> list[Result]:
     """Everything ``mailroom up`` needs: local checks first, then each server once."""
-    results = local_checks(settings, SERVICES)
+    env_file = Path(".env").resolve()
+    source = (f"read from {env_file} and the environment" if env_file.is_file() else
+              f"from the environment only (no {env_file})")
+    results = [ok("settings", source), *local_checks(settings, SERVICES)]
     imap, smtp = await asyncio.gather(probe_imap(settings, timeout),
                                       probe_smtp(settings, timeout))
     broker = await asyncio.to_thread(probe_broker, settings, timeout)
