@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "password", "secret", "your-password"})
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class AutoreplyMode(StrEnum):
@@ -115,6 +116,8 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)  # larger request bodies: 413
     api_cookie_secure: bool | None = None  # unset: Secure when the request came over https
     api_trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-Proto/-For uvicorn believes
+    review_take_minutes: float = Field(30.0, gt=0)  # a reviewer's hold on a mail lapses after this
+    review_bulk_max: int = Field(10_000, ge=1)  # mails one bulk action may touch
     dependency_probe_seconds: float = Field(30.0, gt=0)  # how often an idle responder tries SMTP
 
     mailroom_demo: bool = False
@@ -125,6 +128,13 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("default_language", mode="before")
     @classmethod

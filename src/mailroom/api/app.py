@@ -12,7 +12,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from mailroom.api import dashboard, routes, shadow
+from mailroom.api import audit, bulk, dashboard, review_pages, routes, shadow
 from mailroom.api.auth import MalformedCredential
 from mailroom.api.review import ReviewError
 from mailroom.api.security import (
@@ -77,7 +77,10 @@ def create_app(rt: Runtime) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(routes.monitor)
     app.include_router(routes.reviews)
+    app.include_router(bulk.router)
+    app.include_router(audit.router)
     app.include_router(dashboard.router)
+    app.include_router(review_pages.router)
     app.include_router(shadow.api)
     app.include_router(shadow.router)
 

@@ -34,6 +34,8 @@ NOTICES = {
     "reclassified": "Category saved (and recorded as feedback).",
     "retried": "Dead letter published again.",
     "discarded": "Dead letter discarded.",
+    "taken": "You hold this mail: others see it is yours.",
+    "released": "Released: the mail is back in the queue for anybody.",
 }
 
 State = Annotated[ApiState, Depends(api_state)]
@@ -149,22 +151,38 @@ def overview(request: Request, user: PageUser) -> HTMLResponse:
 
 @router.get("/review")
 def review_queue(request: Request, state: State, user: PageUser, status: str = "in_review",
-                 category: str = "", q: str = "", offset: int = 0) -> HTMLResponse:
+                 category: str = "", q: str = "", offset: int = 0, language: str = "",
+                 mailbox: str = "", assignee: str = "", older_than_minutes: str = "",
+                 sort: str = "newest") -> HTMLResponse:
+    """The queue with its filters in the address (a bookmark saves a filter)."""
     wanted = None if status == "all" else status
     query = q[:200]
+    try:
+        age = max(0.0, float(older_than_minutes)) if older_than_minutes else None
+    except ValueError:
+        age = None
+    shown = {"status": status, "category": category, "language": language[:16],
+             "mailbox": mailbox[:512], "assignee": assignee[:128],
+             "older_than_minutes": older_than_minutes if age is not None else "",
+             "sort": "oldest" if sort == "oldest" else "newest"}
+    f = review.MailFilter(wanted, category or None, query, 50, max(0, offset),
+                          language=shown["language"] or None, mailbox=shown["mailbox"] or None,
+                          assignee=shown["assignee"] or None, older_than_minutes=age,
+                          oldest_first=shown["sort"] == "oldest")
     with state.rt.db.begin() as conn:
-        found = review.list_mails(conn, review.MailFilter(wanted, category or None, query, 50,
-                                                          max(0, offset)))
+        found = review.list_mails(conn, f, user.name, state.rt.settings.review_take_minutes)
         cats = review.categories(conn)
-    return render(request, "review.html", user, mails=found, categories=cats, status=status,
-                  category=category, q=query, offset=max(0, offset))
+    return render(request, "review.html", user, mails=found, categories=cats, f=shown,
+                  status=status, category=category, q=query, offset=max(0, offset),
+                  query=urlencode(shown | {"q": query}),
+                  templates=review.reply_templates(state.rt.settings))
 
 
 @router.get("/mails/{mail_id}")
 def mail_page(request: Request, mail_id: str, state: State, user: PageUser) -> HTMLResponse:
     try:
         with state.rt.db.begin() as conn:
-            mail = review.read_mail(conn, mail_id)
+            mail = review.read_mail(conn, mail_id, state.rt.settings.review_take_minutes)
             cats = review.categories(conn)
         tpls = review.reply_templates(state.rt.settings)
     except (review.ReviewError, RetryLater) as exc:
@@ -210,7 +228,7 @@ def reclassify(request: Request, mail_id: str, state: State, user: PageUser,
 def close(request: Request, mail_id: str, state: State, user: PageUser) -> Response:
     try:
         with state.rt.db.begin() as conn:
-            review.close(conn, mail_id, user.name)
+            review.close(conn, mail_id, user.name, state.rt.settings.review_take_minutes)
     except (review.ReviewError, RetryLater) as exc:
         return failure(request, user, exc)
     return back("/review", done="closed")
@@ -229,10 +247,10 @@ def dead_letter_action(request: Request, letter_id: int, action: str, state: Sta
     try:
         review.require_operator(user)
         if action == "retry":
-            done = review.retry_dead_letter(state.rt, state.producer(), letter_id)
+            done = review.retry_dead_letter(state.rt, state.producer(), letter_id, user.name)
         elif action == "discard":
             with state.rt.db.begin() as conn:
-                done = review.discard_dead_letter(conn, letter_id)
+                done = review.discard_dead_letter(conn, letter_id, user.name)
         else:
             raise review.ReviewError(404, "unknown action")
     except (review.ReviewError, RetryLater) as exc:

@@ -107,7 +107,9 @@ class MailSummary(BaseModel):
     confidence: float | None = None
     language: str | None = None
     collected_at: datetime
-    assignee: str | None = None
+    assignee: str | None = Field(None, description="who holds it, or who answered or closed it")
+    assigned_at: datetime | None = None
+    holder: str | None = Field(None, description="who holds it in review now (holds lapse)")
 
 
 class MailList(BaseModel):
@@ -135,6 +137,32 @@ class ReplyInfo(BaseModel):
     last_error: str | None = None
 
 
+class AuditEntry(BaseModel):
+    model_config = _example(id=7, at="2026-01-01T12:00:00+00:00", user="rita", action="reclassify",
+                            mail_id="3f2a...", target=None, before={"category": "other"},
+                            after={"category": "billing"})
+    id: int
+    at: datetime
+    user: str
+    action: str = Field(description="reply, reply_undone, close, reclassify, take, release, "
+                                    "assign, bulk, dead_letter_retry, dead_letter_discard")
+    mail_id: str | None = None
+    target: str | None = Field(None, description="a dead letter's or bulk job's id")
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class AuditList(BaseModel):
+    total: int
+    items: list[AuditEntry]
+
+
+class TakeRequest(BaseModel):
+    model_config = _example(to="bob")
+    to: str | None = Field(None, max_length=128,
+                           description="operators: give the mail to this reviewer; empty: take it")
+
+
 class MailDetail(MailSummary):
     message_id: str
     to: list[str]
@@ -152,6 +180,7 @@ class MailDetail(MailSummary):
                                description="why it was decided so: the rule, the model, a veto")
     would_reply: str | None = Field(None, description="shadow mode: the template it would have "
                                                       "been answered with; nothing was sent")
+    history: list[AuditEntry] = Field(default_factory=list, description="what people did to it")
 
 
 class ReplyRequest(BaseModel):
@@ -197,3 +226,43 @@ class DeadLetterList(BaseModel):
 class DeadLetterResult(BaseModel):
     id: int
     status: str
+
+
+class BulkFilter(BaseModel):
+    """The review queue's filter, as ``GET /api/mails`` takes it."""
+
+    status: str | None = Field("in_review", max_length=32)
+    category: str | None = Field(None, max_length=64)
+    q: str | None = Field(None, max_length=200)
+    language: str | None = Field(None, max_length=16)
+    mailbox: str | None = Field(None, max_length=512)
+    assignee: str | None = Field(None, max_length=128)
+    older_than_minutes: float | None = Field(None, ge=0)
+
+
+class BulkRequest(BaseModel):
+    model_config = _example(action="reply", template="subscription_confirmed",
+                            filter={"category": "subscription"})
+    action: Literal["reply", "reclassify", "close", "assign"]
+    ids: list[str] | None = Field(None, max_length=10_000, description="these mails, or ...")
+    filter: BulkFilter | None = Field(None, description="... every mail this filter matches now")
+    template: str | None = Field(None, max_length=128, description="reply: the template to send")
+    body: str | None = Field(None, max_length=100_000, description="reply: free text instead")
+    category: str | None = Field(None, max_length=64, description="reclassify: the new category")
+    to: str | None = Field(None, max_length=128, description="assign: the reviewer; empty: me")
+
+
+class BulkJob(BaseModel):
+    model_config = _example(id="9b1c...", action="reply", status="running", total=500, done=120,
+                            skipped=3, created_by="rita", created_at="2026-01-01T12:00:00+00:00",
+                            finished_at=None, error=None)
+    id: str
+    action: str
+    status: Literal["running", "done", "failed"]
+    total: int
+    done: int = Field(description="mails the action was applied to")
+    skipped: int = Field(description="mails no longer in review, or held by someone else")
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -22,17 +23,19 @@ from mailroom import topics
 from mailroom.api.auth import User
 from mailroom.api.models import (
     AttachmentInfo,
+    AuditEntry,
     DeadLetterInfo,
     MailDetail,
     MailList,
     MailSummary,
     ReplyInfo,
 )
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail
+from mailroom.events import Decision, RawEmail, Route, RoutedEmail, utcnow
 from mailroom.kafka import Outgoing, produce_all
 from mailroom.runtime import Runtime
 from mailroom.settings import Settings
-from mailroom.store import MailStatus
+from mailroom.store import MailStatus, assignments
+from mailroom.store import audit as audit_store
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
@@ -57,6 +60,33 @@ class MailFilter:
     text: str | None = None
     limit: int = 50
     offset: int = 0
+    language: str | None = None
+    mailbox: str | None = None  # "account" or "account/folder"
+    assignee: str | None = None  # a name, "me" (the caller) or "none" (nobody holds it)
+    older_than_minutes: float | None = None
+    oldest_first: bool = False
+
+
+DEFAULT_TAKE_MINUTES = float(Settings.model_fields["review_take_minutes"].default)
+
+
+def take_cutoff(minutes: float = DEFAULT_TAKE_MINUTES) -> datetime:
+    """Holds taken before this have lapsed."""
+    return utcnow() - timedelta(minutes=minutes)
+
+
+def filter_query(f: MailFilter, user: str, cutoff: datetime) -> dict[str, Any]:
+    """The store's search arguments for a filter (pure): "me" is the caller."""
+    account, _, folder = (f.mailbox or "").partition("/")
+    who = (f.assignee or "").strip()
+    return {
+        "status": f.status, "category": f.category, "text": f.text, "language": f.language or None,
+        "account": account or None, "folder": folder or None,
+        "holder": None if who in ("", "none") else (user if who == "me" else who),
+        "unassigned": who == "none", "take_cutoff": cutoff,
+        "collected_before": (utcnow() - timedelta(minutes=f.older_than_minutes)
+                             if f.older_than_minutes else None),
+    }
 
 
 def sanitize_html(html: str) -> str:
@@ -66,10 +96,34 @@ def sanitize_html(html: str) -> str:
     return nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
 
 
-def list_mails(conn: Connection, f: MailFilter) -> MailList:
-    total, rows = review_store.search(conn, status=f.status, category=f.category, text=f.text,
-                                      limit=max(1, min(f.limit, 500)), offset=max(0, f.offset))
-    return MailList(total=total, items=[MailSummary.model_validate(r) for r in rows])
+def summary(row: dict[str, Any], cutoff: datetime) -> MailSummary:
+    return MailSummary.model_validate(row | {"holder": assignments.holder(row, cutoff)})
+
+
+def list_mails(conn: Connection, f: MailFilter, user: str = "",
+               take_minutes: float = DEFAULT_TAKE_MINUTES) -> MailList:
+    cutoff = take_cutoff(take_minutes)
+    total, rows = review_store.search(conn, limit=max(1, min(f.limit, 500)),
+                                      offset=max(0, f.offset), oldest_first=f.oldest_first,
+                                      **filter_query(f, user, cutoff))
+    return MailList(total=total, items=[summary(r, cutoff) for r in rows])
+
+
+def matching_ids(conn: Connection, f: MailFilter, user: str, limit: int,
+                 take_minutes: float = DEFAULT_TAKE_MINUTES) -> list[str]:
+    """Every mail a filter matches (a bulk action's targets), at most ``limit``."""
+    return review_store.matching_ids(conn, limit=limit,
+                                     **filter_query(f, user, take_cutoff(take_minutes)))
+
+
+def oldest_waiting_seconds(conn: Connection) -> float | None:
+    """Age of the oldest mail in review (the overview and ``email_review_oldest_age_seconds``)."""
+    oldest = review_store.oldest_waiting(conn)
+    if oldest is None:
+        return None
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+    return max(0.0, (utcnow() - oldest).total_seconds())
 
 
 def categories(conn: Connection) -> list[str]:
@@ -99,11 +153,14 @@ def _require(conn: Connection, mail_id: str) -> dict[str, Any]:
     return row
 
 
-def read_mail(conn: Connection, mail_id: str) -> MailDetail:
+def read_mail(conn: Connection, mail_id: str,
+              take_minutes: float = DEFAULT_TAKE_MINUTES) -> MailDetail:
     row = _require(conn, mail_id)
     email = RawEmail.model_validate(row["event"])
     return MailDetail(
         **{name: row[name] for name in review_store.SUMMARY_NAMES},
+        holder=assignments.holder(row, take_cutoff(take_minutes)),
+        history=[AuditEntry.model_validate(r) for r in audit_store.for_mail(conn, mail_id)],
         message_id=email.message_id, to=email.to, cc=email.cc, date=email.date,
         headers=email.headers, text=email.text, html_sanitized=sanitize_html(email.html),
         attachments=[AttachmentInfo(**a.model_dump()) for a in email.attachments],
@@ -129,32 +186,51 @@ def build_reply(row: dict[str, Any], user: str, template: str | None, body: str 
     return RoutedEmail(email=email, decision=decision)
 
 
+def refusal(conn: Connection, mail_id: str, user: str, cutoff: datetime) -> ReviewError:
+    """Why ``user`` could not act on a mail: 409 naming who holds or answered it."""
+    row = _require(conn, mail_id)
+    owner = assignments.holder(row, cutoff)
+    if owner is not None and owner != user:
+        return ReviewError(409, f"{owner} has taken this mail")
+    by = f" by {row['assignee']}" if row.get("assignee") else ""
+    return ReviewError(409, f"mail is {row['status']}{by}, not in review")
+
+
 def request_reply(rt: Runtime, producer: Producer, mail_id: str, user: str,
                   template: str | None, body: str | None) -> str:
     """Take the mail out of review, then publish the reply request.
 
-    The status change is a conditional update (only from ``in_review``), so of two
-    reviewers answering at once exactly one wins; the other gets 409. When the broker does
-    not acknowledge the request, the mail goes back to review and the caller sees 503.
+    The status change is a conditional update (only from ``in_review``, only when nobody
+    else holds the mail), so of two reviewers answering at once exactly one wins; the other
+    gets 409 naming who has it. When the broker does not acknowledge the request, the mail
+    goes back to review and the caller sees 503.
     """
     with rt.db.begin() as conn:
         row = _require(conn, mail_id)
     routed = build_reply(row, user, template, body)
+    cutoff = take_cutoff(rt.settings.review_take_minutes)
     with rt.db.begin() as conn:
-        claimed = mail_store.set_status(
-            conn, mail_id, MailStatus.AWAITING_REPLY, only_from=(MailStatus.IN_REVIEW,),
-            assignee=user, template=routed.decision.template, route=Route.ACKNOWLEDGE.value,
+        claimed = assignments.leave_review(
+            conn, mail_id, user, cutoff, MailStatus.AWAITING_REPLY,
+            template=routed.decision.template, route=Route.ACKNOWLEDGE.value,
             reply_request={"body": routed.decision.reply_body, "requested_by": user})
+        if claimed:
+            audit_store.record(conn, user, "reply", mail_id=mail_id,
+                               before={"status": row["status"]},
+                               after={"status": MailStatus.AWAITING_REPLY.value,
+                                      "template": routed.decision.template,
+                                      "body": routed.decision.reply_body})
     if not claimed:
         with rt.db.begin() as conn:
-            now = _require(conn, mail_id)["status"]
-        raise ReviewError(409, f"mail is {now}, not in review")
+            raise refusal(conn, mail_id, user, cutoff)
     try:
         produce_all(producer, [Outgoing(topics.ACKNOWLEDGEMENT_QUEUE, mail_id, routed.to_bytes())])
     except Exception:
         with rt.db.begin() as conn:
-            mail_store.set_status(conn, mail_id, MailStatus.IN_REVIEW,
-                                  only_from=(MailStatus.AWAITING_REPLY,), assignee=None)
+            assignments.back_to_review(conn, [mail_id])
+            audit_store.record(conn, user, "reply_undone", mail_id=mail_id,
+                               after={"status": MailStatus.IN_REVIEW.value,
+                                      "reason": "the broker did not take the reply request"})
         raise
     return MailStatus.AWAITING_REPLY.value
 
@@ -166,17 +242,64 @@ def reclassify(conn: Connection, mail_id: str, category: str, user: str) -> str:
     if not label:
         raise ReviewError(422, "category is empty")
     review_store.record_label(conn, mail_id, label, user)
+    audit_store.record(conn, user, "reclassify", mail_id=mail_id,
+                       before={"category": row["category"]}, after={"category": label})
     return str(row["status"])
 
 
-def close(conn: Connection, mail_id: str, user: str) -> str:
+def close(conn: Connection, mail_id: str, user: str,
+          take_minutes: float = DEFAULT_TAKE_MINUTES) -> str:
     row = _require(conn, mail_id)
     if row["status"] == MailStatus.CLOSED:
         return MailStatus.CLOSED.value
-    if not mail_store.set_status(conn, mail_id, MailStatus.CLOSED, assignee=user,
-                                 only_from=(MailStatus.IN_REVIEW,)):
-        raise ReviewError(409, f"mail is {row['status']}, not in review")
+    cutoff = take_cutoff(take_minutes)
+    if not assignments.leave_review(conn, mail_id, user, cutoff, MailStatus.CLOSED):
+        raise refusal(conn, mail_id, user, cutoff)
+    audit_store.record(conn, user, "close", mail_id=mail_id, before={"status": row["status"]},
+                       after={"status": MailStatus.CLOSED.value})
     return MailStatus.CLOSED.value
+
+
+# -- ownership ------------------------------------------------------------------------
+
+
+def take(conn: Connection, mail_id: str, user: User, to: str | None = None,
+         take_minutes: float = DEFAULT_TAKE_MINUTES) -> str:
+    """``user`` takes the mail, or (operators) gives it to ``to``; 409 naming the holder
+    when a reviewer tries to take a mail someone else holds."""
+    row = _require(conn, mail_id)
+    name = (to or "").strip() or user.name
+    if name != user.name and not user.operates:
+        raise ReviewError(403, "only operators and admins may assign mails to someone else")
+    cutoff = take_cutoff(take_minutes)
+    if not assignments.take(conn, mail_id, name, cutoff, force=user.operates):
+        raise refusal(conn, mail_id, name, cutoff)
+    audit_store.record(conn, user.name, "assign" if name != user.name else "take", mail_id=mail_id,
+                       before={"assignee": assignments.holder(row, cutoff)}, after={"assignee": name})
+    return name
+
+
+def release(conn: Connection, mail_id: str, user: User,
+            take_minutes: float = DEFAULT_TAKE_MINUTES) -> None:
+    """Give the mail back: one's own hold, or anybody's for operators."""
+    row = _require(conn, mail_id)
+    cutoff = take_cutoff(take_minutes)
+    before = assignments.holder(row, cutoff)
+    if before is None:
+        return
+    if not assignments.release(conn, mail_id, None if user.operates else user.name):
+        raise ReviewError(409, f"{before} has taken this mail")
+    audit_store.record(conn, user.name, "release", mail_id=mail_id,
+                       before={"assignee": before}, after={"assignee": None})
+
+
+def audit_entries(conn: Connection, *, user: str | None = None, action: str | None = None,
+                  mail_id: str | None = None, target: str | None = None, limit: int = 100,
+                  offset: int = 0) -> tuple[int, list[AuditEntry]]:
+    total, rows = audit_store.search(conn, user=user, action=action, mail_id=mail_id,
+                                     target=target, limit=max(1, min(limit, 500)),
+                                     offset=max(0, offset))
+    return total, [AuditEntry.model_validate(r) for r in rows]
 
 
 # -- dead letters ---------------------------------------------------------------------
@@ -202,7 +325,7 @@ def list_dead_letters(
     return dead_letter_store.count_open(conn), [dead_letter_info(r) for r in rows]
 
 
-def retry_dead_letter(rt: Runtime, producer: Producer, letter_id: int) -> str:
+def retry_dead_letter(rt: Runtime, producer: Producer, letter_id: int, user: str = "") -> str:
     """Publish the stored payload to its source topic again, then mark it retried."""
     with rt.db.begin() as conn:
         row = dead_letter_store.get(conn, letter_id)
@@ -215,14 +338,20 @@ def retry_dead_letter(rt: Runtime, producer: Producer, letter_id: int) -> str:
     produce_all(producer, [Outgoing(row["source_topic"], row["key"], str(row["payload"]).encode())])
     with rt.db.begin() as conn:
         review_store.mark_retried(conn, letter_id)
+        audit_store.record(conn, user or "unknown", "dead_letter_retry", mail_id=row["mail_id"],
+                           target=str(letter_id), before={"status": "open"},
+                           after={"status": "retried"})
     return "retried"
 
 
-def discard_dead_letter(conn: Connection, letter_id: int) -> str:
+def discard_dead_letter(conn: Connection, letter_id: int, user: str = "") -> str:
     row = dead_letter_store.get(conn, letter_id)
     if row is None:
         raise ReviewError(404, "no such dead letter")
     if row["status"] != "open":
         raise ReviewError(409, f"dead letter is {row['status']}")
     dead_letter_store.set_status(conn, letter_id, "discarded")
+    audit_store.record(conn, user or "unknown", "dead_letter_discard", mail_id=row["mail_id"],
+                       target=str(letter_id), before={"status": "open"},
+                       after={"status": "discarded"})
     return "discarded"

@@ -86,18 +86,27 @@ def list_mails(
     q: Annotated[str | None, Query(max_length=200, description="text in subject, sender or body")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+    mailbox: Annotated[str | None, Query(max_length=512, description="account or account/folder")] = None,
+    assignee: Annotated[str | None, Query(max_length=128, description="a name, 'me' or 'none'")] = None,
+    older_than_minutes: Annotated[float | None, Query(ge=0)] = None,
+    sort: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
 ) -> MailList:
-    """Mails in review (or another status), filtered by category and text."""
+    """Mails in review (or another status), filtered by category, text, language, mailbox,
+    who holds them and age; newest or oldest first."""
     wanted = None if status == "all" else (status or "in_review")
+    f = review.MailFilter(wanted, category, q, limit, offset, language=language, mailbox=mailbox,
+                          assignee=assignee, older_than_minutes=older_than_minutes,
+                          oldest_first=sort == "oldest")
     with state.rt.db.begin() as conn:
-        return review.list_mails(conn, review.MailFilter(wanted, category, q, limit, offset))
+        return review.list_mails(conn, f, _user.name, state.rt.settings.review_take_minutes)
 
 
 @reviews.get("/mails/{mail_id}", response_model=MailDetail, responses={404: {}})
 def get_mail(mail_id: str, state: State, _user: Authed) -> MailDetail:
     """One mail: headers, text, sanitised HTML, attachments and replies."""
     with state.rt.db.begin() as conn:
-        return review.read_mail(conn, mail_id)
+        return review.read_mail(conn, mail_id, state.rt.settings.review_take_minutes)
 
 
 @reviews.post("/mails/{mail_id}/reply", response_model=ActionResult, status_code=202,
@@ -120,7 +129,7 @@ def reclassify(mail_id: str, body: ReclassifyRequest, state: State, user: Authed
 def close(mail_id: str, state: State, user: Authed) -> ActionResult:
     """Close a mail in review without replying."""
     with state.rt.db.begin() as conn:
-        status = review.close(conn, mail_id, user.name)
+        status = review.close(conn, mail_id, user.name, state.rt.settings.review_take_minutes)
     return ActionResult(mail_id=mail_id, status=status, detail="closed")
 
 
@@ -140,7 +149,8 @@ def retry_dead_letter(letter_id: int, state: State, user: Authed) -> DeadLetterR
     """Publish the payload to its source topic again (operators and admins)."""
     review.require_operator(user)
     return DeadLetterResult(id=letter_id,
-                            status=review.retry_dead_letter(state.rt, state.producer(), letter_id))
+                            status=review.retry_dead_letter(state.rt, state.producer(), letter_id,
+                                                            user.name))
 
 
 @reviews.post("/dead-letters/{letter_id}/discard", response_model=DeadLetterResult,
@@ -149,4 +159,5 @@ def discard_dead_letter(letter_id: int, state: State, user: Authed) -> DeadLette
     """Drop a dead letter for good (operators and admins)."""
     review.require_operator(user)
     with state.rt.db.begin() as conn:
-        return DeadLetterResult(id=letter_id, status=review.discard_dead_letter(conn, letter_id))
+        return DeadLetterResult(id=letter_id,
+                                status=review.discard_dead_letter(conn, letter_id, user.name))

@@ -3,16 +3,18 @@ a dead letter sent again."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Text, cast, func, or_, select, update
 
 from mailroom.events import utcnow
-from mailroom.store.schema import dead_letters, feedback, mails
+from mailroom.store import assignments
+from mailroom.store.schema import MailStatus, dead_letters, feedback, mails
 
 SUMMARY_COLUMNS = (mails.c.mail_id, mails.c.subject, mails.c.from_addr, mails.c.account,
                    mails.c.folder, mails.c.status, mails.c.category, mails.c.confidence,
-                   mails.c.language, mails.c.collected_at, mails.c.assignee)
+                   mails.c.language, mails.c.collected_at, mails.c.assignee, mails.c.assigned_at)
 SUMMARY_NAMES = tuple(c.name for c in SUMMARY_COLUMNS)
 
 
@@ -21,14 +23,29 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search(conn: Connection, *, status: str | None, category: str | None, text: str | None,
-           limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-    """(how many match, one page of their summaries), newest first."""
-    conditions = []
+def _conditions(*, status: str | None, category: str | None, text: str | None,
+                language: str | None = None, account: str | None = None,
+                folder: str | None = None, holder: str | None = None,
+                unassigned: bool = False, take_cutoff: datetime | None = None,
+                collected_before: datetime | None = None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if status:
         conditions.append(mails.c.status == status)
     if category:
         conditions.append(mails.c.category == category)
+    if language:
+        conditions.append(mails.c.language == language)
+    if account:
+        conditions.append(mails.c.account == account)
+    if folder:
+        conditions.append(mails.c.folder == folder)
+    cutoff = take_cutoff or utcnow()
+    if holder:
+        conditions.append(assignments.held_by(holder, cutoff))
+    if unassigned:
+        conditions.append(assignments.unheld(cutoff))
+    if collected_before is not None:
+        conditions.append(mails.c.collected_at < collected_before)
     if text and text.strip():
         pattern = _like(text.strip().lower())
         conditions.append(or_(
@@ -36,13 +53,42 @@ def search(conn: Connection, *, status: str | None, category: str | None, text: 
             func.lower(mails.c.from_addr).like(pattern, escape="\\"),
             func.lower(cast(mails.c.event, Text)).like(pattern, escape="\\"),
         ))
+    return conditions
+
+
+def search(conn: Connection, *, status: str | None, category: str | None, text: str | None,
+           limit: int, offset: int, oldest_first: bool = False,
+           **more: Any) -> tuple[int, list[dict[str, Any]]]:
+    """(how many match, one page of their summaries), newest first (or oldest first).
+
+    ``more``: language, account, folder, holder, unassigned, take_cutoff, collected_before.
+    """
+    conditions = _conditions(status=status, category=category, text=text, **more)
     total = conn.execute(select(func.count()).select_from(mails).where(*conditions)).scalar_one()
+    order = mails.c.collected_at.asc() if oldest_first else mails.c.collected_at.desc()
     rows = conn.execute(
         select(*SUMMARY_COLUMNS).where(*conditions)
-        .order_by(mails.c.collected_at.desc(), mails.c.mail_id)
+        .order_by(order, mails.c.mail_id)
         .limit(limit).offset(offset)
     ).mappings()
     return int(total), [dict(r) for r in rows]
+
+
+def matching_ids(conn: Connection, *, status: str | None, category: str | None,
+                 text: str | None, limit: int, **more: Any) -> list[str]:
+    """The ids a filter matches (a bulk action's targets), oldest first, at most ``limit``."""
+    conditions = _conditions(status=status, category=category, text=text, **more)
+    return [str(i) for i in conn.execute(
+        select(mails.c.mail_id).where(*conditions)
+        .order_by(mails.c.collected_at, mails.c.mail_id).limit(limit)).scalars()]
+
+
+def oldest_waiting(conn: Connection) -> datetime | None:
+    """When the oldest mail still in review was collected (None: the queue is empty)."""
+    found: datetime | None = conn.execute(
+        select(func.min(mails.c.collected_at)).where(mails.c.status == MailStatus.IN_REVIEW)
+    ).scalar_one()
+    return found
 
 
 def categories(conn: Connection) -> list[str]:

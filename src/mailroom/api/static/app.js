@@ -133,6 +133,68 @@
     });
   }
 
+  // the review queue's checkboxes: shift-click ticks a range, the header box the page,
+  // "x" ticks the current row; the count says what the bulk form will act on
+  function bulkPicks() {
+    const boxes = Array.from(document.querySelectorAll("input.pick"));
+    const all = document.getElementById("b-all");
+    const pageBox = document.getElementById("select-page");
+    if (!boxes.length) return;
+    let last = -1;
+    function count() {
+      const n = all && all.checked ? Number(document.getElementById("match-count").dataset.total)
+        : boxes.filter((b) => b.checked).length;
+      setText("selected-count", n + " selected");
+    }
+    boxes.forEach((box, i) => {
+      box.addEventListener("click", (ev) => {
+        if (ev.shiftKey && last >= 0) {
+          const [a, b] = [Math.min(last, i), Math.max(last, i)];
+          for (let k = a; k <= b; k++) boxes[k].checked = box.checked;
+        }
+        last = i;
+        count();
+      });
+    });
+    if (pageBox) pageBox.addEventListener("change", () => { boxes.forEach((b) => { b.checked = pageBox.checked; }); count(); });
+    if (all) all.addEventListener("change", count);
+    document.addEventListener("keydown", (ev) => {
+      const tag = (ev.target.tagName || "").toLowerCase();
+      if (ev.key !== "x" || ["input", "textarea", "select"].includes(tag)) return;
+      const row = document.querySelector("table.list tbody tr.current");
+      const box = row && row.querySelector("input.pick");
+      if (box) { box.checked = !box.checked; last = boxes.indexOf(box); count(); }
+    });
+    count();
+  }
+
+  // a bulk job's page: its progress from GET /api/bulk/{id} until it ends
+  function bulkProgress() {
+    const card = document.getElementById("bulk-job");
+    if (!card) return;
+    async function poll() {
+      try {
+        const resp = await fetch("/api/bulk/" + encodeURIComponent(card.dataset.job),
+          { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (!resp.ok) throw new Error(resp.status);
+        const job = await resp.json();
+        const bar = document.getElementById("job-progress");
+        bar.max = Math.max(1, job.total);
+        bar.value = job.done + job.skipped;
+        setText("job-status", job.status);
+        setText("job-done", job.done);
+        setText("job-skipped", job.skipped);
+        setText("job-total", job.total);
+        setText("job-error", job.error || "");
+        if (job.status === "running") setTimeout(poll, 500);
+      } catch (err) {
+        setText("job-error", "progress unavailable (" + err.message + "), retrying");
+        setTimeout(poll, 2000);
+      }
+    }
+    poll();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const page = document.body.dataset.page;
     if (page === "overview") {
@@ -140,5 +202,7 @@
       setInterval(refresh, POLL_MS);
     }
     listKeys();
+    bulkPicks();
+    bulkProgress();
   });
 })();
