@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from mailroom import __version__
 from mailroom.logs import protect as protect_logs
-from mailroom.settings import ConfigError, Settings
+from mailroom.settings import LOG_LEVELS, ConfigError, Settings
 
 if TYPE_CHECKING:
     from mailroom.app import Supervisor
@@ -155,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mailroom", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mailroom {__version__}")
-    parser.add_argument("--log-level", default=None,
-                        help="DEBUG, INFO or WARNING (default: LOG_LEVEL, else INFO)")
+    parser.add_argument("--log-level", default=None, type=str.upper, choices=LOG_LEVELS,
+                        help="DEBUG, INFO, WARNING or ERROR (default: LOG_LEVEL, else INFO)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("up", help="run everything: collect, classify, reply, dashboard (starts its "
                    "own broker unless KAFKA_BOOTSTRAP_SERVERS is set)").set_defaults(

@@ -112,3 +112,26 @@ def test_an_api_users_entry_without_a_hash_is_refused() -> None:
     assert check_api_users(settings(api_users="alice:pbkdf2$x, ")) == []
     assert "API_USERS has an entry" in failure_lines(local_checks(settings(api_users="bob"),
                                                                   ["api"]))[0]
+
+
+def test_log_level_is_one_of_the_known_levels() -> None:
+    assert settings(log_level="warning").log_level == "WARNING"
+    with pytest.raises(ConfigError, match="invalid setting LOG_LEVEL: must be one of DEBUG, INFO"):
+        settings(log_level="loud")
+
+
+def test_user_errors_are_told_apart_from_bugs() -> None:
+    from mailroom.cli import is_user_error
+
+    assert is_user_error(ConfigError("x")) and is_user_error(FileNotFoundError(2, "gone", "a.eml"))
+    assert not is_user_error(ValueError("a bug"))
+
+
+def test_a_file_error_is_one_line_naming_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    from mailroom.cli import say_error
+
+    say_error(FileNotFoundError(2, "No such file or directory", "mail.eml"))
+    say_error(ConfigError("A is not set\nB is not set"))
+    assert capsys.readouterr().err.splitlines() == [
+        "mailroom: mail.eml: No such file or directory", "mailroom: A is not set",
+        "mailroom: B is not set"]
