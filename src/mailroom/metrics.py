@@ -45,6 +45,26 @@ class QueueSizeCollector(Collector):
         yield family
 
 
+class ReviewAgeCollector(Collector):
+    """``email_review_oldest_age_seconds``, read from the store at scrape time, so an alert
+    can fire when mails wait too long for a person whichever process serves /metrics."""
+
+    def __init__(self, read: Callable[[], float]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "email_review_oldest_age_seconds",
+            "Seconds the oldest mail in review has waited since it was collected (0: none waits)")
+        try:
+            age = self.read()
+        except Exception:  # the store is down: no sample rather than a false 0
+            age = None
+        if age is not None:
+            family.add_metric([], age)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -102,6 +122,13 @@ class Metrics:
         for outcome in FAILING_REPLY_OUTCOMES:
             self.replies.labels(outcome=outcome)
         self._queue_collector: QueueSizeCollector | None = None
+        self._review_age: ReviewAgeCollector | None = None
+
+    def watch_review_age(self, read: Callable[[], float]) -> None:
+        """Register the scrape-time age of the oldest mail in review (once per registry)."""
+        if self._review_age is None:
+            self._review_age = ReviewAgeCollector(read)
+            self.registry.register(self._review_age)
 
     def watch_queues(self, read: Callable[[], dict[str, int]]) -> None:
         """Register the scrape-time queue sizes (once per registry)."""

@@ -17,6 +17,7 @@ from mailroom.settings import Settings
 from mailroom.store import Database, MailStatus
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
+from mailroom.store import review as review_store
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class Runtime:
             log.info("%s is back (down since %s)", component,
                         previous.since.isoformat(timespec="seconds"))
 
+    def oldest_review_age(self) -> float:
+        with self.db.begin() as conn:
+            return review_store.oldest_waiting_seconds(conn)
+
     def queue_sizes(self) -> dict[str, int]:
         with self.db.begin() as conn:
             return queue_sizes_of(mail_store.count_in(conn, QUEUED),
@@ -83,4 +88,5 @@ def build_runtime(settings: Settings, bootstrap_servers: str | None = None) -> R
     metrics = Metrics()
     runtime = Runtime(settings=settings, db=db, kafka=kafka, metrics=metrics)
     metrics.watch_queues(runtime.queue_sizes)
+    metrics.watch_review_age(runtime.oldest_review_age)
     return runtime

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import test_api
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 from test_api import PASSWORD, TOKEN, RunningApi, csrf_of, login, review_mail, seed
 
@@ -226,6 +227,24 @@ def test_queue_filters_by_language_mailbox_and_age_and_sorts_oldest_first(
         assert ids(mailbox="support@example.com") == [new_id, old_id]
         assert ids(older_than_minutes=60) == [old_id]
         assert client.get("/api/mails", params={"sort": "sideways"}).status_code == 422
+
+
+def test_the_oldest_waiting_mail_age_is_on_the_overview_and_in_metrics(
+        api_factory: Callable[..., RunningApi], store_url: str) -> None:
+    api = api_factory(database_url=store_url)
+    rt = api.service.rt
+    with api.client(headers=BEARER) as client:
+        def age() -> float:
+            families = text_string_to_metric_families(client.get("/metrics").text)
+            (family,) = [f for f in families if f.name == "email_review_oldest_age_seconds"]
+            return float(family.samples[0].value)
+        assert age() == 0.0, "nothing waits"
+        old = review_mail("Waiting since this morning")
+        seed(rt, (old[0].model_copy(update={"collected_at": utcnow() - timedelta(hours=3)}), old[1]),
+             review_mail("Just now"))
+        assert 3 * 3600 <= age() < 3 * 3600 + 60
+    with session(api, "rita") as rita:
+        assert "oldest: 3.0 h" in rita.get("/").text
 
 
 # -- bulk ------------------------------------------------------------------------------

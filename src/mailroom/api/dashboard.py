@@ -145,8 +145,10 @@ def favicon() -> Response:
 
 
 @router.get("/")
-def overview(request: Request, user: PageUser) -> HTMLResponse:
-    return render(request, "overview.html", user)
+def overview(request: Request, state: State, user: PageUser) -> HTMLResponse:
+    with state.rt.db.begin() as conn:
+        oldest = review.oldest_waiting_seconds(conn)
+    return render(request, "overview.html", user, oldest_waiting=oldest)
 
 
 @router.get("/review")

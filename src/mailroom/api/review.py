@@ -116,14 +116,9 @@ def matching_ids(conn: Connection, f: MailFilter, user: str, limit: int,
                                      **filter_query(f, user, take_cutoff(take_minutes)))
 
 
-def oldest_waiting_seconds(conn: Connection) -> float | None:
-    """Age of the oldest mail in review (the overview and ``email_review_oldest_age_seconds``)."""
-    oldest = review_store.oldest_waiting(conn)
-    if oldest is None:
-        return None
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
-    return max(0.0, (utcnow() - oldest).total_seconds())
+def oldest_waiting_seconds(conn: Connection) -> float:
+    """Age of the oldest mail in review, 0 when none waits."""
+    return review_store.oldest_waiting_seconds(conn)
 
 
 def categories(conn: Connection) -> list[str]:

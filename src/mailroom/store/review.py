@@ -83,12 +83,18 @@ def matching_ids(conn: Connection, *, status: str | None, category: str | None,
         .order_by(mails.c.collected_at, mails.c.mail_id).limit(limit)).scalars()]
 
 
-def oldest_waiting(conn: Connection) -> datetime | None:
-    """When the oldest mail still in review was collected (None: the queue is empty)."""
+def oldest_waiting_seconds(conn: Connection) -> float:
+    """How long the oldest mail still in review has waited since it was collected; 0 when
+    the queue is empty (``email_review_oldest_age_seconds``, the overview)."""
     found: datetime | None = conn.execute(
         select(func.min(mails.c.collected_at)).where(mails.c.status == MailStatus.IN_REVIEW)
     ).scalar_one()
-    return found
+    if found is None:
+        return 0.0
+    now = utcnow()
+    if found.tzinfo is None:  # SQLite hands back naive datetimes; the store writes UTC
+        found = found.replace(tzinfo=now.tzinfo)
+    return max(0.0, (now - found).total_seconds())
 
 
 def categories(conn: Connection) -> list[str]:
