@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import Envelope
-from books import all_settled, assert_books, bare_id, poll, wait_for_books
-from fault_procs import ServiceProcs
+from books import Books, all_settled, assert_books, bare_id, poll, wait_for_books
+from fault_procs import RestartableBroker, ServiceProcs
 from smtp_proxy import SmtpCuttingProxy
 from sqlalchemy import select
 
@@ -227,8 +227,16 @@ def test_mailroom_up_killed_twice_leaves_at_most_the_replies_on_the_wire_in_doub
     procs.stop_all()
     assert not brokers_on("127.0.0.1", broker_port), "a broker was left running"
 
-    assert refusing.refused == REFUSALS and smtp_proxy.answers_lost == LOST_ANSWERS
-    assert_books(books, expected_rows=len(mails), wanted_replies=wanted)  # 0 duplicates
+    assert_only_the_wire_in_doubt(books, reply_rows, wanted, refusing, smtp_proxy, len(mails))
+
+
+def assert_only_the_wire_in_doubt(books: Books, reply_rows: dict[str, str], wanted: list[str],
+                                  refusing: SlowlyRefusing, proxy: SmtpCuttingProxy,
+                                  expected_rows: int) -> None:
+    """The issue's "done when": faults happened; every keyword mail answered exactly once
+    except at most 2 x SMTP_POOL_SIZE + 3 in doubt, each in review marked uncertain."""
+    assert refusing.refused == REFUSALS and proxy.answers_lost == LOST_ANSWERS
+    assert_books(books, expected_rows=expected_rows, wanted_replies=wanted)  # 0 duplicates
     in_doubt = books.in_doubt
     assert len(in_doubt) <= 2 * POOL_SIZE + LOST_ANSWERS, books.summary()
     unanswered = [m for m in wanted if books.replies.get(bare_id(m), 0) == 0]
@@ -237,3 +245,39 @@ def test_mailroom_up_killed_twice_leaves_at_most_the_replies_on_the_wire_in_doub
         if bare_id(str(row["message_id"])) in in_doubt:
             assert reply_rows[mail_id] == ReplyStatus.UNCERTAIN and \
                 row["status"] == MailStatus.IN_REVIEW, row
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_split_services_on_postgresql_responder_killed_twice_leaves_only_the_wire_in_doubt(
+        dovecot: Dovecot, smtp_sink: SmtpSink, smtp_proxy: SmtpCuttingProxy, tmp_path: Path,
+        restartable_broker: RestartableBroker, pg_url: str,
+        service_procs: Callable[[dict[str, str]], ServiceProcs],
+        store_of: Callable[[str], Database]) -> None:
+    """The same faults with one process per service on PostgreSQL; the responder is killed."""
+    mails = make_batch(BACKLOG)
+    dovecot.preload(USER, [m.raw for m in mails])
+    wanted = [m.message_id for m in mails if m.wants_reply]
+    refusing = SlowlyRefusing()
+    smtp_sink.behaviour.on_data = refusing
+    smtp_proxy.lose_answer_after_data(LOST_ANSWERS)
+    env = up_env(dovecot, smtp_proxy, smtp_sink, tmp_path / "data", 0) | {
+        "KAFKA_BOOTSTRAP_SERVERS": restartable_broker.bootstrap_servers, "DATABASE_URL": pg_url}
+    db = store_of(pg_url)  # schema first, as a deployment's migration step
+    procs = service_procs(env)
+    procs.topics_create()
+    for name in ("collector", "processor", "responder"):
+        procs.start(name)
+    assert poll(lambda: len(smtp_sink.received) >= 100, 180), procs.tail()
+    for _ in range(2):
+        procs.kill("responder")
+        procs.start("responder")
+        time.sleep(8)
+    assert len(smtp_sink.received) < len(wanted), "the kills came after the work"
+
+    books = wait_for_books(db, smtp_sink, settled=all_settled(len(mails)), timeout=600)
+    with db.begin() as conn:
+        reply_rows = {str(m): str(s) for m, s in conn.execute(
+            select(replies.c.mail_id, replies.c.status))}
+    assert not procs.exited(), procs.tail()
+    assert_only_the_wire_in_doubt(books, reply_rows, wanted, refusing, smtp_proxy, len(mails))
