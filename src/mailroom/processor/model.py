@@ -99,8 +99,9 @@ class TextModel:
         head = self.pipeline[1:]
         pieces, starts = segment(texts)
         counts = self.pipeline[0].transform(pieces)
-        whole = np.asarray(head.predict_proba(_sum_rows(counts, starts)))
-        per_piece = np.asarray(head.predict_proba(counts))
+        both = np.asarray(head.predict_proba(sp.vstack([_sum_rows(counts, starts), counts],
+                                                        format="csr")))
+        whole, per_piece = both[: len(texts)], both[len(texts) :]
         combined = np.maximum(whole, np.maximum.reduceat(per_piece, starts, axis=0))
         if BACKGROUND in self.classes:
             bg = self.classes.index(BACKGROUND)

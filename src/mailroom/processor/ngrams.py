@@ -95,15 +95,19 @@ class NgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             first, last = first[keep], last[keep]
             rows.append(owner[first])
             hashes.append((self._span(scaled, up, first, last) ^ _WORD_SALT) + np.uint64(n))
-        if not rows:
+        if not rows or not sum(len(r) for r in rows):
             return sp.csr_matrix((len(texts), self.n_features), dtype=np.float32)
         mixed = np.concatenate(hashes) * _MIX
         columns = ((mixed >> np.uint64(32)) % np.uint64(self.n_features)).astype(np.int64)
-        row = np.concatenate(rows)
-        matrix = sp.csr_matrix((np.ones(len(row), dtype=np.float32), (row, columns)),
-                               shape=(len(texts), self.n_features))
-        matrix.sum_duplicates()
-        return matrix
+        # one sort of (row, column) keys counts repeats and orders the matrix at once
+        keys = np.concatenate(rows).astype(np.int64) * self.n_features + columns
+        keys.sort()
+        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        counts = np.diff(np.append(first, len(keys))).astype(np.float32)
+        unique = keys[first]
+        indptr = np.searchsorted(unique, np.arange(len(texts) + 1) * self.n_features)
+        return sp.csr_matrix((counts, unique % self.n_features, indptr),
+                             shape=(len(texts), self.n_features))
 
     @staticmethod
     def _span(scaled: np.ndarray, up: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
