@@ -10,6 +10,7 @@ from mailroom.check import (
     Result,
     Status,
     check_api_users,
+    check_mailboxes,
     check_models,
     check_rules,
     check_templates,
@@ -135,3 +136,18 @@ def test_a_file_error_is_one_line_naming_the_file(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err.splitlines() == [
         "mailroom: mail.eml: No such file or directory", "mailroom: A is not set",
         "mailroom: B is not set"]
+
+
+def test_a_bad_mailboxes_file_is_named_by_its_setting(tmp_path: Path) -> None:
+    missing = check_mailboxes(settings(mailroom_mailboxes=tmp_path / "none.yaml"))
+    assert missing[0].status is Status.FAIL
+    assert missing[0].detail.startswith("MAILROOM_MAILBOXES: cannot read ")
+    bad = tmp_path / "mailboxes.yaml"
+    bad.write_text("accounts:\n  - server: imap.example.com\n    password: x\n", encoding="utf-8")
+    found = check_mailboxes(settings(mailroom_mailboxes=bad))
+    assert found[0].detail == f"MAILROOM_MAILBOXES: {bad}: accounts[0].user: Field required"
+    good = tmp_path / "good.yaml"
+    good.write_text("accounts:\n  - {server: imap.example.com, user: a@example.com, password: x,"
+                    " folders: [INBOX, Sales]}\n", encoding="utf-8")
+    assert check_mailboxes(settings(mailroom_mailboxes=good)) == [
+        ok("mailboxes", f"{good}: 1 account(s), 2 folder(s)")]
