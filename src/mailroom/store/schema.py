@@ -87,6 +87,8 @@ mails = Table(
     Column("would_category", String(64), doc="shadow mode: the category it would have answered"),
     # review ownership: when ``assignee`` took the mail (it lapses after REVIEW_TAKE_MINUTES)
     Column("assigned_at", DateTime(timezone=True)),
+    # the conversation: the mail_id of its first mail (set on both once an answer links them)
+    Column("thread_id", String(64)),
 )
 Index("ix_mails_status_updated", mails.c.status, mails.c.updated_at)
 Index("ix_mails_category", mails.c.category)
@@ -96,6 +98,10 @@ Index("ix_mails_would_reply", mails.c.would_reply)
 # the review queue sorted by age within a status, and its "mine"/"unassigned" filters
 Index("ix_mails_status_collected", mails.c.status, mails.c.collected_at)
 Index("ix_mails_status_assignee", mails.c.status, mails.c.assignee)
+# conversations: a thread's mails, and an answer's In-Reply-To/References found among the
+# mails we received and the replies we sent
+Index("ix_mails_thread", mails.c.thread_id)
+Index("ix_mails_message_id", mails.c.message_id)
 
 checkpoints = Table(
     "checkpoints",
@@ -130,6 +136,7 @@ Index("ix_replies_recipient", replies.c.recipient, replies.c.template, replies.c
 Index("ix_replies_status_next", replies.c.status, replies.c.next_attempt_at)
 # /stats: the latest sent replies and the replies per minute, without a scan of every reply
 Index("ix_replies_sent", replies.c.sent_at)
+Index("ix_replies_message_id", replies.c.message_id)
 
 autoreply_log = Table(
     "autoreply_log",
