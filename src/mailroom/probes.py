@@ -25,8 +25,7 @@ SMTP_FIX = "check SMTP_SERVER, SMTP_PORT and SMTP_SECURITY (starttls: 587, ssl: 
 
 async def probe_imap(settings: Settings, timeout: float) -> list[Result]:
     """Log in to every account and EXAMINE each watched folder."""
-    from mailroom.collector import imap_responses
-    from mailroom.collector.imap import AuthFailed, ImapConnection
+    from mailroom.collector.imap import AuthFailed, ImapConnection, ImapError
     from mailroom.collector.mailboxes import load_accounts
     from mailroom.collector.oauth import TokenSource
 
@@ -55,19 +54,19 @@ async def probe_imap(settings: Settings, timeout: float) -> list[Result]:
             continue
         try:
             for folder in account.folders:
-                assert conn.client is not None
-                response = await asyncio.wait_for(
-                    conn.client.examine(imap_responses.quote_mailbox(folder)), timeout)
-                if response.result == "OK":
-                    state = imap_responses.parse_select(response.lines)
-                    results.append(ok(f"{name} {folder}", f"{where}: logged in, folder has "
-                                                          f"{state.exists} mail(s)"))
-                else:
+                try:
+                    state = await conn.select(folder, read_only=True)  # EXAMINE: no flag changes
+                except ImapError as exc:
+                    if " refused: " not in exc.reason:
+                        results.append(fail(name, f"{where}: EXAMINE {folder!r} failed: {exc.reason}",
+                                            IMAP_FIX))
+                        break
                     results.append(fail(f"{name} {folder}", f"{where}: no folder {folder!r}",
-                                        "check IMAP_MAILBOX (the folder's name as the server "
-                                        "lists it) or the folders in MAILROOM_MAILBOXES"))
-        except (TimeoutError, OSError) as exc:
-            results.append(fail(name, f"{where}: EXAMINE failed: {type(exc).__name__}", IMAP_FIX))
+                                        "check IMAP_MAILBOX (the folder's name as the server lists "
+                                        "it) or the folders in MAILROOM_MAILBOXES"))
+                    continue
+                results.append(ok(f"{name} {folder}", f"{where}: logged in, folder has "
+                                                      f"{state.exists} mail(s)"))
         finally:
             await conn.close()
     return results
