@@ -1,9 +1,12 @@
-"""FastAPI dependencies for authentication and CSRF, and the security headers.
+"""Who is asking, before anything else: FastAPI dependencies for authentication and CSRF,
+and the ASGI layers every request passes (security headers, the authentication gate, the
+body limit).
 
-A caller is either a logged-in person (signed session cookie) or automation (a bearer
-token from ``API_TOKENS``). JSON routes answer 401; dashboard pages redirect to /login.
-Unsafe requests made with a session must carry its CSRF token (form field ``csrf`` or
-header ``X-CSRF-Token``); token callers need none, as no browser sends their token.
+A caller is either a logged-in person (signed session cookie naming a live session in the
+store) or automation (a bearer token from ``API_TOKENS``). JSON routes answer 401;
+dashboard pages redirect to /login. Unsafe requests made with a session must carry its
+CSRF token (form field ``csrf`` or header ``X-CSRF-Token``); token callers need none, as no
+browser sends their token. A malformed credential is a 401, never a 500.
 """
 
 from __future__ import annotations
