@@ -198,3 +198,29 @@ def test_starter_model_from_another_scikit_learn_is_rebuilt_from_the_data(
     assert set(model.labels) == {"subscription", "unsubscription", "other"}
     with pytest.raises(text_model.ModelError):
         training.load_intent_model(tmp_path / "configured.joblib")
+
+
+def test_classify_gives_the_spam_model_its_view_of_the_mail() -> None:
+    """The spam model reads header/HTML shape tokens: classify_batch must hand it
+    ``spam_text``, not the intent model's text (same words, different shape here)."""
+    from mailroom.events import RawEmail
+    from mailroom.processor.classify import ClassifyParams, Models, classify_batch
+    from mailroom.processor.rules import load_rules
+    from mailroom.processor.text import spam_text
+
+    def mail(i: int, shady: bool) -> RawEmail:
+        return RawEmail(mail_id=f"m{i}", account="a", folder="INBOX", subject="hello",
+                        from_addr=f"x{i}9@deals.biz" if shady else "ana@example.es",
+                        from_name="" if shady else "Ana", language="en",
+                        html='<font><a href="http://a">hi</a></font>' if shady else "",
+                        text="" if shady else "hi", content_type="text/html" if shady else "text/plain")
+
+    emails = [mail(i, shady=i % 2 == 0) for i in range(40)]
+    spam = text_model.train([spam_text(e) for e in emails],
+                            ["spam" if i % 2 == 0 else "ham" for i in range(40)], kind="spam",
+                            view="mail", n_features=2**12)
+    spam.threshold = 0.5
+    decisions = classify_batch([mail(100, shady=True), mail(101, shady=False)], load_rules(None),
+                               Models(None, spam), ClassifyParams())
+    assert decisions[0].category == "spam"
+    assert decisions[1].category != "spam"

@@ -119,7 +119,8 @@ def _spam_verdicts(mails: list[RawEmail], texts: list[str], pending: list[int], 
     if model is None or not pending:
         return {}
     threshold = model.threshold or DEFAULT_SPAM_THRESHOLD
-    scores = model.probability([texts[i] for i in pending], SPAM)
+    # the model's own view of a mail (the spam model also reads header and HTML shape)
+    scores = model.probability(model.texts_for([mails[i] for i in pending]), SPAM)
     route = _never_ack(rules.action_for(SPAM).route)
     return {
         i: Decision(mail_id=mails[i].mail_id, language=mails[i].language, category=SPAM,
