@@ -4,6 +4,7 @@ with concurrent callers."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -22,16 +23,18 @@ from test_api import PASSWORD, TOKEN, RunningApi, csrf_of, login, review_mail, s
 from mailroom import topics
 from mailroom.api import auth
 from mailroom.broker import EmbeddedBroker
-from mailroom.events import utcnow
+from mailroom.events import RawEmail, utcnow
 from mailroom.kafka import KafkaClients
+from mailroom.runner import Item
 from mailroom.runtime import Runtime
 from mailroom.store import MailStatus
 from mailroom.store import bulk as bulk_store
 from mailroom.store import mails as mail_store
-from mailroom.store.schema import bulk_jobs, feedback, mails
+from mailroom.store.schema import bulk_jobs, feedback, mails, replies
 
 pytestmark = pytest.mark.integration
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+REQUEST = "Hello, I would like to subscribe to the newsletter, please."
 # the API module's servers and factory, shared rather than copied
 mod_broker = test_api.mod_broker
 api_factory = test_api.api_factory
@@ -339,3 +342,80 @@ def test_an_interrupted_bulk_reply_resumes_where_it_stopped_and_answers_no_mail_
         assert rita.post("/api/bulk/nope/resume").status_code == 404
     assert (job["status"], job["done"], job["skipped"]) == ("done", 30, 50)
     assert sorted(published(mod_broker.bootstrap_servers, set(ids))) == sorted(ids[50:])
+
+
+# -- conversations ---------------------------------------------------------------------
+
+
+def test_an_answer_to_our_reply_goes_to_review_and_joins_its_conversation(
+        api_factory: Callable[..., RunningApi], store_url: str) -> None:
+    """The processor links the answer (In-Reply-To: our reply's Message-ID) to the first mail
+    and sends it to a person, though its text alone would be acknowledged again."""
+    from mailroom.processor.service import ProcessorService
+
+    api = api_factory(database_url=store_url, imap_email="support@example.com")
+    rt = api.service.rt
+    service = ProcessorService(rt)
+
+    def process(email: RawEmail) -> None:
+        item = Item(event=email, key=email.mail_id, topic=topics.RAW_EMAILS, partition=0,
+                    offset=0, received=time.monotonic())
+        asyncio.run(service.handle_batch([item]))
+
+    def customer_mail(subject: str, **fields: Any) -> RawEmail:
+        mail_id = uuid.uuid4().hex
+        return RawEmail(mail_id=mail_id, account="support@example.com", folder="INBOX", uid=1,
+                        message_id=f"<{mail_id}@example.org>", subject=subject,
+                        from_addr="ana@example.org", return_path="<ana@example.org>",
+                        to=["support@example.com"], language="en", text=REQUEST, **fields)
+
+    first = customer_mail("Subscription to the newsletter")
+    process(first)
+    with rt.db.begin() as conn:
+        assert (mail_store.get_mail(conn, first.mail_id) or {})["status"] == MailStatus.AWAITING_REPLY
+        # what the responder records when it sends the acknowledgement
+        ours = "<0123456789abcdef0123456789abcdef.reply@example.com>"
+        conn.execute(replies.insert().values(
+            mail_id=first.mail_id, template="subscription", recipient="ana@example.org",
+            message_id=ours, status="sent", attempts=1, created_at=utcnow(), sent_at=utcnow()))
+        mail_store.set_status(conn, first.mail_id, MailStatus.REPLIED)
+    answer = customer_mail("Re: Subscription to the newsletter", in_reply_to=ours,
+                           references=[first.message_id, ours])
+    process(answer)
+    stranger = customer_mail("Subscription to the newsletter, too")
+    process(stranger)
+
+    with rt.db.begin() as conn:
+        row = mail_store.get_mail(conn, answer.mail_id) or {}
+        first_row = mail_store.get_mail(conn, first.mail_id) or {}
+        stranger_row = mail_store.get_mail(conn, stranger.mail_id) or {}
+    assert row["status"] == MailStatus.IN_REVIEW, "never a second automatic reply"
+    assert "answers a reply we sent: a person reads it" in row["reasons"]
+    assert row["thread_id"] == first_row["thread_id"] == first.mail_id
+    assert stranger_row["status"] == MailStatus.AWAITING_REPLY and stranger_row["thread_id"] is None
+
+    with api.client(headers=BEARER) as client:
+        queue = client.get("/api/mails").json()
+        detail = client.get(f"/api/mails/{answer.mail_id}").json()
+    with session(api, "rita") as rita:
+        page = rita.get(f"/mails/{answer.mail_id}").text
+    assert [(m["mail_id"], m["thread_count"]) for m in queue["items"]] == [(answer.mail_id, 2)]
+    assert [(t["kind"], t["mail_id"]) for t in detail["thread"]] == [
+        ("mail", first.mail_id), ("reply", first.mail_id), ("mail", answer.mail_id)]
+    assert 'id="thread"' in page and "our reply" in page
+
+
+def test_the_queue_shows_one_row_per_conversation_with_its_count(
+        api_factory: Callable[..., RunningApi], store_url: str) -> None:
+    api = api_factory(database_url=store_url)
+    rt = api.service.rt
+    first, second, third, alone = (review_mail(s) for s in ("Help", "Re: Help", "Re: Re: Help", "Other"))
+    ids = seed(rt, first, second, third, alone)
+    with rt.db.begin() as conn:
+        conn.execute(update(mails).where(mails.c.mail_id.in_(ids[:3])).values(thread_id=ids[0]))
+    with api.client(headers=BEARER) as client:
+        rows = client.get("/api/mails").json()
+        every = client.get("/api/mails", params={"conversations": "false"}).json()
+    assert rows["total"] == 2
+    assert [(m["mail_id"], m["thread_count"]) for m in rows["items"]] == [(ids[3], 1), (ids[2], 3)]
+    assert every["total"] == 4

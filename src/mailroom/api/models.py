@@ -110,6 +110,8 @@ class MailSummary(BaseModel):
     assignee: str | None = Field(None, description="who holds it, or who answered or closed it")
     assigned_at: datetime | None = None
     holder: str | None = Field(None, description="who holds it in review now (holds lapse)")
+    thread_id: str | None = Field(None, description="its conversation: the first mail's id")
+    thread_count: int = Field(1, description="mails in its conversation")
 
 
 class MailList(BaseModel):
@@ -163,6 +165,16 @@ class TakeRequest(BaseModel):
                            description="operators: give the mail to this reviewer; empty: take it")
 
 
+class ThreadItem(BaseModel):
+    kind: Literal["mail", "reply"] = Field(description="a mail we received, or a reply we sent")
+    mail_id: str = Field(description="the mail (for a reply: the mail it answered)")
+    subject: str = Field(description="a reply: its template")
+    from_addr: str = Field(description="a reply: its recipient")
+    status: str
+    at: datetime | None = None
+    text: str = ""
+
+
 class MailDetail(MailSummary):
     message_id: str
     to: list[str]
@@ -181,6 +193,8 @@ class MailDetail(MailSummary):
     would_reply: str | None = Field(None, description="shadow mode: the template it would have "
                                                       "been answered with; nothing was sent")
     history: list[AuditEntry] = Field(default_factory=list, description="what people did to it")
+    thread: list[ThreadItem] = Field(default_factory=list,
+                                     description="its conversation in time order, when it has one")
 
 
 class ReplyRequest(BaseModel):

@@ -29,6 +29,7 @@ from mailroom.api.models import (
     MailList,
     MailSummary,
     ReplyInfo,
+    ThreadItem,
 )
 from mailroom.events import Decision, RawEmail, Route, RoutedEmail, utcnow
 from mailroom.kafka import Outgoing, produce_all
@@ -40,6 +41,7 @@ from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
 from mailroom.store import review as review_store
+from mailroom.store import threads as thread_store
 
 MANUAL_TEMPLATE = "manual"
 
@@ -65,6 +67,7 @@ class MailFilter:
     assignee: str | None = None  # a name, "me" (the caller) or "none" (nobody holds it)
     older_than_minutes: float | None = None
     oldest_first: bool = False
+    conversations: bool = True  # one row per conversation (its newest mail), with its count
 
 
 DEFAULT_TAKE_MINUTES = float(Settings.model_fields["review_take_minutes"].default)
@@ -105,8 +108,11 @@ def list_mails(conn: Connection, f: MailFilter, user: str = "",
     cutoff = take_cutoff(take_minutes)
     total, rows = review_store.search(conn, limit=max(1, min(f.limit, 500)),
                                       offset=max(0, f.offset), oldest_first=f.oldest_first,
+                                      conversations=f.conversations,
                                       **filter_query(f, user, cutoff))
-    return MailList(total=total, items=[summary(r, cutoff) for r in rows])
+    counts = thread_store.thread_counts(conn, [r["thread_id"] for r in rows if r["thread_id"]])
+    return MailList(total=total, items=[
+        summary(r | {"thread_count": counts.get(r["thread_id"] or "", 1)}, cutoff) for r in rows])
 
 
 def matching_ids(conn: Connection, f: MailFilter, user: str, limit: int,
@@ -156,6 +162,8 @@ def read_mail(conn: Connection, mail_id: str,
         **{name: row[name] for name in review_store.SUMMARY_NAMES},
         holder=assignments.holder(row, take_cutoff(take_minutes)),
         history=[AuditEntry.model_validate(r) for r in audit_store.for_mail(conn, mail_id)],
+        thread=[ThreadItem.model_validate(i) for i in
+                (thread_store.thread(conn, row["thread_id"]) if row["thread_id"] else [])],
         message_id=email.message_id, to=email.to, cc=email.cc, date=email.date,
         headers=email.headers, text=email.text, html_sanitized=sanitize_html(email.html),
         attachments=[AttachmentInfo(**a.model_dump()) for a in email.attachments],

@@ -91,13 +91,14 @@ def list_mails(
     assignee: Annotated[str | None, Query(max_length=128, description="a name, 'me' or 'none'")] = None,
     older_than_minutes: Annotated[float | None, Query(ge=0)] = None,
     sort: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
+    conversations: Annotated[bool, Query(description="one row per conversation, its newest mail")] = True,
 ) -> MailList:
     """Mails in review (or another status), filtered by category, text, language, mailbox,
     who holds them and age; newest or oldest first."""
     wanted = None if status == "all" else (status or "in_review")
     f = review.MailFilter(wanted, category, q, limit, offset, language=language, mailbox=mailbox,
                           assignee=assignee, older_than_minutes=older_than_minutes,
-                          oldest_first=sort == "oldest")
+                          oldest_first=sort == "oldest", conversations=conversations)
     with state.rt.db.begin() as conn:
         return review.list_mails(conn, f, _user.name, state.rt.settings.review_take_minutes)
 

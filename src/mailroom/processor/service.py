@@ -18,13 +18,14 @@ from mailroom import topics
 from mailroom.events import Decision, RawEmail, Route, RoutedEmail
 from mailroom.kafka import Outgoing
 from mailroom.processor.classify import ClassifyParams, Models, classify_batch
+from mailroom.processor.conversation import route_answer
 from mailroom.processor.model import ModelError, TextModel
 from mailroom.processor.rules import load_rules
 from mailroom.processor.training import STARTER_MODEL, load_intent_model, load_spam_model
 from mailroom.runner import Item, Runner
 from mailroom.runtime import Runtime
 from mailroom.store import mails as mail_store
-from mailroom.store import progress
+from mailroom.store import progress, threads
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,7 @@ class ProcessorService(Runner[RawEmail]):
         # CPU work off the event loop: in `mailroom up` the API and other stages share it
         decisions = await asyncio.to_thread(classify_batch, emails, self.rules, self.models,
                                             self.params)
-        decided = list(zip(emails, decisions, strict=True))
-        settled = await asyncio.to_thread(self._record, decided)
+        decided, settled = await asyncio.to_thread(self._record, list(zip(emails, decisions, strict=True)))
         out: list[Outgoing] = []
         metrics = self.rt.metrics
         for item, (email, decision) in zip(latest.values(), decided, strict=True):
@@ -115,11 +115,17 @@ class ProcessorService(Runner[RawEmail]):
             out.extend(routed_records(email, decision))
         return out
 
-    def _record(self, decided: list[tuple[RawEmail, Decision]]) -> set[str]:
+    def _record(self, decided: list[tuple[RawEmail, Decision]]
+                ) -> tuple[list[tuple[RawEmail, Decision]], set[str]]:
+        """Store the decisions, each seen in its conversation: an answer to a reply we sent
+        goes to review (``conversation.route_answer``) and is linked to the earlier mail."""
         with self.rt.db.begin() as conn:
+            links = threads.find_links(conn, [e for e, _ in decided])
+            decided = [(e, route_answer(d, links.get(e.mail_id))) for e, d in decided]
             settled = mail_store.record_decisions(conn, decided)
+            threads.record_links(conn, links)
             progress.mark(conn, progress.PROCESSOR)
-            return settled
+            return decided, settled
 
 
 def routed_records(email: RawEmail, decision: Decision) -> list[Outgoing]:

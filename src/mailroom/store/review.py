@@ -14,7 +14,8 @@ from mailroom.store.schema import MailStatus, dead_letters, feedback, mails
 
 SUMMARY_COLUMNS = (mails.c.mail_id, mails.c.subject, mails.c.from_addr, mails.c.account,
                    mails.c.folder, mails.c.status, mails.c.category, mails.c.confidence,
-                   mails.c.language, mails.c.collected_at, mails.c.assignee, mails.c.assigned_at)
+                   mails.c.language, mails.c.collected_at, mails.c.assignee, mails.c.assigned_at,
+                   mails.c.thread_id)
 SUMMARY_NAMES = tuple(c.name for c in SUMMARY_COLUMNS)
 
 
@@ -56,14 +57,28 @@ def _conditions(*, status: str | None, category: str | None, text: str | None,
     return conditions
 
 
+def _latest_of_thread(status: str | None) -> ColumnElement[bool]:
+    """Not followed by a later mail of its conversation (in the same status): the queue
+    shows one row per conversation, its newest mail."""
+    later = mails.alias("later")
+    newer = select(later.c.mail_id).where(later.c.thread_id == mails.c.thread_id,
+                                          later.c.collected_at > mails.c.collected_at)
+    if status:
+        newer = newer.where(later.c.status == status)
+    return or_(mails.c.thread_id.is_(None), ~newer.exists())
+
+
 def search(conn: Connection, *, status: str | None, category: str | None, text: str | None,
-           limit: int, offset: int, oldest_first: bool = False,
+           limit: int, offset: int, oldest_first: bool = False, conversations: bool = False,
            **more: Any) -> tuple[int, list[dict[str, Any]]]:
-    """(how many match, one page of their summaries), newest first (or oldest first).
+    """(how many match, one page of their summaries), newest first (or oldest first);
+    ``conversations``: one row per conversation.
 
     ``more``: language, account, folder, holder, unassigned, take_cutoff, collected_before.
     """
     conditions = _conditions(status=status, category=category, text=text, **more)
+    if conversations:
+        conditions.append(_latest_of_thread(status))
     total = conn.execute(select(func.count()).select_from(mails).where(*conditions)).scalar_one()
     order = mails.c.collected_at.asc() if oldest_first else mails.c.collected_at.desc()
     rows = conn.execute(
