@@ -135,6 +135,17 @@ def test_a_release_store_with_rows_in_every_table_upgrades_to_head_and_loses_not
     assert differences(store, metadata) == []
 
 
+def test_a_release_store_whose_first_stamp_was_cut_off_upgrades_too(store: Database) -> None:
+    """SQLite runs DDL outside the transaction: a refused or killed first start can leave an
+    empty alembic_version table behind; the store is still recognised as 0001."""
+    before = write_release_store(store)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+    assert store.schema_revision()[0] == migrations.BASELINE
+    assert store.create_schema(upgrade=True) == migrations.head()
+    assert read_rows(store, release.metadata) == before
+
+
 def test_a_new_store_is_created_at_head_and_matches_the_migrations(store: Database) -> None:
     assert store.schema_revision() == (None, migrations.head())
     assert store.create_schema(upgrade=False) == migrations.head()

@@ -15,6 +15,9 @@ Every function takes a connection inside a transaction; the caller commits.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -56,11 +59,24 @@ def known_revisions() -> set[str]:
     return {s.revision for s in scripts().walk_revisions()}
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Alembic says which dialect it uses each time it looks: not worth a line per start."""
+    logger = logging.getLogger("alembic.runtime.migration")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def current(conn: Connection) -> str | None:
     """The revision the store is at, 0001 for a store from before migrations, None if empty."""
     tables = set(inspect(conn).get_table_names())
     if "alembic_version" in tables:
-        found = MigrationContext.configure(conn).get_current_revision()
+        with _quiet():
+            found = MigrationContext.configure(conn).get_current_revision()
         if found is not None:
             return found
     if "mails" not in tables:
@@ -87,7 +103,8 @@ def prepare(conn: Connection, *, allow_upgrade: bool) -> str:
     if at is None:
         metadata.create_all(conn)
         conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        stamp(conn, "head")
+        with _quiet():
+            stamp(conn, "head")
         return wanted
     if at == wanted:
         return at
@@ -97,8 +114,9 @@ def prepare(conn: Connection, *, allow_upgrade: bool) -> str:
     if not allow_upgrade:
         raise SchemaError(f"the state store's schema (revision {at}) is older than this release's "
                           f"({wanted}): run `{UPGRADE_COMMAND}` first")
-    if "alembic_version" not in set(inspect(conn).get_table_names()) or \
-            MigrationContext.configure(conn).get_current_revision() is None:
+    with _quiet():
+        recorded = MigrationContext.configure(conn).get_current_revision()
+    if recorded is None:
         stamp(conn, at)  # a store from before migrations: record where it starts
     upgrade(conn, "head")
     return wanted
