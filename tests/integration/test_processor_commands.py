@@ -84,6 +84,30 @@ def test_model_train_with_feedback_and_evaluate(
     assert "accuracy 1.0000" in table and "unsubscription" in table
 
 
+def test_model_evaluate_defaults_to_the_test_set_and_warns_about_training_overlap(
+    make_settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    """Without DATA: the independent test set, per label, language and slice, and the whole
+    decision; on lines the model was trained on: a warning that the numbers overstate it."""
+    from mailroom.processor.training import STARTER_DATA, read_dataset
+
+    settings = make_settings()
+    assert run(settings, "model", "evaluate") == 0
+    out = capsys.readouterr().out
+    assert "intent_testset.jsonl" in out
+    for group in ("all ", "es ", "en ", "es/body-only", "en/phrased", "en/subject-only"):
+        assert any(line.startswith(group) for line in out.splitlines()), group
+    assert "cancellations it reads as subscription" in out and "wrongly replied to" in out
+
+    trained = read_dataset(STARTER_DATA)
+    seen = tmp_path / "seen.jsonl"
+    seen.write_text("".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n"
+                            for t, lab in zip(trained.texts[:20], trained.labels[:20], strict=True)),
+                    encoding="utf-8")
+    assert run(settings, "model", "evaluate", str(seen)) == 0
+    assert "warning: 20 of 20 examples were in this model's training data" in capsys.readouterr().out
+
+
 def test_replay_reports_changes_and_apply_never_reroutes_a_replied_mail(
     broker, make_settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
