@@ -53,6 +53,7 @@ def test_rules_test_says_when_the_guard_decides(
     assert "never answered: automated" in out and "decision: category automated" in out
 
 
+@pytest.mark.slow  # two fits on the 30,000 generated lines: a minute or two on this machine
 def test_model_train_with_feedback_and_evaluate(
     make_settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
