@@ -506,7 +506,8 @@ def test_the_mail_page_says_when_its_reply_may_already_have_gone_out(
     with api.service.rt.db.begin() as conn:
         reply_store.claim_many(conn, [reply_store.ClaimRequest(*key, email.from_addr, "<r@x>")],
                                owner="dead", lease=timedelta(seconds=60))
-        reply_store.start_attempts(conn, [(*key, "dead")], lease=timedelta(seconds=60))
+        reply_store.record_attempts(conn, sent=[], starts=[(*key, "dead")],
+                                    lease=timedelta(seconds=60))
         reply_store.mark_uncertain_many(conn, {key: "no answer after DATA"}, note="unused")
         mail_store.set_status(conn, mail_id, MailStatus.IN_REVIEW, error=UNCERTAIN_NOTE)
     with api.client() as client:

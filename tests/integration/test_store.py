@@ -79,7 +79,8 @@ KEY = ("m1", "subscription")
 def start(db: Database, owner: str, lease: float = 60, key: tuple[str, str] = KEY) -> bool:
     """Record that the reply's SMTP transaction starts; False when the claim is not ``owner``'s."""
     with db.begin() as conn:
-        return bool(replies.start_attempts(conn, [(*key, owner)], lease=timedelta(seconds=lease)))
+        return bool(replies.record_attempts(conn, sent=[], starts=[(*key, owner)],
+                                            lease=timedelta(seconds=lease)))
 
 
 def park(db: Database, key: tuple[str, str], delay: float) -> None:

@@ -173,43 +173,18 @@ _CLAIM_OF = {ReplyStatus.SENT: Claim.ALREADY_SENT, ReplyStatus.SENDING: Claim.BU
              ReplyStatus.CLAIMED: Claim.BUSY, ReplyStatus.RETRY: Claim.PARKED}
 
 
-def start_attempts(conn: Connection, keys: Sequence[tuple[str, str, str]], *,
-                   lease: timedelta) -> set[tuple[str, str, str]]:
-    """Record that these SMTP transactions start now; returns the ``keys`` that may start.
-
-    ``keys`` are (mail, template, owner token). Only a reply still ``claimed`` by that
-    token starts: one whose claim ran out and was taken by another responder does not.
-    ``lease`` bounds the transaction: after it, the attempt counts as cut off.
-    """
-    now = utcnow()
-    by_owner: dict[str, list[Key]] = {}
-    for mail_id, template, owner in keys:
-        by_owner.setdefault(owner, []).append((mail_id, template))
-    started: set[tuple[str, str, str]] = set()
-    for owner, pairs in sorted(by_owner.items()):
-        rows = conn.execute(
-            update(replies)
-            .where(_pairs(pairs), replies.c.status == ReplyStatus.CLAIMED,
-                   replies.c.owner == owner)
-            .values(status=ReplyStatus.SENDING, lease_until=now + lease,
-                    attempts=replies.c.attempts + 1)
-            .returning(replies.c.mail_id, replies.c.template)
-        ).all()
-        started.update((m, t, owner) for m, t in rows)
-    return started
-
-
 def record_attempts(conn: Connection, *, sent: Sequence[Key],
                     starts: Sequence[tuple[str, str, str]], lease: timedelta
                     ) -> set[tuple[str, str, str]]:
     """``sent`` rows delivered and ``starts`` begun, in ONE statement (the common commit).
 
-    What ``start_attempts`` and the reply half of ``mark_sent_many`` do, for the few rows of
-    a group commit: one prepared statement instead of three built anew is most of the cost
-    of recording every attempt. Returns the (mail, template, owner) of ``starts`` that may
-    go. A delivered reply is ``sent`` even if its row was meanwhile found cut off
-    (``uncertain``): the server's 250 is the better knowledge. Its mail is marked by
-    ``mark_mails_replied``.
+    A start is recorded just before the SMTP transaction: the row becomes ``sending`` (one
+    more attempt, a lease of ``lease``) only if it is still ``claimed`` under that owner
+    token, so a claim another responder took over is not sent twice. Returns the (mail,
+    template, owner) of ``starts`` that may go. A delivered reply is ``sent`` even if its
+    row was meanwhile found cut off (``uncertain``): the server's 250 is the better
+    knowledge; its mail is marked by ``mark_mails_replied``. One prepared statement for
+    both, since building a statement anew cost more than running it.
     """
     sent, starts = sorted(set(sent)), sorted(set(starts))
     if not sent and not starts:
