@@ -12,7 +12,6 @@ import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from mailroom.check import Result, fail, local_checks, ok, warn
@@ -113,7 +112,8 @@ def probe_broker(settings: Settings, timeout: float) -> list[Result]:
         try:
             tansu_binary()
         except BrokerError as exc:
-            return [fail("broker", str(exc), "or set KAFKA_BOOTSTRAP_SERVERS to a broker")]
+            return [fail("broker", str(exc), "reinstall mailroom, or set KAFKA_BOOTSTRAP_SERVERS "
+                                             "to a shared broker")]
         port = settings.embedded_broker_port
         where = f"127.0.0.1:{port}" if port and port_is_free(port) else "a free port"
         return [ok("broker", f"KAFKA_BOOTSTRAP_SERVERS unset: `mailroom up` starts the embedded "
@@ -137,12 +137,13 @@ def probe_store(settings: Settings) -> list[Result]:
     """Connect and read the schema revision; a store not yet there is created on start."""
     from mailroom.store import Database
     from mailroom.store import mails as mail_store
-    from mailroom.store.location import shown_url
+    from mailroom.store.location import shown_url, sqlite_file
+    from mailroom.store.migrations import known_revisions
 
     url = settings.store_url
     shown = shown_url(url)
-    database = make_url(url).database
-    if url.startswith("sqlite") and database and not Path(database).exists():
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
         return [ok("store", f"{shown}: not there yet; the first start creates it")]
     db = Database(url)
     try:
@@ -151,14 +152,17 @@ def probe_store(settings: Settings) -> list[Result]:
             return [ok("store", f"{shown}: empty; the first start creates the schema")]
         with db.begin() as conn:
             count = mail_store.count_all(conn)
-    except ConfigError as exc:
-        return [fail("store", f"{shown}: {exc}", "see docs/deployment.md (Upgrading)")]
+    except ConfigError as exc:  # tables that are not mailroom's
+        return [fail("store", f"{shown}: {exc}", "point DATABASE_URL at mailroom's own database")]
     except (SQLAlchemyError, OSError, RetryLater) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         return [fail("store", f"{shown}: cannot connect: {reason}",
                      "check DATABASE_URL and that the database server runs")]
     finally:
         db.dispose()
+    if at not in known_revisions():
+        return [fail("store", f"{shown}: schema revision {at} is newer than this release's "
+                              f"({head})", "run the newer mailroom, or restore a backup")]
     if at != head:
         return [warn("store", f"{shown}: schema revision {at}, this release has {head}",
                      "run `mailroom db upgrade` (SQLite stores upgrade on start)")]
