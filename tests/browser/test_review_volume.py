@@ -1,7 +1,8 @@
 """Review at volume in Debian's Chromium (Playwright, headless) with the real responder and
 SMTP sink: a reviewer filters 500 subscription mails, bulk-replies with a template and
 watches the job's progress; the sink receives exactly 500 replies and the same bulk action
-again sends none; two reviewers answering one mail get one reply out and one clear refusal."""
+again sends none; two reviewers answering one mail get one reply out and one clear refusal;
+a customer's answer to a bulk reply goes to review and shows in its thread."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 import test_dashboard
 from test_dashboard import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Background
 
+from mailroom import topics
 from mailroom.api import auth
 from mailroom.api.service import ApiService
 from mailroom.events import Decision, RawEmail, Route
+from mailroom.kafka import Outgoing, produce_all
 from mailroom.runtime import Runtime
 from mailroom.store import MailStatus
 from mailroom.store import mails as mail_store
@@ -56,17 +59,31 @@ def wait_replied(rt: Runtime, ids: list[str], timeout: float) -> None:
     raise AssertionError(f"{sum(s != MailStatus.REPLIED for s in statuses)} mails not replied")
 
 
+def wait_decided(rt: Runtime, mail_id: str, timeout: float) -> None:
+    """Until the store has the processor's decision for the mail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with rt.db.begin() as conn:
+            row = mail_store.get_mail(conn, mail_id)
+        if row is not None and row["status"] != MailStatus.COLLECTED:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the processor did not decide {mail_id} within {timeout}s")
+
+
 def test_bulk_reply_to_500_filtered_mails_sends_500_once_and_two_reviewers_one_reply(
         runtime: Runtime, smtp_sink: SmtpSink, artifacts: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    from mailroom.processor.service import ProcessorService
     from mailroom.responder.service import ResponderService
 
     subscriptions = review_mails(runtime, "subscription", MANY, "Subscribe me")
     others = review_mails(runtime, "billing", 20, "Invoice question")
     with runtime.db.begin() as conn:
         auth.add_user(conn, "bob", PASSWORD)
-    with Background(lambda: ApiService(runtime), lambda: ResponderService(runtime)) as bg:
+    with Background(lambda: ApiService(runtime), lambda: ResponderService(runtime),
+                    lambda: ProcessorService(runtime)) as bg:
         api: ApiService = bg.services[0]
         deadline = time.monotonic() + 20
         while not api.started:
@@ -134,9 +151,36 @@ def test_bulk_reply_to_500_filtered_mails_sends_500_once_and_two_reviewers_one_r
                 rita.goto(f"{api.url}/mails/{target}")
                 expect(rita.locator("#history")).to_contain_text("rita reply")
                 rita.screenshot(path=str(artifacts / "review-mail-history.png"), full_page=True)
+
+                # a customer answers our bulk reply: it joins the thread and waits for a person
+                first_id = f"<{subscriptions[0]}@example.org>"
+                ours = next(m for m in smtp_sink.messages() if m["In-Reply-To"] == first_id)
+                answer_id = uuid.uuid4().hex
+                answer = RawEmail(
+                    mail_id=answer_id, account="support@example.com", folder="INBOX", uid=9999,
+                    message_id=f"<{answer_id}@example.org>", subject="Re: Subscribe me 0",
+                    from_addr=str(ours["To"]), to=["support@example.com"], language="en",
+                    in_reply_to=str(ours["Message-ID"]),
+                    references=[f"<{subscriptions[0]}@example.org>", str(ours["Message-ID"])],
+                    text="Thanks! Could you also send me last month's issue?")
+                producer = runtime.kafka.producer()
+                produce_all(producer, [Outgoing(topics.RAW_EMAILS, answer_id, answer.to_bytes())])
+                wait_decided(runtime, answer_id, 120)
+                rita.goto(f"{api.url}/review")
+                expect(rita.locator(f"a[href='/mails/{answer_id}']")).to_be_visible(timeout=60_000)
+                rita.click(f"a[href='/mails/{answer_id}']")
+                thread = rita.locator("#thread li")
+                expect(thread).to_have_count(3)
+                expect(thread.nth(0)).to_contain_text("Subscribe me 0")
+                expect(thread.nth(1)).to_contain_text("our reply (subscription)")
+                expect(thread.nth(2)).to_contain_text("this mail")
+                rita.screenshot(path=str(artifacts / "review-thread.png"), full_page=True)
             finally:
                 browser.close()
     sent = smtp_sink.messages()
     assert len(sent) == MANY + 1, "500 bulk replies, one answer to the shared mail, nothing twice"
+    with runtime.db.begin() as conn:
+        row = mail_store.get_mail(conn, answer_id)
+    assert row is not None and row["status"] == MailStatus.IN_REVIEW, "no automatic reply to an answer"
     recipients = [m["To"] for m in sent]
     assert len(set(recipients)) == len(recipients)
