@@ -26,7 +26,7 @@ async def probe_imap(settings: Settings, timeout: float) -> list[Result]:
     """Log in to every account and EXAMINE each watched folder."""
     from mailroom.collector.imap import AuthFailed, ImapConnection, ImapError
     from mailroom.collector.mailboxes import load_accounts
-    from mailroom.collector.oauth import TokenSource
+    from mailroom.collector.oauth import TokenError, TokenSource
 
     try:
         accounts = load_accounts(settings)
@@ -46,7 +46,13 @@ async def probe_imap(settings: Settings, timeout: float) -> list[Result]:
             results.append(fail(name, f"{where}: login refused for {account.user}", fix))
             await conn.close()
             continue
-        except (RetryLater, OSError, TimeoutError) as exc:  # ImapError, or the OAuth2 token
+        except TokenError as exc:
+            results.append(fail(name, f"{where}: cannot log in: {exc.reason}",
+                                "check the account's oauth2 token_url, client_id and "
+                                "refresh_token in MAILROOM_MAILBOXES"))
+            await conn.close()
+            continue
+        except (RetryLater, OSError, TimeoutError) as exc:  # ImapError: connect, TLS, greeting
             reason = getattr(exc, "reason", None) or type(exc).__name__
             results.append(fail(name, f"{where}: cannot log in: {reason}", IMAP_FIX))
             await conn.close()

@@ -187,3 +187,20 @@ def test_a_bad_setting_stops_the_check_with_one_line_each(tmp_path: Path, world:
     assert ran.lines("mailroom:") == [
         "mailroom: invalid setting IMAP_PORT: Input should be less than or equal to 65535",
         "mailroom: invalid setting SMTP_SECURITY: Input should be 'ssl', 'starttls' or 'none'"]
+
+
+def test_an_oauth2_account_whose_token_endpoint_is_down_is_its_imap_line(
+        tmp_path: Path, world: World) -> None:
+    mailboxes = tmp_path / "mailboxes.yaml"
+    mailboxes.write_text(
+        "accounts:\n  - name: sales\n    server: 127.0.0.1\n"
+        f"    port: {world.dovecot.port}\n    security: none\n    user: support@example.com\n"
+        f"    oauth2: {{token_url: 'http://127.0.0.1:{free_port()}/token', client_id: c,"
+        " refresh_token: r-secret-token}\n", encoding="utf-8")
+    ran = check(tmp_path, world, mailroom_mailboxes=mailboxes)
+    assert ran.code == 1
+    assert "Traceback" not in ran.both and "r-secret-token" not in ran.both
+    assert failed(ran) == [
+        f"✗ IMAP sales: 127.0.0.1:{world.dovecot.port} (none): cannot log in: token endpoint "
+        "unreachable: URLError -> check the account's oauth2 token_url, client_id and "
+        "refresh_token in MAILROOM_MAILBOXES"]
