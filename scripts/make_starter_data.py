@@ -596,7 +596,17 @@ def main() -> int:
     parser.add_argument("--per-label", type=int, default=PER_LABEL_AND_LANGUAGE,
                         help="mails per label and language")
     args = parser.parse_args()
-    mails = generate(args.per_label)
+    lines = data_lines(generate(args.per_label))
+    DATA.mkdir(parents=True, exist_ok=True)
+    # mtime=0: the same lines give the same bytes
+    with OUT.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
+        fh.write("".join(lines).encode("utf-8"))
+    print(f"wrote {len(lines)} lines to {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes)")
+    return 0
+
+
+def data_lines(mails: list[Mail]) -> list[str]:
+    """The JSONL lines: each mail as the model reads it, then each distinct sentence alone."""
     lines = [json.dumps({"text": model_text(as_raw_email(m, i)), "label": m.label,
                          "language": m.language, "group": m.group, "slices": m.slices},
                         ensure_ascii=False) + "\n" for i, m in enumerate(mails)]
@@ -609,12 +619,7 @@ def main() -> int:
                 lines.append(json.dumps({"text": text, "label": label, "language": m.language,
                                          "group": m.group, "slices": ["sentence"]},
                                         ensure_ascii=False) + "\n")
-    DATA.mkdir(parents=True, exist_ok=True)
-    # mtime=0: the same lines give the same bytes
-    with OUT.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
-        fh.write("".join(lines).encode("utf-8"))
-    print(f"wrote {len(lines)} lines to {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes)")
-    return 0
+    return lines
 
 
 if __name__ == "__main__":

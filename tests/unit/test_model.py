@@ -224,3 +224,19 @@ def test_classify_gives_the_spam_model_its_view_of_the_mail() -> None:
                                Models(None, spam), ClassifyParams())
     assert decisions[0].category == "spam"
     assert decisions[1].category != "spam"
+
+
+def test_the_shipped_training_data_is_what_the_seeded_generator_writes() -> None:
+    """scripts/make_starter_data.py rebuilds src/mailroom/data/starter.jsonl.gz line for line."""
+    import gzip
+    import importlib.util
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_starter_data.py"
+    spec = importlib.util.spec_from_file_location("make_starter_data", script)
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    sys.modules["make_starter_data"] = generator  # its dataclasses look themselves up there
+    spec.loader.exec_module(generator)
+    lines = generator.data_lines(generator.generate())
+    assert "".join(lines) == gzip.decompress(STARTER_DATA.read_bytes()).decode("utf-8")
