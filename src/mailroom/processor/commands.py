@@ -6,9 +6,13 @@ import argparse
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailroom.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from mailroom.processor.evaluation import LabelledMail
+    from mailroom.processor.model import TextModel
 
 
 def register(sub: Any) -> None:
@@ -196,8 +200,8 @@ def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
                            mails, texts)
 
 
-def _evaluate_mails(args: argparse.Namespace, settings: Settings, model: Any, spam: Any,
-                    mails: Any, texts: list[str]) -> int:
+def _evaluate_mails(args: argparse.Namespace, settings: Settings, model: TextModel,
+                    spam: TextModel | None, mails: list[LabelledMail], texts: list[str]) -> int:
     from mailroom.processor import evaluation
     from mailroom.processor.classify import ClassifyParams, Models, classify_batch
     from mailroom.processor.rules import load_rules
