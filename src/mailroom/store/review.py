@@ -62,10 +62,13 @@ def _latest_of_thread(status: str | None) -> ColumnElement[bool]:
     shows one row per conversation, its newest mail."""
     later = mails.alias("later")
     newer = select(later.c.mail_id).where(later.c.thread_id == mails.c.thread_id,
+                                          later.c.thread_id.is_not(None),
                                           later.c.collected_at > mails.c.collected_at)
     if status:
         newer = newer.where(later.c.status == status)
-    return or_(mails.c.thread_id.is_(None), ~newer.exists())
+    # no "thread_id IS NULL OR": a NULL never equals, so such a mail has no later one anyway,
+    # and without the OR PostgreSQL plans an anti-join instead of a subquery per row
+    return ~newer.exists()
 
 
 def search(conn: Connection, *, status: str | None, category: str | None, text: str | None,

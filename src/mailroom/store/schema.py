@@ -95,12 +95,13 @@ Index("ix_mails_category", mails.c.category)
 Index("ix_mails_collected", mails.c.collected_at)
 # the dashboard's list of would-be replies (shadow mode)
 Index("ix_mails_would_reply", mails.c.would_reply)
-# the review queue sorted by age within a status, and its "mine"/"unassigned" filters
-Index("ix_mails_status_collected", mails.c.status, mails.c.collected_at)
+# the review queue sorted by age within a status (one row per conversation: thread_id read
+# from the index), and its "mine"/"unassigned" filters
+Index("ix_mails_status_collected", mails.c.status, mails.c.collected_at, mails.c.thread_id)
 Index("ix_mails_status_assignee", mails.c.status, mails.c.assignee)
 # conversations: a thread's mails, and an answer's In-Reply-To/References found among the
 # mails we received and the replies we sent
-Index("ix_mails_thread", mails.c.thread_id)
+Index("ix_mails_thread", mails.c.thread_id, mails.c.collected_at)
 Index("ix_mails_message_id", mails.c.message_id)
 
 checkpoints = Table(

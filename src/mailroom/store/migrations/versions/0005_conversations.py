@@ -21,8 +21,11 @@ def upgrade() -> None:
     # mails received before this revision start without a conversation; answers to them
     # still find them by Message-ID and link both
     op.add_column("mails", sa.Column("thread_id", sa.String(64)))
-    op.create_index("ix_mails_thread", "mails", ["thread_id"])
+    op.create_index("ix_mails_thread", "mails", ["thread_id", "collected_at"])
     op.create_index("ix_mails_message_id", "mails", ["message_id"])
+    # the queue (one row per conversation) reads status, age and conversation from the index
+    op.drop_index("ix_mails_status_collected", "mails")
+    op.create_index("ix_mails_status_collected", "mails", ["status", "collected_at", "thread_id"])
     op.create_index("ix_replies_message_id", "replies", ["message_id"])
 
 
