@@ -336,8 +336,11 @@ def test_an_interrupted_bulk_reply_resumes_where_it_stopped_and_answers_no_mail_
         conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job_id)
                      .values(updated_at=utcnow() - timedelta(minutes=1)))
     with session(api, "rita") as rita:
-        assert rita.post(f"/api/bulk/{job_id}/resume").status_code == 202
+        assert 'id="job-resume"' in rita.get(f"/bulk/{job_id}").text, "the page offers to resume it"
+        assert rita.post(f"/bulk/{job_id}/resume").status_code == 303
+        assert rita.post(f"/api/bulk/{job_id}/resume").status_code == 409, "one runner at a time"
         job = wait_job(rita, job_id)
+        assert 'id="job-resume"' not in rita.get(f"/bulk/{job_id}").text
         assert rita.post(f"/api/bulk/{job_id}/resume").status_code == 409, "a finished job stays done"
         assert rita.post("/api/bulk/nope/resume").status_code == 404
     assert (job["status"], job["done"], job["skipped"]) == ("done", 30, 50)

@@ -117,6 +117,12 @@ def resume(rt: Runtime, producer: Producer, job_id: str) -> BulkJob:
     return job_view(row)
 
 
+def stalled(job: BulkJob) -> bool:
+    """A running job whose runner has not reported for STALE_SECONDS (it may be resumed)."""
+    at = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=utcnow().tzinfo)
+    return job.status == bulk_store.RUNNING and (utcnow() - at).total_seconds() > STALE_SECONDS
+
+
 def read(rt: Runtime, job_id: str) -> BulkJob:
     with rt.db.begin() as conn:
         row = bulk_store.get(conn, job_id)

@@ -269,7 +269,7 @@ class BulkRequest(BaseModel):
 class BulkJob(BaseModel):
     model_config = _example(id="9b1c...", action="reply", status="running", total=500, done=120,
                             skipped=3, created_by="rita", created_at="2026-01-01T12:00:00+00:00",
-                            finished_at=None, error=None)
+                            updated_at="2026-01-01T12:00:05+00:00", finished_at=None, error=None)
     id: str
     action: str
     status: Literal["running", "done", "failed"]
@@ -278,5 +278,6 @@ class BulkJob(BaseModel):
     skipped: int = Field(description="mails no longer in review, or held by someone else")
     created_by: str
     created_at: datetime
+    updated_at: datetime = Field(description="its runner's last progress (a heartbeat)")
     finished_at: datetime | None = None
     error: str | None = None

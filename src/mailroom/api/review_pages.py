@@ -77,4 +77,13 @@ def bulk_page(request: Request, job_id: str, state: State, user: PageUser) -> HT
         job = bulk.read(state.rt, job_id)
     except (review.ReviewError, RetryLater) as exc:
         return failure(request, user, exc)
-    return render(request, "bulk.html", user, job=job)
+    return render(request, "bulk.html", user, job=job, stalled=bulk.stalled(job))
+
+
+@router.post("/bulk/{job_id}/resume")
+def resume_bulk(request: Request, job_id: str, state: State, user: PageUser) -> Response:
+    try:
+        bulk.resume(state.rt, state.producer(), job_id)
+    except (review.ReviewError, RetryLater) as exc:
+        return failure(request, user, exc)
+    return back(f"/bulk/{job_id}")
