@@ -259,9 +259,10 @@ def test_bulk_reply_by_filter_queues_each_mail_once_and_a_second_run_none(
     rt = api.service.rt
     subs = seed(rt, *[review_mail(f"Subscribe {i}", category="subscription") for i in range(120)])
     (other,) = seed(rt, review_mail("Other", category="billing"))
-    request = {"action": "reply", "template": "subscription_confirmed",
-               "filter": {"category": "subscription"}}
+    request = {"action": "reply", "template": "subscription", "filter": {"category": "subscription"}}
     with session(api, "rita") as rita:
+        unknown = rita.post("/api/mails/bulk", json=request | {"template": "no_such_template"})
+        assert unknown.status_code == 422 and "no_such_template" in unknown.json()["detail"]
         made = rita.post("/api/mails/bulk", json=request)
         assert made.status_code == 202, made.text
         job = wait_job(rita, made.json()["id"])
@@ -422,3 +423,10 @@ def test_the_queue_shows_one_row_per_conversation_with_its_count(
     assert rows["total"] == 2
     assert [(m["mail_id"], m["thread_count"]) for m in rows["items"]] == [(ids[3], 1), (ids[2], 3)]
     assert every["total"] == 4
+    with session(api, "rita") as rita:
+        made = rita.post("/api/mails/bulk", json={"action": "close", "filter": {}})
+        job = wait_job(rita, made.json()["id"])
+        assert job["total"] == 2, "a bulk action by filter takes the rows the queue shows"
+        rows = rita.get("/api/mails").json()
+    assert [(m["mail_id"], m["thread_count"]) for m in rows["items"]] == [(ids[1], 3)], \
+        "the conversation's next mail in review shows up"

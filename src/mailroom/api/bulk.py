@@ -82,7 +82,8 @@ def targets(rt: Runtime, req: BulkRequest, user: User) -> list[str]:
     f = req.filter
     wanted = None if f.status == "all" else (f.status or MailStatus.IN_REVIEW.value)
     mail_filter = review.MailFilter(wanted, f.category, f.q, language=f.language, mailbox=f.mailbox,
-                                    assignee=f.assignee, older_than_minutes=f.older_than_minutes)
+                                    assignee=f.assignee, older_than_minutes=f.older_than_minutes,
+                                    conversations=f.conversations)
     with rt.db.begin() as conn:
         return review.matching_ids(conn, mail_filter, user.name, limit + 1,
                                    rt.settings.review_take_minutes)[:limit]
@@ -91,6 +92,9 @@ def targets(rt: Runtime, req: BulkRequest, user: User) -> list[str]:
 def start(rt: Runtime, producer: Producer, req: BulkRequest, user: User) -> BulkJob:
     """Make the job (and its audit entry) and start its runner."""
     params = check_request(req, user)
+    template = params.get("template")
+    if template and not params.get("body") and template not in review.reply_templates(rt.settings):
+        raise ReviewError(422, f"no reply template {template!r}")
     ids = targets(rt, req, user)
     with rt.db.begin() as conn:
         job_id = bulk_store.create(conn, user.name, req.action, params, ids)

@@ -252,6 +252,8 @@ class BulkFilter(BaseModel):
     mailbox: str | None = Field(None, max_length=512)
     assignee: str | None = Field(None, max_length=128)
     older_than_minutes: float | None = Field(None, ge=0)
+    conversations: bool = Field(True, description="each conversation's newest mail, as the "
+                                                  "queue lists them; false: every mail")
 
 
 class BulkRequest(BaseModel):

@@ -117,8 +117,8 @@ def list_mails(conn: Connection, f: MailFilter, user: str = "",
 
 def matching_ids(conn: Connection, f: MailFilter, user: str, limit: int,
                  take_minutes: float = DEFAULT_TAKE_MINUTES) -> list[str]:
-    """Every mail a filter matches (a bulk action's targets), at most ``limit``."""
-    return review_store.matching_ids(conn, limit=limit,
+    """Every row of the queue a filter matches (a bulk action's targets), at most ``limit``."""
+    return review_store.matching_ids(conn, limit=limit, conversations=f.conversations,
                                      **filter_query(f, user, take_cutoff(take_minutes)))
 
 

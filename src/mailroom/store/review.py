@@ -93,9 +93,13 @@ def search(conn: Connection, *, status: str | None, category: str | None, text: 
 
 
 def matching_ids(conn: Connection, *, status: str | None, category: str | None,
-                 text: str | None, limit: int, **more: Any) -> list[str]:
-    """The ids a filter matches (a bulk action's targets), oldest first, at most ``limit``."""
+                 text: str | None, limit: int, conversations: bool = False,
+                 **more: Any) -> list[str]:
+    """The ids a filter matches (a bulk action's targets), oldest first, at most ``limit``;
+    ``conversations``: each conversation's newest mail only, as the queue shows them."""
     conditions = _conditions(status=status, category=category, text=text, **more)
+    if conversations:
+        conditions.append(_latest_of_thread(status))
     return [str(i) for i in conn.execute(
         select(mails.c.mail_id).where(*conditions)
         .order_by(mails.c.collected_at, mails.c.mail_id).limit(limit)).scalars()]
