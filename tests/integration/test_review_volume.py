@@ -423,7 +423,14 @@ def test_the_queue_shows_one_row_per_conversation_with_its_count(
     assert rows["total"] == 2
     assert [(m["mail_id"], m["thread_count"]) for m in rows["items"]] == [(ids[3], 1), (ids[2], 3)]
     assert every["total"] == 4
-    with session(api, "rita") as rita:
+    add_reviewers(rt, "bob")
+    with session(api, "rita") as rita, session(api, "bob") as bob:
+        assert rita.post(f"/api/mails/{ids[2]}/take").status_code == 200
+        assert bob.post(f"/api/mails/{ids[0]}/take").json()["detail"] == "rita has taken this mail", \
+            "taking a mail takes its conversation"
+        assert rita.get(f"/api/mails/{ids[1]}").json()["holder"] == "rita"
+        assert rita.post(f"/api/mails/{ids[2]}/release").status_code == 200
+        assert [rita.get(f"/api/mails/{m}").json()["holder"] for m in ids[:3]] == [None, None, None]
         made = rita.post("/api/mails/bulk", json={"action": "close", "filter": {}})
         job = wait_job(rita, made.json()["id"])
         assert job["total"] == 2, "a bulk action by filter takes the rows the queue shows"

@@ -277,8 +277,12 @@ def take(conn: Connection, mail_id: str, user: User, to: str | None = None,
     cutoff = take_cutoff(take_minutes)
     if not assignments.take(conn, mail_id, name, cutoff, force=user.operates):
         raise refusal(conn, mail_id, name, cutoff)
+    after: dict[str, Any] = {"assignee": name}
+    if row["thread_id"]:  # the conversation's other mails in review come along
+        after["conversation"] = assignments.take_conversation(conn, row["thread_id"], name, cutoff,
+                                                              force=user.operates)
     audit_store.record(conn, user.name, "assign" if name != user.name else "take", mail_id=mail_id,
-                       before={"assignee": assignments.holder(row, cutoff)}, after={"assignee": name})
+                       before={"assignee": assignments.holder(row, cutoff)}, after=after)
     return name
 
 
@@ -292,6 +296,8 @@ def release(conn: Connection, mail_id: str, user: User,
         return
     if not assignments.release(conn, mail_id, None if user.operates else user.name):
         raise ReviewError(409, f"{before} has taken this mail")
+    if row["thread_id"]:
+        assignments.release_conversation(conn, row["thread_id"], before)
     audit_store.record(conn, user.name, "release", mail_id=mail_id,
                        before={"assignee": before}, after={"assignee": None})
 

@@ -55,6 +55,19 @@ def take(conn: Connection, mail_id: str, user: str, cutoff: datetime, *, force: 
     return bool(conn.execute(stmt.values(assignee=user, assigned_at=now, updated_at=now)).rowcount)
 
 
+def take_conversation(conn: Connection, thread_id: str, user: str, cutoff: datetime, *,
+                      force: bool = False) -> int:
+    """The other mails of a conversation in review go with the one taken: those nobody else
+    holds (``force``: all of them). How many moved to ``user``."""
+    stmt = update(mails).where(mails.c.thread_id == thread_id, mails.c.status == MailStatus.IN_REVIEW,
+                               or_(mails.c.assignee.is_(None), mails.c.assignee != user,
+                                   mails.c.assigned_at.is_(None), mails.c.assigned_at < cutoff))
+    if not force:
+        stmt = stmt.where(free_for(user, cutoff))
+    now = utcnow()
+    return int(conn.execute(stmt.values(assignee=user, assigned_at=now, updated_at=now)).rowcount)
+
+
 def release(conn: Connection, mail_id: str, user: str | None) -> bool:
     """Drop the hold: ``user``'s own, or anybody's when ``user`` is None (an operator)."""
     stmt = update(mails).where(mails.c.mail_id == mail_id, mails.c.status == MailStatus.IN_REVIEW,
@@ -62,6 +75,14 @@ def release(conn: Connection, mail_id: str, user: str | None) -> bool:
     if user is not None:
         stmt = stmt.where(mails.c.assignee == user)
     return bool(conn.execute(stmt.values(assignee=None, assigned_at=None, updated_at=utcnow())).rowcount)
+
+
+def release_conversation(conn: Connection, thread_id: str, holder_name: str) -> None:
+    """Release a conversation's mails in review that ``holder_name`` holds."""
+    conn.execute(update(mails).where(mails.c.thread_id == thread_id,
+                                     mails.c.status == MailStatus.IN_REVIEW,
+                                     mails.c.assignee == holder_name)
+                 .values(assignee=None, assigned_at=None, updated_at=utcnow()))
 
 
 def leave_review(conn: Connection, mail_id: str, user: str, cutoff: datetime, status: MailStatus,
