@@ -1,0 +1,111 @@
+"""The independent intent test set (tests/data/independent/) keeps its promised shape and size.
+
+These tests check the file, not any model: that every line is a well-formed mail, that the
+slice tags agree with the text they describe, and that the counts issue 15 asks for are there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[1] / "data" / "independent" / "intent_testset.jsonl"
+KEYS = {"id", "language", "label", "slices", "subject", "text", "html"}
+LABELS = {"subscription", "unsubscription", "other"}
+LANGUAGES = {"es", "en"}
+SLICES = {
+    "phrased", "keyword", "body_only", "subject_only", "html_only", "quoted_thread", "signature",
+    "typos", "no_accents", "formal", "informal", "terse", "rambling", "mixed_language",
+}
+# The stems of subscribe/suscribir/subscription/suscripción, including the misspellings the set
+# contains on purpose (subscibe, subcribe, suscrbirme, suscrivir, suscrito): "keyword" means a
+# match here, "phrased" a request without one.
+KEYWORD = re.compile(r"su(b|s|bs|sb)cr?i?[bpv]|su(b|s|bs|sb)?cri[bpvct]")
+
+
+def fold(text: str) -> str:
+    """Accents dropped and case folded, so 'Suscripción' and 'SUSCRIPCION' read the same."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def load() -> list[dict[str, Any]]:
+    with PATH.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+MAILS = load()
+
+
+def test_every_line_has_exactly_the_agreed_keys_and_values() -> None:
+    for mail in MAILS:
+        assert set(mail) == KEYS, mail["id"]
+        assert mail["language"] in LANGUAGES, mail["id"]
+        assert mail["label"] in LABELS, mail["id"]
+        assert isinstance(mail["subject"], str) and isinstance(mail["text"], str), mail["id"]
+        assert mail["html"] is None or (isinstance(mail["html"], str) and mail["html"]), mail["id"]
+        assert mail["slices"] and set(mail["slices"]) <= SLICES, mail["id"]
+        assert len(set(mail["slices"])) == len(mail["slices"]), mail["id"]
+        assert mail["subject"] or mail["text"] or mail["html"], mail["id"]
+
+
+def test_ids_are_unique() -> None:
+    ids = [mail["id"] for mail in MAILS]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("mail", MAILS, ids=lambda mail: str(mail["id"]))
+def test_keyword_and_phrased_tags_match_the_words_in_the_mail(mail: dict[str, Any]) -> None:
+    """'keyword' iff a subscribe/suscribir stem occurs; 'phrased' marks exactly the requests without one."""
+    words = fold(" ".join([mail["subject"], mail["text"], mail["html"] or ""]))
+    has_keyword = KEYWORD.search(words) is not None
+    assert has_keyword == ("keyword" in mail["slices"])
+    if mail["label"] == "other":
+        assert "phrased" not in mail["slices"]
+    else:
+        assert ("phrased" in mail["slices"]) == (not has_keyword)
+
+
+@pytest.mark.parametrize("mail", MAILS, ids=lambda mail: str(mail["id"]))
+def test_html_only_means_an_empty_text_body_and_an_html_one(mail: dict[str, Any]) -> None:
+    assert ("html_only" in mail["slices"]) == (mail["text"] == "" and mail["html"] is not None)
+
+
+def test_subject_only_mails_carry_no_request_in_the_body() -> None:
+    """A subject-only mail's body is empty or a short signature (at most four short lines)."""
+    for mail in MAILS:
+        if "subject_only" in mail["slices"]:
+            assert mail["html"] is None, mail["id"]
+            assert len(mail["text"]) <= 120 and mail["text"].count("\n") <= 3, mail["id"]
+
+
+def count(label: str, language: str | None = None, slice_: str | None = None) -> int:
+    return sum(
+        1 for mail in MAILS
+        if mail["label"] == label
+        and (language is None or mail["language"] == language)
+        and (slice_ is None or slice_ in mail["slices"])
+    )
+
+
+def test_the_counts_issue_15_asks_for() -> None:
+    assert len(MAILS) >= 400
+    by_language = Counter(mail["language"] for mail in MAILS)
+    assert abs(by_language["es"] - by_language["en"]) <= len(MAILS) // 10
+    assert count("subscription") >= 170
+    for language in LANGUAGES:
+        assert count("subscription", language) >= 80
+        assert count("subscription", language, "phrased") >= 40
+        assert count("subscription", language, "body_only") >= 40
+        assert count("unsubscription", language) >= 35
+        assert count("unsubscription", language, "keyword") >= 15
+    assert count("unsubscription") >= 80
+    assert count("other") >= 150
+    # hard negatives: mails that name a subscription without asking for or against one
+    assert count("other", slice_="keyword") >= 40
