@@ -1,8 +1,9 @@
 """The durable record of what is on the wire: SMTP attempts, group-committed.
 
-Just before a pool connection starts a reply's SMTP transaction, the reply's row must be
-``sending`` in the store; just after, it must say how the transaction ended. One
-transaction per reply would halve the responder's speed, so the ``AttemptLog`` gathers
+Before a pool connection sends a reply's DATA, the reply's row must be ``sending`` in the
+store (the commit runs while MAIL and RCPT go); just after the transaction, it must say how
+it ended. One transaction per reply would halve the responder's speed, so the
+``AttemptLog`` gathers
 what every connection asks for while the previous commit runs and commits it together
 (a group commit): a connection's "ended" is always queued before its next "start", so
 whatever instant the responder dies at, each connection has at most one ``sending`` row.

@@ -11,9 +11,10 @@ server's answer; ``SmtpUnknown`` (the connection was lost or timed out once the 
 command was sent, so the server may have stored the message) is neither: the caller
 decides by its policy (``UNCERTAIN_REPLY_POLICY``).
 
-``send`` takes an optional ``Attempt``: the pool calls ``start`` once the connection is
-ready, just before the transaction, and ``end`` before it gives the connection to the
-next send, so a caller can keep a durable record of exactly what is on the wire.
+``send`` takes an optional ``Attempt``: the pool calls ``start`` as the transaction
+begins and holds the DATA command until it returned (MAIL and RCPT, which deliver
+nothing, overlap it), and calls ``end`` before it gives the connection to the next send,
+so a caller can keep a durable record of exactly what may have been delivered.
 """
 
 from __future__ import annotations
@@ -155,17 +156,23 @@ class Delivery:
 
 
 class _Client(SMTP):
-    """aiosmtplib's client, noting whether the transaction reached the DATA command.
+    """aiosmtplib's client, gating the DATA command and noting whether it was reached.
 
     ``sendmail`` calls ``self.data`` (a public method) after MAIL and RCPT; overriding it is
-    how the pool tells a connection lost before DATA (nothing stored) from one lost after
-    (maybe stored). ``tests/faults/test_crash_window.py`` (a lost 250) fails if a new
-    aiosmtplib stops calling it; ``pyproject.toml`` caps the version.
+    how the pool (1) holds DATA until the attempt's start is recorded (``gate``: MAIL and
+    RCPT, which deliver nothing, overlap that commit) and (2) tells a connection lost before
+    DATA (nothing stored) from one lost after (maybe stored).
+    ``tests/faults/test_crash_window.py`` (a lost 250) and ``test_responder_window.py`` fail
+    if a new aiosmtplib stops calling it; ``pyproject.toml`` caps the version.
     """
 
     data_sent = False
+    gate: asyncio.Future[bool] | None = None
 
     async def data(self, message: str | bytes, /, **kwargs: Any) -> SMTPResponse:
+        gate, self.gate = self.gate, None
+        if gate is not None and not await gate:
+            raise NotStarted("the attempt was called off")
         self.data_sent = True
         return await super().data(message, **kwargs)
 
@@ -233,23 +240,25 @@ class SmtpPool:
             policy=message.policy.clone(linesep="\r\n"))
         slot = await self._slots.get()
         client: _Client | None = None
-        started = False
+        starting: asyncio.Future[bool] | None = None
         try:
             client = await self._ready(slot)
-            if attempt is not None and not await attempt.start():
-                raise NotStarted("the attempt was called off")
-            started, client.data_sent = True, False
+            client.data_sent = False
+            # the start is recorded while MAIL and RCPT go; DATA waits for it
+            starting = asyncio.ensure_future(attempt.start()) if attempt is not None else None
+            client.gate = starting
             refused, response = await client.sendmail(
                 sender, recipients, data, mail_options=_mail_options(client, sender, recipients))
-        except NotStarted:
-            raise
         except Exception as exc:
-            if not isinstance(exc, SMTPResponseException | SMTPRecipientsRefused) or \
-                    getattr(exc, "code", 0) == 421:
-                await self._drop(slot)
-            error = classify(exc, after_data=client is not None and client.data_sent)
-            if attempt is not None and started:
+            if isinstance(exc, NotStarted) or getattr(exc, "code", 0) == 421 or \
+                    not isinstance(exc, SMTPResponseException | SMTPRecipientsRefused):
+                await self._drop(slot)  # (after NotStarted: an envelope is still open)
+            error = exc if isinstance(exc, NotStarted) else \
+                classify(exc, after_data=client is not None and client.data_sent)
+            if attempt is not None and await _started(starting):
                 attempt.end(error)  # before the slot goes back: its next start comes after
+            if error is exc:
+                raise
             raise error from exc
         else:
             delivery = Delivery(response, {addr: f"{r.code} {r.message}"
@@ -275,6 +284,16 @@ class SmtpPool:
                 await asyncio.wait_for(client.quit(), timeout=2)
             except Exception:
                 client.close()
+
+
+async def _started(starting: asyncio.Future[bool] | None) -> bool:
+    """Whether the attempt's start was recorded (waiting for it: its row must be settled)."""
+    if starting is None:
+        return False
+    try:
+        return await asyncio.shield(starting)
+    except Exception:  # the store refused it: nothing was recorded, nothing to end
+        return False
 
 
 async def probe(config: SmtpConfig, timeout: float = 3.0) -> bool:
