@@ -121,10 +121,14 @@ def test_a_claim_never_attempted_is_claimed_again_once_its_lease_ran_out(db: Dat
     """A responder died before the reply's SMTP transaction: the next one sends it, once."""
     with db.begin() as conn:
         mails.record_collected(conn, [email(1)])
+        mails.record_decisions(conn, [(email(1), decision(1))])
         assert replies.orphaned(conn) == []
     assert claim(db, "dead-owner", lease=-1) is Claim.CLAIMED
     with db.begin() as conn:
         assert replies.orphaned(conn) == ["m1"]  # the reconciler publishes it again
+        mails.set_status(conn, "m1", MailStatus.CLOSED)
+        assert replies.orphaned(conn) == []  # unless a person closed the mail meanwhile
+        mails.set_status(conn, "m1", MailStatus.AWAITING_REPLY)
     assert claim(db, "live-owner") is Claim.CLAIMED
     assert claim(db, "third") is Claim.BUSY
     assert not start(db, "dead-owner")  # had the old holder lived on, its attempt is called off

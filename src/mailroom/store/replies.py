@@ -410,8 +410,10 @@ def orphaned(conn: Connection, limit: int = 500) -> list[str]:
     """
     rows = conn.execute(
         select(replies.c.mail_id)
+        .join(mails, mails.c.mail_id == replies.c.mail_id)
         .where(replies.c.status.in_([ReplyStatus.CLAIMED, ReplyStatus.SENDING]),
-               replies.c.lease_until < utcnow())
+               replies.c.lease_until < utcnow(),
+               mails.c.status == MailStatus.AWAITING_REPLY)  # a closed mail is not owed one
         .limit(limit)
     ).scalars()
     return list(rows)
