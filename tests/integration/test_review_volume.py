@@ -23,12 +23,13 @@ from test_api import PASSWORD, TOKEN, RunningApi, csrf_of, login, review_mail, s
 from mailroom import topics
 from mailroom.api import auth
 from mailroom.broker import EmbeddedBroker
-from mailroom.events import RawEmail, utcnow
+from mailroom.events import DeadLetter, RawEmail, utcnow
 from mailroom.kafka import KafkaClients
 from mailroom.runner import Item
 from mailroom.runtime import Runtime
 from mailroom.store import MailStatus
 from mailroom.store import bulk as bulk_store
+from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import bulk_jobs, feedback, mails, replies
 
@@ -208,6 +209,28 @@ def test_every_human_action_is_in_the_audit_trail_and_on_the_mail_page(
     assert 'id="history"' in page and "reclassify" in page
     assert everything["total"] == 5 and everything["items"][0]["action"] == "close"
     assert [i["mail_id"] for i in by_action["items"]] == [other]
+
+
+def test_dead_letter_retry_and_discard_are_in_the_audit_trail(
+        api_factory: Callable[..., RunningApi], store_url: str) -> None:
+    api = api_factory(database_url=store_url)
+    rt = api.service.rt
+    email, _ = review_mail("broken once")
+    with rt.db.begin() as conn:
+        dead_letter_store.record(conn, [
+            DeadLetter(source_topic=topics.RAW_EMAILS, key=email.mail_id, reason="store was down",
+                       payload=email.model_dump_json(), mail_id=email.mail_id),
+            DeadLetter(source_topic=topics.RAW_EMAILS, key="junk", reason="bad json", payload="{"),
+        ])
+    with api.client(headers=BEARER) as client:
+        by_key = {d["key"]: d["id"] for d in client.get("/api/dead-letters").json()["items"]}
+        assert client.post(f"/api/dead-letters/{by_key[email.mail_id]}/retry").status_code == 200
+        assert client.post(f"/api/dead-letters/{by_key['junk']}/discard").status_code == 200
+        entries = client.get("/api/audit").json()["items"]
+    assert [(e["user"], e["action"], e["target"], e["mail_id"], e["after"]) for e in entries] == [
+        ("token", "dead_letter_discard", str(by_key["junk"]), None, {"status": "discarded"}),
+        ("token", "dead_letter_retry", str(by_key[email.mail_id]), email.mail_id, {"status": "retried"}),
+    ]
 
 
 # -- finding work ----------------------------------------------------------------------
