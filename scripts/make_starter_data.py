@@ -37,11 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from mailroom.events import RawEmail  # noqa: E402
-from mailroom.processor.text import model_text  # noqa: E402
+from mailroom.processor.text import SUBJECT_ONLY, model_text  # noqa: E402
 
 DATA = ROOT / "src" / "mailroom" / "data"
 OUT = DATA / "starter.jsonl.gz"
-PER_LABEL_AND_LANGUAGE = 2200
+PER_LABEL_AND_LANGUAGE = 3500
 OUR_ADDRESS = "info@mailroom.example"
 
 Pick = Callable[[list[str]], str]
@@ -375,6 +375,19 @@ SUBJECTS = {
                "Newsletter", "Quote", "Information", "Urgent", "Refund"],
     },
 }
+# other mail about a subscription says so in its subject too ("Duda sobre mi suscripción")
+SUBJECTS["other"]["es"] += [f"{what} {about} {whose} {thing}" for what in ("Problema", "Duda",
+         "Incidencia", "Pregunta")
+                            for about in ("con", "sobre") for whose in ("mi", "la")
+                            for thing in ("suscripción", "cuenta")] + [
+    "Renovación suscripción", "Cargo duplicado", "Factura de la suscripción", "No me llega el boletín",
+    "Boletín de ayer", "Error en la newsletter", "Cambio de plan", "Precio de la suscripción"]
+SUBJECTS["other"]["en"] += [f"{what} {about} {whose} {thing}" for what in ("Problem", "Question", "Issue",
+         "Query")
+                            for about in ("with", "about") for whose in ("my", "the")
+                            for thing in ("subscription", "account")] + [
+    "Subscription renewal", "Double charge", "Subscription invoice", "Newsletter not arriving",
+    "Yesterday's newsletter", "Error in the newsletter", "Plan change", "Subscription price"]
 NEUTRAL_SUBJECTS = {
     "es": ["Hola", "Contacto desde la web", "Consulta", "Información", "Una pregunta", "(sin asunto)",
            "Mensaje", "Formulario de contacto", "Re: hola", "Buenos días", "Petición", ""],
@@ -401,6 +414,450 @@ TXT_SPEAK = {"es": [("por favor", "porfa"), ("por favor", "x fa"), ("que", "q"),
                     ("your", "ur"), ("to", "2")]}
 
 
+# Request grammar: phrasing families composed from parts, so the model learns the shape
+# of a request (who asks, for whom, how politely, with what verb), not a list of sentences.
+# Each family is a product of parts; a seeded sample of each keeps the data balanced.
+
+EXTRA_THINGS = {
+    "es": ["las circulares informativas", "el correo mensual con consejos", "los correos de novedades",
+           "el boletín de la asociación", "las noticias de la peña", "el resumen semanal de artículos",
+           "los avisos de cursos nuevos", "la revista digital", "el boletín de ofertas",
+           "las lecturas del club", "la lista de difusión", "el envío mensual", "los avisos por email"],
+    "en": ["your monthly email with tips", "those update emails", "the weekly email with new posts",
+           "the trade news distribution list", "the digital magazine", "the book club emails",
+           "your circulars", "the members' bulletin", "the course alerts", "the weekly roundup",
+           "the mailing", "your email updates", "the announcements list"],
+}
+ON_BEHALF = {
+    "es": ["mi madre", "mi mujer", "mi marido", "mi jefe", "mi compañera", "mi hijo", "mi socio",
+           "una amiga", "la secretaria del club", "nuestro departamento"],
+    "en": ["my mother", "my wife", "my husband", "my boss", "my colleague", "my son", "my business partner",
+           "a friend of mine", "our club secretary", "our department"],
+}
+LEADS = {
+    "es": ["Otra cosa:", "Por cierto,", "Ah, y", "Y ya de paso,", "PD:", "Además,", "Aprovecho para deciros:",
+           "Una cosa más:", "Por otro lado,", "Y otra cosa,",
+           "Hola de nuevo,", "Sobre lo que os escribí,"],
+    "en": ["Also,", "Oh, and", "One more thing:", "By the way,", "PS:", "And while I'm at it,", "Btw,",
+           "Another thing:", "Quick one:", "On another note,",
+           "Following up:", "Just following up,"],
+}
+# (question/ask opener, verb phrase with the object) families, English
+EN_ASK = ["Could you", "Can you", "Would you", "Could you please", "Can you please", "Would you kindly",
+          "Please", "Pls", "Kindly", "I was wondering if you could", "Any chance you could",
+          "Would you be able to", "Is it possible to", "I'd appreciate it if you could"]
+EN_ACT = ["add {who} to {thing}", "include {who} in {thing}", "put {who} on {thing}",
+          "sign {who} up for {thing}", "subscribe {who} to {thing}", "enrol {who} in {thing}",
+          "register {who} for {thing}", "get {who} on {thing}", "stick {who} on {thing}",
+          "add {who} as a recipient of {thing}", "start sending {thing} to {who}",
+          "send {thing} to {who} too", "sign {who} up to {thing}", "opt {who} in to {thing}"]
+EN_WHO = ["me", "my address", "my email", "this address", "this email address", "us", "{email}",
+          "my colleague {email}", "my wife", "our office", "my team", "my work email", "{name}"]
+EN_WANT = ["I want", "I need", "I'd like", "I'd love", "I would really like", "I wanna", "I still want",
+           "We'd like", "I'd really like to get", "I'd like to get", "I want to get", "Really want",
+           "I'd like to start getting", "I'd love to receive", "I want to keep getting", "I'm keen to get",
+           "Would love to get", "I'd like to be getting"]
+EN_DEST = ["in my inbox", "by email", "sent to me", "every week", "at this address", "", "from now on",
+           "too", "as well", "please", "sent to this email", "each month", "whenever it comes out"]
+EN_SEND = ["Send me", "Please send me", "Could you send me", "Can you email me", "Please email me",
+           "Can I get", "Could I get", "Can you start sending me", "Start sending me", "Feel free to send me",
+           "I'd like you to send me", "Pls send me", "Please forward me", "Go ahead and send me",
+           "Keep me in the loop with", "Please mail me", "Drop me", "I'd be happy to receive"]
+EN_RECUR = ["", "whenever it comes out", "every month", "each time there's a new issue", "from now on",
+            "regularly", "whenever applications open", "when there's news", "every week",
+            "as they come out", "going forward"]
+EN_JOIN = ["I'm joining", "I'd like to join", "I'm signing up for", "I want to sign up for", "Signing up for",
+           "Subscribing to", "Joining", "I'm in for", "Count me in for", "I'd like to be on",
+           "I want to be on", "I'd like to be part of", "I'm requesting to join",
+           "Please consider this my request to join",
+           "This is a request to subscribe to", "Request to join", "I'd like to register for",
+           "I want in on", "I'd like a spot on", "Put my name down for", "I'd like to enrol in",
+           "I'm writing to request that {email} be added to", "I'm writing to ask you to add me to",
+           "I would like to request a subscription to", "I hereby request to be added to",
+           "I request inclusion in", "Please accept my registration for",
+           "I'd like to be subscribed to", "I want to be subscribed to", "I'd like to be signed up for",
+           "I'd like to be added to", "I wish to subscribe to", "I wish to receive", "I hereby subscribe to"]
+EN_FOUND = ["Just found out you have {thing}", "omg just saw you have {thing}", "Didn't know you had {thing}",
+            "My friend showed me {thing}", "I keep hearing about {thing}",
+            "Just saw {thing} mentioned online",
+            "Someone forwarded me {thing}", "I read {thing} at my neighbour's"]
+EN_THEN = ["I need it in my inbox!", "sign me up!", "I want it!", "put me down for it.", "I want in.",
+           "please add me.", "can I get it too?", "how do I get it? Add me please.", "send it my way!",
+           "I'd love to get it too.", "count me in."]
+EN_BEHALF = ["{rel} would like to receive {thing}, could you add {email}?",
+             "{rel} wants to join {thing}; her address is {email}.",
+             "Please add {rel} to {thing}: {email}.", "Could you sign {rel} up for {thing}? {email}",
+             "I'm writing for {rel}, who'd like to get {thing} at {email}.",
+             "On behalf of {rel}, please subscribe {email} to {thing}.",
+             "On behalf of our association, we request to receive {thing} at this address.",
+             "Our team would like {thing} sent to {email}."]
+
+ES_ASK_INF = ["¿Me podéis", "¿Me podríais", "¿Me pueden", "¿Me podrían", "¿Me podés", "¿Me puedes",
+              "Por favor, ¿me podéis", "¿Sería posible", "¿Les importaría", "¿Os importaría"]
+# (infinitive with the object pronoun slot "me", with the preposition), used after the openers
+ES_INF = ["apuntar a {thing}", "incluir en {thing}", "dar de alta en {thing}", "añadir a {thing}",
+          "agregar a {thing}", "anotar en {thing}", "enviar {thing}", "mandar {thing}", "suscribir a {thing}",
+          "inscribir en {thing}", "sumar a {thing}", "meter en {thing}", "poner en {thing}",
+          "empezar a mandar {thing}", "hacer llegar {thing}", "registrar en {thing}"]
+ES_SUBJ_PAST = ["incluyeran en {thing}", "apuntaran a {thing}", "dieran de alta en {thing}",
+                "enviaran {thing}", "agregaran a {thing}", "anotaran en {thing}", "mandaran {thing}",
+                "suscribieran a {thing}", "añadieran a {thing}", "hicieran llegar {thing}"]
+ES_SUBJ_PAST_OPEN = ["Les agradecería que me", "Os agradecería que me", "Quisiera que me",
+                     "Me gustaría que me",
+                     "Querría que me", "Agradecería que me", "Les pediría que me", "Sería un placer que me"]
+ES_SUBJ_PRES = ["incluyan en {thing}", "apunten a {thing}", "den de alta en {thing}", "envíen {thing}",
+                "agreguen a {thing}", "anoten en {thing}", "manden {thing}", "suscriban a {thing}",
+                "añadan a {thing}", "inscriban en {thing}"]
+ES_SUBJ_PRES_OPEN = ["Ruego me", "Les ruego que me", "Solicito que me", "Pido que me", "Os pido que me",
+                     "Quiero que me", "Necesito que me", "Por favor, que me"]
+ES_IMPER = ["Apuntadme a {thing}", "Añadidme a {thing}", "Incluidme en {thing}", "Dadme de alta en {thing}",
+            "Metedme en {thing}", "Suscribidme a {thing}", "Mandadme {thing}", "Enviadme {thing}",
+            "Apúnteme a {thing}", "Inclúyame en {thing}", "Deme de alta en {thing}", "Suscríbame a {thing}",
+            "Envíeme {thing}", "Apúntenme a {thing}", "Inclúyanme en {thing}", "Denme de alta en {thing}",
+            "Agréguenme a {thing}", "Envíenme {thing}", "Mándenme {thing}", "Suscríbanme a {thing}",
+            "Anótenme en {thing}", "Súmenme a {thing}", "Apúntame a {thing}", "Añádeme a {thing}",
+            "Inclúyeme en {thing}", "Mándame {thing}", "Agrégame a {thing}", "Anótame en {thing}",
+            "Anotame en {thing}", "Sumame a {thing}", "Agregame a {thing}", "Mandame {thing}"]
+ES_TAIL = ["", ", por favor", ", porfa", ", gracias", " cuando podáis", ", se lo agradecería",
+           " a este correo", ", porfis", " de ahora en adelante", ", que no me entero de nada"]
+ES_WANT = ["Quiero recibir", "Quisiera recibir", "Me gustaría recibir", "Necesito recibir",
+           "Me encantaría recibir", "Quería recibir", "Sigo queriendo recibir", "Quiero empezar a recibir",
+           "Deseo recibir", "Nos gustaría recibir", "Querría recibir", "Me interesaría recibir",
+           "Quiero tener", "Quiero que me llegue", "Me gustaría que me llegara", "Me haría ilusión recibir",
+           "Estaría encantada de recibir", "Me vendría bien recibir", "Quiero seguir recibiendo"]
+ES_DEST = ["en mi correo", "por correo", "en este correo", "en mi email", "cada mes", "",
+           "de ahora en adelante", "a partir de ahora", "directamente", "cada semana", "en casa",
+           "cuando salga", "en mi bandeja de entrada"]
+ES_JOIN = ["Me apunto a", "Quiero apuntarme a", "Me quiero apuntar a", "Quiero anotarme en", "Me anoto en",
+           "Me sumo a", "Quiero sumarme a", "Quiero entrar en", "Quisiera inscribirme en",
+           "Solicito unirme a",
+           "Solicito mi inclusión en", "Solicito que se incluya {email} en",
+           "Les escribo para que me incluyan en",
+           "Escribo para pedir el alta en", "Pido el alta en", "Quiero formar parte de", "Me uno a",
+           "Por la presente solicito la suscripción a", "Mediante este correo solicito el alta en",
+           "Quisiera darme de alta en", "Me gustaría anotarme en", "Deseo que me incluyan en",
+           "Quisiera estar suscrita a", "Quiero estar suscrito a", "Me gustaría estar apuntada a",
+           "Quiero estar dado de alta en", "Solicito mi inscripción en", "Solicito el registro en",
+           "Por medio de la presente solicito el alta en", "Deseo suscribirme a"]
+ES_FOUND = ["Acabo de ver que tenéis {thing}", "No sabía que teníais {thing}", "Me enseñó una amiga {thing}",
+            "Una prima me reenvía {thing}", "Vi {thing} en casa de mi vecina",
+            "Me han hablado muy bien de {thing}",
+            "Acabo de descubrir {thing}", "Un compañero me pasa siempre {thing}"]
+ES_THEN = ["¡lo quiero!", "¡apuntadme!", "quiero recibirlo yo también.", "¿me lo podéis mandar a mí?",
+           "¿podrían enviármelo directamente?", "apúntenme, por favor.", "¡quiero estar!",
+           "¿cómo lo recibo yo? Apuntadme.", "mandádmelo a mí también.", "me encantaría recibirlo."]
+ES_BEHALF = ["{rel} quiere recibir {thing}, su correo es {email}.",
+             "¿Podéis apuntar a {rel} a {thing}? Su correo: {email}.",
+             "Os escribo de parte de {rel}, que quiere darse de alta en {thing} ({email}).",
+             "Por favor, añadan a {rel} a {thing}: {email}.",
+             "En nombre de {rel}, solicito que incluyan {email} en {thing}.",
+             "En nombre de la asociación, solicitamos recibir {thing} en esta dirección.",
+             "Querríamos que {thing} llegara también a {email}.",
+             "¿Pueden dar de alta a {rel} en {thing}? Es {email}."]
+
+GLUE = {
+    "es": [", así que os escribo directamente: ", ", así que ", " y ", ", pero ", "; ", " - ", ", por eso ",
+           ", y aprovecho: ", ", en fin, "],
+    "en": [", so I'm writing directly: ", ", so ", " and ", ", but ", "; ", " - ", ", which is why ",
+           ", and while I'm here: ", ", anyway, "],
+}
+SUBJECT_TEMPLATES = {
+    "subscription": {"es": ["Suscripción a {thing}", "Alta en {thing}", "Suscripción {thing}",
+                     "Apuntarme a {thing}",
+                            "Inscripción en {thing}", "Quiero {thing}", "Solicitud de alta: {thing}"],
+                     "en": ["Subscription to {thing}", "Subscribe to {thing}", "Sign-up: {thing}",
+                            "Joining {thing}",
+                            "Subscription request: {thing}", "Add me to {thing}", "Signing up for {thing}"]},
+    "unsubscription": {"es": ["Baja de {thing}", "Cancelar {thing}", "Darme de baja de {thing}",
+                       "Borrarme de {thing}",
+                              "Cancelar suscripción a {thing}", "No más {thing}"],
+                       "en": ["Unsubscribe from {thing}", "Cancel {thing}", "Remove me from {thing}",
+                              "Stop {thing}",
+                              "Cancel subscription to {thing}", "No more {thing}"]},
+}
+CONFIRM = {  # a second mail in a thread: yes, I (still) want it
+    "es": ["Confirmo que quiero {sub}.", "Sí, quiero {sub}.", "Os confirmo que sigo queriendo {sub}.",
+           "Confirmo que quiero {sub} con este correo.", "Sí, sigo interesada en {sub}.",
+           "Te confirmo: quiero {sub}.", "Confirmado, quiero {sub}.", "Que sí, que quiero {sub}."],
+    "en": ["I confirm I want {sub}.", "Yes, I want {sub}.", "Confirming I still want {sub}.",
+           "Yes please, I'd like {sub}.", "I still want {sub}.",
+           "Just confirming: I want {sub} at this address.",
+           "Yes, I'm still interested in {sub}.", "Confirmed, I'd like {sub}."],
+}
+CONFIRM_WHAT = {"es": ["la suscripción", "la suscripción a {thing}", "recibir {thing}", "el alta en {thing}",
+                       "la suscripción con este correo", "estar en {thing}"],
+                "en": ["the subscription", "the subscription to {thing}", "to receive {thing}",
+                       "to join {thing}",
+                       "to be on {thing}", "the sign-up for {thing}"]}
+TERSE = {
+    "es": ["Apúntame", "apuntame porfa", "Me apunto", "Alta porfa", "Quiero el boletín",
+           "Me suscribo", "Suscribidme", "Altaa", "Dadme de alta ya", "apuntadme!!", "Yo me apunto!",
+           "Me interesa, apúntame", "Anotame", "Sumame", "Quiero recibirlo", "Suscríbanme porfa",
+           "Alta en la lista", "Quiero suscribirme ya", "Me apuntáis?", "Inscríbanme"],
+    "en": ["Sign me up", "add me pls", "Subscribe pls", "Count me in", "I'm in!",
+           "Me too, sign me up", "Add me!!", "Subscribe me", "Put me down", "I want in", "sub me pls",
+           "Yes please, add me", "Want it, sign me up", "Add me to the list pls", "Sign me up asap",
+           "Id like to sign up", "Can I join?", "Enrol me", "Register me pls", "Opt me in"],
+}
+PRONOUN = {  # the thing was named in an earlier sentence
+    "es": ["¿Podrían enviármelo directamente a mí?", "¿Me lo podéis mandar a mí también?",
+           "¿Me apuntáis a mí también?", "Quiero recibirlo yo también.", "¿Cómo hago para recibirlo yo?",
+           "Así que os escribo por aquí para que me apuntéis.",
+           "Os escribo para que me deis de alta vosotros.",
+           "¿Me lo podrían enviar cada mes?", "Me encantaría recibirlo en mi correo.",
+           "Si es así, me encantaría recibirlo.", "Si sigue existiendo, apuntadme.",
+           "Si es verdad, quiero estar en la lista."],
+    "en": ["Could you send it to me directly?", "Can you add me to it too?", "Could I get it as well?",
+           "Can you put me on it?", "So I'm emailing to ask you to add me instead.",
+           "Could you sign me up by hand?", "I'd love to get it every month.",
+           "How do I get it myself? Add me please.",
+           "I'd like it in my own inbox.", "If so, I'd love to be on it.",
+           "If that's the case, I'd like to get it.",
+           "If that's true, please add me.", "If it still exists, sign me up."],
+}
+ES_OBJ_OPEN = ["Les solicito que incluyan", "Ruego incluyan", "Les pido que añadan",
+               "Solicito que den de alta",
+               "Os pido que apuntéis", "Les agradecería que incluyeran", "Agradecería que registraran",
+               "Por favor, incluyan", "Por favor, añadid"]
+ES_OBJ = ["mi dirección", "mi correo", "mi correo electrónico", "este correo", "mi email", "esta dirección",
+          "la dirección {email}"]
+ES_OBJ_TO = ["en {thing}", "en la lista de destinatarios de {thing}",
+             "en la relación de destinatarios de {thing}",
+             "en su base de datos para recibir {thing}", "en el envío de {thing}"]
+EN_OBJ_OPEN = ["I request that you add", "Please add", "Kindly include", "I'd ask you to add",
+               "Could you register", "We request that you include", "Please enter"]
+EN_OBJ = ["my address", "my email", "my email address", "this address", "{email}"]
+EN_OBJ_TO = ["to {thing}", "to the recipients of {thing}", "in the distribution of {thing}",
+             "to your database for {thing}", "to the mailing list for {thing}"]
+EN_UNSUB_FORMAL = ["I hereby request the cancellation of my registration to {thing}",
+                   "I request the cancellation of my subscription to {thing}",
+                   "I request that my address be removed from {thing}",
+                   "Please process the cancellation of my registration to {thing}",
+                   "I wish to cancel my registration to {thing}", "I wish to unsubscribe from {thing}",
+                   "I hereby withdraw from {thing}", "I request to be removed from {thing}",
+                   "Please terminate my subscription to {thing}", "I would like to deregister from {thing}"]
+ES_UNSUB_FORMAL = ["Por la presente solicito la cancelación de mi registro en {thing}",
+                   "Solicito la cancelación de mi suscripción a {thing}",
+                   "Solicito que mi dirección sea eliminada de {thing}",
+                   "Les ruego tramiten la baja de mi correo en {thing}",
+                   "Deseo cancelar mi inscripción en {thing}", "Solicito ser excluido de {thing}",
+                   "Mediante este correo solicito la baja de {thing}",
+                   "Les solicito que retiren mi dirección de {thing}",
+                   "Ruego anulen mi registro en {thing}", "Quisiera darme de baja de {thing}"]
+
+# cancellations: leave, stop, remove my address
+EN_UNSUB_ASK = ["Please", "Could you", "Can you", "Kindly", "I'd appreciate it if you could", "Would you",
+                "Pls", "I'd be grateful if you would", "I'm asking you to", "Could you please"]
+EN_UNSUB_ACT = ["remove {who} from {thing}", "take {who} off {thing}", "delete {who} from {thing}",
+                "unsubscribe {who} from {thing}", "drop {who} from {thing}", "stop sending {thing} to {who}",
+                "opt {who} out of {thing}", "cancel {who} from {thing}", "take {who} off your list",
+                "remove {who}", "unsubscribe {who}", "erase {who} from {thing}", "strike {who} from {thing}"]
+EN_UNSUB_WHO = ["me", "my address", "my email", "this address", "this email address", "us", "{email}",
+                "my colleague {email}", "my email address", "our office"]
+EN_UNSUB_PLAIN = ["I don't want to receive {thing} anymore", "I no longer wish to receive {thing}",
+                  "I'd like my address removed from {thing}", "No more {thing}, please",
+                  "I don't want {thing} any more", "Stop sending me {thing}", "I'm done with {thing}",
+                  "I want my email taken off {thing}", "Enough of {thing}, please unsubscribe me",
+                  "I'd like to stop getting {thing}", "Please no more emails", "I want off {thing}",
+                  "Get me off {thing}", "I want to leave {thing}", "I do not want to get {thing} again",
+                  "Remove my address", "remove me pls", "unsub", "stop emailing me",
+                  "{rel} no longer wants {thing}, please remove {email}"]
+ES_UNSUB_INF = ["sacar de {thing}", "quitar de {thing}", "dar de baja de {thing}", "borrar de {thing}",
+                "eliminar de {thing}", "retirar de {thing}", "excluir de {thing}", "desuscribir de {thing}",
+                "desapuntar de {thing}"]
+ES_UNSUB_SUBJ = ["Les agradecería que retiraran mi correo de {thing}", "Retiren mi dirección de {thing}",
+                 "Les ruego que retiren mi correo de {thing}", "Por favor, retirar mi correo de la lista",
+                 "Sáquenme de {thing}", "Sacadme de la lista", "Por favor, sacarme de la lista",
+                 "Quiten mi correo de {thing}", "Eliminen mi email de {thing}", "Bórrenme de {thing}",
+                 "Desuscríbanme de {thing}", "Dejen de mandarme {thing}", "Ya no me manden {thing}",
+                 "¿Me podés dar de baja de {thing}?", "Darme de baja, por favor",
+                 "No quiero recibir más {thing}",
+                 "No quiero recibir más correos", "No deseo seguir recibiendo {thing}",
+                 "No me interesa recibir más {thing}",
+                 "Agradecería que me quitaran de {thing}", "Quisiera que me sacaran de {thing}",
+                 "Quiero que retiren mi correo de {thing}", "Basta de {thing}, quitadme",
+                 "Sacame de la lista porfa",
+                 "No me manden más nada", "Retirar mi correo de {thing}, gracias",
+                 "Quiero salirme de {thing}",
+                 "{rel} ya no quiere recibir {thing}, borren {email}", "Eliminar mi dirección de {thing}",
+                 "Solicito que retiren {email} de {thing}", "Dejad de enviar {thing} a esta dirección"]
+
+# near misses: the same verbs and politeness about something that is not a list
+EN_OTHER_NEAR = ["Could you add the VAT number to invoice {n}?",
+                 "Please include my order number {n} on the invoice.",
+                 "Can you put me through to sales?", "Please send me the invoice for order {n}.",
+                 "Could you send me a quote for {n} units?", "Can you email me the contract?",
+                 "I need the manual in PDF, can you send it?", "Please add my new address to order {n}.",
+                 "Could you remove the extra item from order {n}?",
+                 "Please sign me in for the Tuesday meeting.",
+                 "I'm joining the call at ten.", "My wife receives {thing} and really likes it.",
+                 "I've been subscribed for months but {thing} stopped arriving.",
+                 "I'm already on {thing} but I get it twice.", "Can I change the email where I get {thing}?",
+                 "Could you send me information about your prices?", "Send me the tracking number, please.",
+                 "I want a refund for order {n}.", "I need a copy of my last invoice.",
+                 "Please update the billing address on my subscription.", "Is {thing} free?",
+                 "I got {thing} today and one link is broken.", "Who writes {thing}? Great work.",
+                 "Can you resend yesterday's issue of {thing}? It went to spam.",
+                 "I'd like to know when my subscription renews.", "Please confirm you received my payment."]
+ES_OTHER_NEAR = ["¿Podéis añadir el CIF a la factura {n}?",
+                 "Por favor, incluid el número de pedido {n} en la factura.",
+                 "¿Me pasáis con el departamento comercial?",
+                 "Por favor, enviadme la factura del pedido {n}.",
+                 "¿Me podéis mandar un presupuesto para {n} unidades?", "¿Me enviáis el contrato por correo?",
+                 "Necesito el manual en PDF, ¿me lo mandáis?",
+                 "Añadid mi nueva dirección al pedido {n}, por favor.",
+                 "¿Podéis quitar el artículo de más del pedido {n}?", "Apuntadme para la reunión del martes.",
+                 "Me uno a la llamada a las diez.", "Mi mujer recibe {thing} y le gusta mucho.",
+                 "Estoy suscrito desde hace meses pero {thing} ha dejado de llegar.",
+                 "Ya recibo {thing} pero me llega repetido.",
+                 "¿Puedo cambiar el correo donde recibo {thing}?",
+                 "¿Me podéis enviar información sobre precios?",
+                 "Mandadme el número de seguimiento, por favor.",
+                 "Quiero que me devolváis el dinero del pedido {n}.",
+                 "Necesito una copia de la última factura.",
+                 "Actualizad la dirección de facturación de mi suscripción.", "¿{thing} es gratis?",
+                 "Hoy me ha llegado {thing} y un enlace no funciona.", "¿Quién escribe {thing}? Muy bueno.",
+                 "¿Me reenviáis {thing} de ayer? Se fue a spam.",
+                 "Quisiera saber cuándo se renueva mi suscripción.",
+                 "Confirmadme que habéis recibido el pago, por favor."]
+
+
+def _sample(rng: random.Random, items: list[str], k: int) -> list[str]:
+    items = sorted(set(items))
+    return items if len(items) <= k else rng.sample(items, k)
+
+
+def grammar_templates(label: str, language: str, rng: random.Random, per_family: int = 60) -> list[str]:
+    """Templates with slots ({thing}, {email}, {name}, {rel}) of every phrasing family."""
+    out: list[str] = []
+    if label == "subscription" and language == "en":
+        ends = ["?", ".", "!", ""]
+        out += _sample(rng, [f"{a} {act.replace('{who}', w)}{e}" for a in EN_ASK for act in EN_ACT
+                             for w in EN_WHO for e in ends], per_family * 3)
+        out += _sample(rng, [f"{w} {{thing}} {d}".strip() + "." for w in EN_WANT for d in EN_DEST],
+                       per_family)
+        out += _sample(rng, [f"{s} {{thing}} {r}".strip() + "." for s in EN_SEND for r in EN_RECUR],
+                       per_family)
+        out += _sample(rng, [f"{j} {{thing}}." for j in EN_JOIN], per_family)
+        out += _sample(rng, [f"{f}, {t}" for f in EN_FOUND for t in EN_THEN], per_family)
+        out += EN_BEHALF + TERSE["en"] + PRONOUN["en"]
+        out += [c.replace("{sub}", w) for c in CONFIRM["en"] for w in CONFIRM_WHAT["en"]]
+        out += _sample(rng, [f"{o} {x} {t}." for o in EN_OBJ_OPEN for x in EN_OBJ for t in EN_OBJ_TO],
+                       per_family)
+    elif label == "subscription":
+        ends = ["?", ""]
+        out += _sample(rng, [f"{a} {inf.split(' ', 1)[0]}me {inf.split(' ', 1)[1]}{e}"
+                             if a in ("¿Sería posible", "¿Les importaría", "¿Os importaría")
+                             else f"{a} {inf}{e if a.startswith('¿') or '¿' in a else '.'}"
+                             for a in ES_ASK_INF for inf in ES_INF for e in ends], per_family * 2)
+        out += _sample(rng, [f"{o} {s}{t}." for o in ES_SUBJ_PAST_OPEN for s in ES_SUBJ_PAST
+                             for t in ES_TAIL], per_family)
+        out += _sample(rng, [f"{o} {s}{t}." for o in ES_SUBJ_PRES_OPEN for s in ES_SUBJ_PRES
+                             for t in ES_TAIL], per_family)
+        out += _sample(rng, [f"{i}{t}." for i in ES_IMPER for t in ES_TAIL], per_family * 2)
+        out += _sample(rng, [f"{w} {{thing}} {d}".strip() + "." for w in ES_WANT for d in ES_DEST],
+                       per_family)
+        out += _sample(rng, [f"{j} {{thing}}." for j in ES_JOIN], per_family)
+        out += _sample(rng, [f"{f}, {t}" for f in ES_FOUND for t in ES_THEN], per_family)
+        out += ES_BEHALF + TERSE["es"] + PRONOUN["es"]
+        out += [c.replace("{sub}", w) for c in CONFIRM["es"] for w in CONFIRM_WHAT["es"]]
+        out += _sample(rng, [f"{o} {x} {t}." for o in ES_OBJ_OPEN for x in ES_OBJ for t in ES_OBJ_TO],
+                       per_family)
+    elif label == "unsubscription" and language == "en":
+        out += _sample(rng, [f"{a} {act.replace('{who}', w)}." for a in EN_UNSUB_ASK for act in EN_UNSUB_ACT
+                             for w in EN_UNSUB_WHO], per_family * 3)
+        out += [f"{p}." for p in EN_UNSUB_PLAIN + EN_UNSUB_FORMAL]
+    elif label == "unsubscription":
+        out += _sample(rng, [f"{a} {inf.split(' ', 1)[0]}me {inf.split(' ', 1)[1]}?"
+                             if a in ("¿Sería posible", "¿Les importaría", "¿Os importaría")
+                             else f"{a} {inf}?" for a in ES_ASK_INF for inf in ES_UNSUB_INF], per_family * 2)
+        out += [f"{p}." for p in ES_UNSUB_SUBJ + ES_UNSUB_FORMAL]
+    else:
+        out += EN_OTHER_NEAR if language == "en" else ES_OTHER_NEAR
+        out += other_asks(language, rng) + FEEDBACK[language]
+    return out
+
+# everyday asks that are not a request to join: the same politeness and verbs, other objects
+EN_OTHER_ACT = ["send me the invoice for order {n}", "check my order {n}", "call me back",
+                "reset my password",
+                "update my billing address", "send me a quote", "fix the broken link", "resend the receipt",
+                "confirm my booking for the {day}th", "refund order {n}", "tell me your opening hours",
+                "send me the catalogue", "add a note to my order {n}", "put me through to billing",
+                "remove the duplicate charge", "include the delivery cost in the quote",
+                "email me the contract",
+                "sign me in for the workshop on the {day}th", "get back to me about invoice {n}",
+                "send me more information about pricing", "register my complaint"]
+ES_OTHER_INF = ["enviar la factura del pedido {n}", "revisar el pedido {n}", "llamar",
+                "cambiar la contraseña",
+                "actualizar la dirección de facturación", "mandar un presupuesto", "reenviar el recibo",
+                "confirmar la cita del día {day}", "devolver el dinero del pedido {n}", "decir el horario",
+                "pasar el catálogo", "añadir una nota al pedido {n}", "pasar con facturación",
+                "quitar el cargo duplicado", "incluir el envío en el presupuesto", "enviar el contrato",
+                "apuntar para el taller del día {day}", "contestar lo de la factura {n}",
+                "mandar más información sobre precios", "registrar mi queja"]
+
+
+FEEDBACK = {  # suggestions, opinions and stories that are not requests to join anything
+    "es": ["Quería comentaros algo que hablamos en la última asamblea: "
+           "estaría bien poder reservar desde el móvil.",
+           "Estaría bien que la web tuviera modo oscuro.",
+           "Solo quería deciros que el último número me encantó.",
+           "Soy socia desde hace años y quería proponeros una idea para mejorar las reservas.",
+           "Os quería dar las gracias por la atención del otro día.",
+           "Creo que deberíais abrir también los domingos.",
+           "No es una queja, solo una sugerencia para el club.",
+           "Me gustaría comentaros un problema con la app.",
+           "Quería saber si seguís organizando las excursiones de los sábados.",
+           "Me encantaría que hicierais más talleres para niños.",
+           "Os escribo para felicitaros por el aniversario.",
+           "Quería avisaros de que hay una errata en la portada de {thing}.",
+           "Me gustaría que el club tuviera más horarios de tarde.", "Quiero proponer un tema para {thing}.",
+           "Nos encantaría explorar una colaboración con vosotros.", "Me encantaría colaborar en {thing}.",
+           "Confirmo que recibí {thing}, gracias.", "Sí, quiero la factura a nombre de la empresa.",
+           "Confirmo que quiero cambiar el método de pago."],
+    "en": ["I wanted to mention something we discussed at the last meeting: "
+           "booking from the phone would be great.",
+           "It would be nice if the website had a dark mode.", "Just wanted to say I loved the last issue.",
+           "I've been a member for years and wanted to suggest an idea for bookings.",
+           "I wanted to thank you for your help the other day.", "I think you should open on Sundays too.",
+           "Not a complaint, just a suggestion for the club.",
+           "I'd like to tell you about a problem with the app.",
+           "I wanted to know whether you still run the Saturday trips.",
+           "I'd love it if you ran more workshops for kids.",
+           "I'm writing to congratulate you on the anniversary.",
+           "I wanted to let you know there's a typo on the front page of {thing}.",
+           "I'd like the club to have more evening slots.", "I want to suggest a topic for {thing}.",
+           "We'd love to explore a partnership with you.", "I'd love to write a piece for {thing}.",
+           "I confirm I received {thing}, thanks.", "Yes, I want the invoice in my company's name.",
+           "I confirm I want to change the payment method."],
+}
+
+
+def other_asks(language: str, rng: random.Random, k: int = 80) -> list[str]:
+    if language == "en":
+        return _sample(rng, [f"{a} {act}{e}" for a in EN_ASK for act in EN_OTHER_ACT for e in ("?", ".",
+                                                                                               "")], k)
+    out = []
+    for a in ES_ASK_INF:
+        for inf in ES_OTHER_INF:
+            verb, _, rest = inf.partition(" ")
+            if a in ("¿Sería posible", "¿Les importaría", "¿Os importaría"):
+                out.append(f"{a} {verb}me {rest}?".replace(" ?", "?"))
+            else:
+                out.append(f"{a} {inf}?")
+    return _sample(rng, out, k)
+
+
+for _language in ("es", "en"):
+    THINGS[_language] += EXTRA_THINGS[_language]
+_GRAMMAR_RNG = random.Random(151)
+# every label's phrasings: the hand-written ones, then the grammar's (seeded, so reproducible)
+TEMPLATES = {label: {language: base[language] + grammar_templates(label, language, _GRAMMAR_RNG)
+                     for language in ("es", "en")}
+             for label, base in (("subscription", SUBSCRIBE), ("unsubscription", UNSUBSCRIBE),
+                                 ("other", OTHER))}
+
+
 @dataclass
 class Mail:
     label: str
@@ -413,6 +870,25 @@ class Mail:
     # the mail's sentences with what each says on its own (the request: the mail's label;
     # greetings, stories, sign-offs: "other"), for the model's sentence-level reading
     segments: list[tuple[str, str]] = field(default_factory=list)
+    form_html: str = ""  # a web form's own HTML (else the body's paragraphs are the HTML)
+
+
+FORM_TITLE = {"es": "Nuevo mensaje desde el formulario de contacto", "en": "New contact form submission"}
+FORM_FOOTER = {"es": "Este mensaje se envió desde el formulario de contacto de www.example.com",
+               "en": "This message was sent from the contact form at www.example.com"}
+FORM_MESSAGE = {"es": "Mensaje", "en": "Message"}
+
+
+def web_form_fields(rng: random.Random, language: str, message: str) -> list[tuple[str, str]]:
+    name = rng.choice(NAMES)
+    email = f"{name.split()[0].lower()}{rng.randint(1, 99)}@example.com"
+    fields = ([("Nombre", name), ("Email", email), ("Teléfono", f"6{rng.randint(10000000, 99999999)}"),
+               ("Motivo", rng.choice(["Consulta general", "Otros", "Información", "Contacto"]))]
+              if language == "es" else
+              [("Name", name), ("Email", email), ("Phone", f"07{rng.randint(100000000, 999999999)}"),
+               ("Topic", rng.choice(["General enquiry", "Other", "Information", "Contact"]))])
+    kept = [f for f in fields if f[0] in ("Nombre", "Name", "Email") or rng.random() < 0.5]
+    return [*kept, (FORM_MESSAGE[language], message)]
 
 
 def strip_accents(text: str) -> str:
@@ -464,7 +940,7 @@ def fill(rng: random.Random, template: str, language: str) -> str:
     name = rng.choice(NAMES)
     text = template.format(
         thing=rng.choice(THINGS[language]), n=rng.randint(100, 999999), day=rng.randint(1, 28),
-        name=name, first=name.split()[0], city=rng.choice(CITIES),
+        name=name, first=name.split()[0], city=rng.choice(CITIES), rel=rng.choice(ON_BEHALF[language]),
         phone=f"+34 6{rng.randint(10000000, 99999999)}",
         email=f"{name.split()[0].lower()}{rng.randint(1, 99)}@example.com")
     if language == "es":  # "a el boletín" -> "al boletín", "de el" -> "del"
@@ -520,14 +996,18 @@ def html_of(body: str) -> str:
 
 def make_mail(rng: random.Random, label: str, language: str, index: int) -> Mail:
     slices: list[str] = []
+    templates = TEMPLATES[label][language]
     if label == "subscription":
-        templates, extras = SUBSCRIBE[language], [WHY[language], CONTACT[language]]
+        extras = [WHY[language], CONTACT[language]]
     elif label == "unsubscription":
-        templates, extras = UNSUBSCRIBE[language], [WHY_LEAVE[language], CONTACT[language]]
+        extras = [WHY_LEAVE[language], CONTACT[language]]
     else:
-        templates, extras = OTHER[language], [CONTEXT_OTHER[language]]
+        extras = [CONTEXT_OTHER[language]]
     t = index % len(templates)
     request = fill(rng, templates[t], language)
+    if rng.random() < 0.12:  # "Also, could you ...": the point made in passing, after something else
+        lead = rng.choice(LEADS[language])
+        request = f"{lead} {request[:1].lower()}{request[1:]}"
     parts = [fill(rng, rng.choice(GREETINGS[language]), language)]
     sentences = [request] + [fill(rng, rng.choice(e), language) for e in extras if rng.random() < 0.6]
     if rng.random() < 0.3 and len(sentences) > 1:  # context first, the request later
@@ -535,6 +1015,11 @@ def make_mail(rng: random.Random, label: str, language: str, index: int) -> Mail
     # a story around the point, for every label alike, so length and chat say nothing
     story = rng.sample(STORY[language], k=rng.choice([0, 0, 1, 2, 3, 4]))
     cut = rng.randint(0, len(story))
+    if story and rng.random() < 0.2:  # the request in the tail of a long sentence
+        glue, alone = rng.choice(GLUE[language]), request
+        request = f"{story.pop().rstrip('.')}{glue}{request[:1].lower()}{request[1:]}"
+        sentences = [request if s == alone else s for s in sentences]
+        cut = min(cut, len(story))
     said = noisy(rng, request, language, slices)
     segments = [(said, label) if s == request else (noisy(rng, s, language, slices), "other")
                 for s in story[:cut] + sentences + story[cut:] if s]
@@ -544,19 +1029,39 @@ def make_mail(rng: random.Random, label: str, language: str, index: int) -> Mail
     parts.append(joiner.join(sentences))
     parts.append(rng.choice(SIGNOFFS[language]))
     parts.append(signature(rng, language, slices))
+    # sign-offs and signatures say nothing on their own either
+    segments += [(line, "other") for line in "\n".join(parts[-2:]).splitlines() if line.strip() != "--"]
     body = "\n\n".join(p for p in parts if p)
+    form_html = ""
+    if rng.random() < 0.1:  # sent through a web form: fields, the message, the site's footer
+        slices.append("web-form")
+        fields = web_form_fields(rng, language, joiner.join(sentences))
+        segments += [(f"{k}: {v}", "other") for k, v in fields if k != FORM_MESSAGE[language]]
+        body = "\n".join(f"{k}: {v}" for k, v in fields) + f"\n\n{FORM_FOOTER[language]}"
+        if rng.random() < 0.5:
+            form_html = ("<html><body><h3>" + FORM_TITLE[language] + "</h3><table>"
+                         + "".join(f"<tr><td><b>{k}:</b></td><td>{v}</td></tr>" for k, v in fields)
+                         + f"</table><p>{FORM_FOOTER[language]}</p></body></html>")
     if rng.random() < 0.2:
         slices.append("quoted")
         body = f"{body}\n\n{quoted_thread(rng, language)}"
 
     roll = rng.random()
+    subject_says = "other"  # what the subject says on its own, above a body
     if roll < 0.4:
         subject = rng.choice(SUBJECTS[label][language])
+        if subject not in TOPIC_SUBJECTS:  # "Subscribe me", "Darme de baja": the request itself
+            subject_says = label
     elif roll < 0.8:
         subject = rng.choice(NEUTRAL_SUBJECTS[language])
         slices.append("body-only")
+    elif label != "other" and roll < 0.88:  # "Suscripción" and nothing else: the request itself
+        subject = (rng.choice(SUBJECTS[label][language]) if rng.random() < 0.6
+                   else fill(rng, rng.choice(SUBJECT_TEMPLATES[label][language]), language))
+        body, segments = "", []
+        slices.append("subject-only")
     else:  # the subject alone says it (the body is empty or a bare sign-off)
-        subject = said if len(said) < 90 else rng.choice(SUBJECTS[label][language])
+        subject = said if len(said) < 90 else rng.choice(SUBJECTS["other"][language][:5])
         if label != "other" or rng.random() < 0.5:
             body = rng.choice(["", "", rng.choice(SIGNOFFS[language]), signature(rng, language, [])])
             segments = []
@@ -565,19 +1070,24 @@ def make_mail(rng: random.Random, label: str, language: str, index: int) -> Mail
         subject = noisy(rng, subject, language, [])
     if rng.random() < 0.15:
         subject = rng.choice(["Re: ", "RE: ", "Fwd: ", "RV: " if language == "es" else "FW: "]) + subject
-    html = rng.random() < 0.15
+    html = bool(form_html) or rng.random() < 0.15
     if html:
         slices.append("html")
     # a subject is a request on its own only when it is the request sentence ("Quiero
     # suscribirme al boletín"); "Suscripción" or "Newsletter" alone says nothing
-    segments.append((subject, label if "subject-only" in slices else "other"))
+    if "subject-only" in slices:  # read as the model reads it (text.model_text)
+        said_alone = subject if body.strip() else f"{subject} {SUBJECT_ONLY}"
+        segments.append((said_alone, label))
+    else:
+        segments.append((subject, subject_says))
     return Mail(label, language, f"{label}-{language}-{t}", subject, body, html,
-                sorted(set(slices)), segments)
+                sorted(set(slices)), segments, form_html)
 
 
 def as_raw_email(mail: Mail, i: int) -> RawEmail:
     return RawEmail(mail_id=f"gen-{i}", account="gen", folder="INBOX", subject=mail.subject,
-                    text="" if mail.html else mail.body, html=html_of(mail.body) if mail.html else "",
+                    text="" if mail.html else mail.body,
+                    html=((mail.form_html if mail.body else "") or html_of(mail.body)) if mail.html else "",
                     content_type="text/html" if mail.html else "text/plain",
                     from_addr=f"user{i}@example.com", to=[OUR_ADDRESS], language=mail.language)
 
@@ -605,6 +1115,20 @@ def main() -> int:
     return 0
 
 
+# a subject that names a topic (a noun phrase, not a request said in words): above a body it
+# says nothing on its own, because spam and other mail carry it too ("Solicitud de
+# suscripción: <anything>"); "Quiero recibir el boletín" or "Darme de baja" are the request
+TOPIC_SUBJECTS = {"Suscripción", "suscripcion", "Newsletter", "Boletín", "Subscription", "Mailing list",
+                  "Alta",
+                  "Solicitud de suscripción", "subscription request", "Petición de alta", "Alta boletín",
+                  "Newsletter sign-up", "Joining the list", "Baja", "Baja suscripción", "Solicitud de baja",
+                  "Unsubscribe request", "Subscription cancellation", "Cancel subscription",
+                  "Cancelar suscripción",
+                  "Anular suscripción", "End subscription", "Opt out", "No más correos", "Eliminar mis datos",
+                  "Stop emails", "Unsubscribe", "Subscribe", "Sign up",
+                  *(s for subjects in SUBJECTS["other"].values() for s in subjects)}
+
+
 def data_lines(mails: list[Mail]) -> list[str]:
     """The JSONL lines: each mail as the model reads it, then each distinct sentence alone."""
     lines = [json.dumps({"text": model_text(as_raw_email(m, i)), "label": m.label,
@@ -614,7 +1138,10 @@ def data_lines(mails: list[Mail]) -> list[str]:
     seen: set[tuple[str, str]] = set()
     for m in mails:
         for text, label in m.segments:
-            if text.strip() and (text, label) not in seen:
+            # a bare subject above a body ("Newsletter") says nothing: every copy counts, so the
+            # few distinct words are not outvoted by the same subject alone on a subject-only mail
+            bare = label == "other" and text == m.subject and text in TOPIC_SUBJECTS
+            if text.strip() and (bare or (text, label) not in seen):
                 seen.add((text, label))
                 lines.append(json.dumps({"text": text, "label": label, "language": m.language,
                                          "group": m.group, "slices": ["sentence"]},

@@ -138,6 +138,11 @@ def train_intent(train_corpus: list[tuple[RawEmail, str, str]], cv: bool) -> tex
             labels.append("other")
             groups.append(f"{subset}-{email.uid}")
             whole.append(True)
+            if variant is not email:  # the keyword subject above a spam body is no request either
+                texts.append(variant.subject)
+                labels.append("other")
+                groups.append(f"{subset}-{email.uid}")
+                whole.append(False)
         pieces, _ = text_model.segment([model_text(email)])
         for piece in rng.sample(pieces, k=min(SENTENCES_PER_CORPUS_MAIL, len(pieces))):
             texts.append(piece)

@@ -8,6 +8,7 @@ from pathlib import Path
 import joblib
 import pytest
 
+from mailroom.events import RawEmail
 from mailroom.processor import model as text_model
 from mailroom.processor.training import (
     STARTER_DATA,
@@ -156,6 +157,40 @@ def test_shipped_starter_model_is_small_and_knows_es_and_en_intents() -> None:
                                               "subscription", "subscription"]
 
 
+def test_segment_reads_a_clause_after_a_colon_on_its_own() -> None:
+    pieces, starts = text_model.segment([
+        "Hola\nEl botón no funciona, así que os escribo directamente: ¿me dais de alta? Gracias",
+        "Subject: only\n"])
+    assert pieces == ["Hola", "El botón no funciona, así que os escribo directamente:",
+                      "¿me dais de alta?", "Gracias", "Subject: only"]
+    assert list(starts) == [0, 4]
+
+
+def test_shipped_intent_model_tells_a_bare_keyword_subject_from_one_above_a_question() -> None:
+    """"Suscripción" and nothing else asks to join; above a billing question or spam it does not."""
+    from mailroom.processor.text import model_text
+
+    def mail(subject: str, body: str) -> str:
+        return model_text(RawEmail(mail_id="1", account="a", folder="f", subject=subject, text=body))
+
+    model = load_intent_model(None)
+    said = model.predict([mail("Suscripción", ""), mail("Subscription", ""),
+                          mail("Suscripción", "Me habéis cobrado dos veces la cuota de este mes."),
+                          mail("Subscription: Cheap meds", "Best prices on pills, order now, free shipping")])
+    assert [p.label for p in said] == ["subscription", "subscription", "other", "other"]
+
+
+@pytest.mark.parametrize("text", [
+    "Consulta\nLes agradecería que quitaran mi dirección de la lista de envíos, gracias.",
+    "Hola\npor favor sacarme de la lista de correo",
+    "Hola\nNo quiero recibir más vuestros correos.",
+    "Hello\nCould you remove my address from your list? Thanks",
+    "Hi\nI don't want to get these emails anymore.",
+])
+def test_shipped_intent_model_reads_remove_my_address_as_a_cancellation(text: str) -> None:
+    assert load_intent_model(None).predict([text])[0].label == "unsubscription"
+
+
 def test_shipped_models_on_the_independent_test_set_stay_above_their_floor() -> None:
     """A regression floor below the documented numbers (docs/classification.md), not the
     issue's target: a retrained model that reads much worse fails here."""
@@ -166,8 +201,8 @@ def test_shipped_models_on_the_independent_test_set_stay_above_their_floor() -> 
     model = load_intent_model(None)
     said = [p.label for p in model.predict(model.texts_for([m.email for m in mails]))]
     report = model_report(mails, said)["all"]["labels"]
-    assert report["subscription"]["recall"] >= 0.85 and report["subscription"]["precision"] >= 0.95
-    assert report["unsubscription"]["recall"] >= 0.8
+    assert report["subscription"]["recall"] >= 0.92 and report["subscription"]["precision"] >= 0.97
+    assert report["unsubscription"]["recall"] >= 0.9
     # only a short subject-only mail may coincide with a generated line ("Darme de baja del
     # boletín" is both an example of the issue and a subject of the generator)
     short = [m for m in mails if "subject-only" in m.slices]

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.events import RawEmail
-from mailroom.processor.text import fold, model_text, own_words, shape_tokens, spam_text
+from mailroom.processor.text import (
+    SUBJECT_ONLY,
+    fold,
+    model_text,
+    own_words,
+    shape_tokens,
+    spam_text,
+)
 
 
 def fold_by_definition(text: str) -> str:
@@ -75,3 +82,13 @@ def test_spam_text_adds_shape_tokens_from_the_event() -> None:
     assert shape_tokens(person) == ["zzplain", "zzurls0", "zzfromletters", "zztldes", "zzname",
                                     "zzto1", "zzthread", "zzmailerapple"]
     assert spam_text(person).endswith(model_text(person))
+
+
+def test_a_subject_only_mail_is_marked_for_the_intent_model_not_for_the_spam_model() -> None:
+    """"Suscripción" with an empty body (or a body of nothing but quote) reads differently
+    from the same subject above a question, so a linear model can call only the first a request."""
+    alone = RawEmail(mail_id="1", account="a", folder="f", subject="Suscripción", text="  \n")
+    above = alone.model_copy(update={"text": "¿Cuándo se renueva mi suscripción?"})
+    assert model_text(alone) == f"Suscripción {SUBJECT_ONLY}\n"
+    assert model_text(above) == "Suscripción\n¿Cuándo se renueva mi suscripción?"
+    assert SUBJECT_ONLY not in spam_text(alone) and spam_text(alone).endswith("\nSuscripción\n")

@@ -46,7 +46,9 @@ from mailroom.processor.text import fold, model_text, spam_text
 FORMAT = 1
 BACKGROUND = "other"  # the label that means "no request": never taken from one sentence
 MAX_SEGMENTS = 16  # sentences read one by one per mail (the rest still counts as a whole)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# a sentence ends at . ! ? or a line break; a clause after ":" or ";" is read on its own
+# too ("the button doesn't work, so I'm writing directly: could you add me by hand?")
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
 
 class ModelError(Exception):

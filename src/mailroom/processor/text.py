@@ -101,9 +101,19 @@ def request_text(email: RawEmail) -> str:
     return own_words(html_to_lines(_HTML_QUOTE.sub(" ", email.html)))
 
 
+# Put after the subject of a mail whose body says nothing: "Suscripción" with nothing under
+# it is a request, "Suscripción" above a question about a double charge is not, and a
+# linear model can only tell the two apart when the subject-only mail carries a word of its own.
+SUBJECT_ONLY = "zzsubjectonly"
+
+
 def model_text(email: RawEmail) -> str:
-    """What the classifiers read: the subject, then the start of the sender's own words."""
-    return f"{email.subject}\n{request_text(email)[:MODEL_TEXT_CHARS]}"
+    """What the intent model reads: the subject (marked when the body is empty), then the
+    start of the sender's own words."""
+    body = request_text(email)[:MODEL_TEXT_CHARS]
+    if not body.strip():
+        return f"{email.subject} {SUBJECT_ONLY}\n"
+    return f"{email.subject}\n{body}"
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -167,4 +177,6 @@ def shape_tokens(email: RawEmail) -> list[str]:
 
 def spam_text(email: RawEmail) -> str:
     """What the spam model reads: the shape tokens, then the same text as ``model_text``."""
-    return f"{' '.join(shape_tokens(email))}\n{model_text(email)}"
+    # the subject-only mark is the intent model's; the spam model reads the plain text
+    text = f"{email.subject}\n{request_text(email)[:MODEL_TEXT_CHARS]}"
+    return f"{' '.join(shape_tokens(email))}\n{text}"
