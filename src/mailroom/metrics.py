@@ -65,6 +65,33 @@ class ReviewAgeCollector(Collector):
         yield family
 
 
+class PaceCollector(Collector):
+    """``email_send_pace_per_second`` and ``email_send_waiting``, read from the store at
+    scrape time: every responder replica shares one pace (``store/pace.py``)."""
+
+    def __init__(self, read: Callable[[], tuple[float | None, int]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        pace = GaugeMetricFamily(
+            "email_send_pace_per_second",
+            "Replies per second the SMTP relay may get now (SMTP_RATE_PER_SECOND, slowed "
+            "after a 'too many'); absent when no per-second pace is set")
+        waiting = GaugeMetricFamily(
+            "email_send_waiting", "Replies claimed and not yet sent (waiting for their slot)")
+        try:
+            now, count = self.read()
+        except Exception:  # the store is down: no sample rather than a false 0
+            yield pace
+            yield waiting
+            return
+        if now is not None:
+            pace.add_metric([], now)
+        waiting.add_metric([], count)
+        yield pace
+        yield waiting
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -123,6 +150,13 @@ class Metrics:
             self.replies.labels(outcome=outcome)
         self._queue_collector: QueueSizeCollector | None = None
         self._review_age: ReviewAgeCollector | None = None
+        self._pace: PaceCollector | None = None
+
+    def watch_pace(self, read: Callable[[], tuple[float | None, int]]) -> None:
+        """Register the scrape-time send pace and replies waiting for it (once per registry)."""
+        if self._pace is None:
+            self._pace = PaceCollector(read)
+            self.registry.register(self._pace)
 
     def watch_review_age(self, read: Callable[[], float]) -> None:
         """Register the scrape-time age of the oldest mail in review (once per registry)."""

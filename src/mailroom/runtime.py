@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,10 +14,13 @@ from mailroom.events import utcnow
 from mailroom.kafka import KafkaClients
 from mailroom.logs import redact
 from mailroom.metrics import Metrics
+from mailroom.responder.pace import budget_of
 from mailroom.settings import Settings
 from mailroom.store import Database, MailStatus
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
+from mailroom.store import pace as pace_store
+from mailroom.store import replies as reply_store
 from mailroom.store import review as review_store
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,15 @@ class Runtime:
         with self.db.begin() as conn:
             return review_store.oldest_waiting_seconds(conn)
 
+    def send_pace(self) -> tuple[float | None, int]:
+        """The send pace now (None: no per-second pace set) and the replies waiting to go."""
+        budget = budget_of(self.settings)
+        with self.db.begin() as conn:
+            waiting = reply_store.waiting_to_send(conn)
+            if not budget.per_second:
+                return None, waiting
+            return pace_store.state(conn, budget, now=time.time()).pace, waiting
+
     def queue_sizes(self) -> dict[str, int]:
         with self.db.begin() as conn:
             return queue_sizes_of(mail_store.count_in(conn, QUEUED),
@@ -89,4 +102,5 @@ def build_runtime(settings: Settings, bootstrap_servers: str | None = None) -> R
     runtime = Runtime(settings=settings, db=db, kafka=kafka, metrics=metrics)
     metrics.watch_queues(runtime.queue_sizes)
     metrics.watch_review_age(runtime.oldest_review_age)
+    metrics.watch_pace(runtime.send_pace)
     return runtime

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(30.0, gt=0)
     uncertain_reply_policy: UncertainReplyPolicy = UncertainReplyPolicy.REVIEW
     reply_from_name: str = "mailroom"
+    # the relay's pace, shared by every responder through the store (0: unlimited);
+    # docs/responder.md "Send pace"
+    smtp_rate_per_second: float = Field(0.0, ge=0)
+    smtp_rate_per_day: int = Field(0, ge=0)
 
     # Kafka
     kafka_bootstrap_servers: str = ""

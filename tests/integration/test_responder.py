@@ -269,7 +269,8 @@ async def test_5xx_fails_with_the_answer_and_is_dead_lettered_not_retried(
 
 async def test_rate_limit_and_loop_guard_suppress_with_their_reason(
         rt: Runtime, smtp_sink: SmtpSink) -> None:
-    """Same sender twice (across two responder instances) -> one reply; auto mails -> none."""
+    """Same sender twice, even for another template (across two responder instances) -> one
+    reply per address and period (issue 16); auto mails -> none."""
     first = routed(sender="ana@example.org")
     second = routed(sender="Ana@Example.org")
     other_template = routed(sender="ana@example.org", category="unsubscription")
@@ -282,22 +283,25 @@ async def test_rate_limit_and_loop_guard_suppress_with_their_reason(
         assert await wait_until(lambda: len(smtp_sink.received) == 1, 60)
     publish(rt, [second, other_template, auto, noreply])
     async with responding(ResponderService(rt)):  # a new instance: the limit is in the store
-        assert await wait_until(lambda: len(smtp_sink.received) == 2, 60)
+        assert await wait_until(
+            lambda: mail_row(rt, other_template.email.mail_id)["status"]
+            == MailStatus.SUPPRESSED, 60)
         assert await wait_until(
             lambda: mail_row(rt, noreply.email.mail_id)["status"] == MailStatus.SUPPRESSED, 30)
         assert await wait_until(
             lambda: mail_row(rt, second.email.mail_id)["status"] == MailStatus.SUPPRESSED, 30)
 
-    assert replies_to(smtp_sink) == Counter([first.email.message_id,
-                                             other_template.email.message_id])
+    assert replies_to(smtp_sink) == Counter([first.email.message_id])
     with rt.db.begin() as conn:
         reasons = {row.mail_id: row.reason
                    for row in conn.execute(select(suppressions.c.mail_id, suppressions.c.reason))}
     assert reasons == {second.email.mail_id: "rate_limited", auto.email.mail_id: "auto_submitted",
-                       noreply.email.mail_id: "noreply_sender"}
-    for event, reason in ((second, "rate_limited"), (auto, "auto_submitted")):
+                       noreply.email.mail_id: "noreply_sender",
+                       other_template.email.mail_id: "rate_limited"}
+    for event, reason in ((second, "rate_limited"), (other_template, "rate_limited"),
+                          (auto, "auto_submitted")):
         row = mail_row(rt, event.email.mail_id)
         assert row["status"] == MailStatus.SUPPRESSED and row["error"] == reason
         assert reply_rows(rt, event.email.mail_id) == []
     assert sample(rt, "mailroom_replies_suppressed_total", reason="auto_submitted") == 1
-    assert sample(rt, "mailroom_replies_suppressed_total", reason="rate_limited") == 1
+    assert sample(rt, "mailroom_replies_suppressed_total", reason="rate_limited") == 2

@@ -92,6 +92,6 @@ async def test_one_batch_keeps_every_per_reply_guarantee(rt: Runtime, smtp_sink:
                       "mail-5": MailStatus.REPLIED}
     assert reasons == {"mail-2": "rate_limited", "mail-4": "auto_submitted"}
     # the reviewer's reply (mail-3) took no slot
-    assert sorted(slots) == [("subscription", "mail-1"), ("subscription", "mail-5")]
+    assert sorted(slots) == [("*", "mail-1"), ("*", "mail-5")]
     assert (count(rt, "sent"), count(rt, "duplicate"), count(rt, "suppressed"),
             count(rt, "failed")) == (3, 1, 2, 0)

@@ -219,20 +219,21 @@ def test_a_reply_parked_too_long_is_given_up_not_parked(db: Database) -> None:
     assert (row["status"], row["last_error"]) == (ReplyStatus.FAILED, "gave up: 451 busy")
 
 
-def test_rate_slot_allows_one_reply_per_recipient_and_period(db: Database) -> None:
+def test_rate_slot_allows_one_reply_per_address_and_period(db: Database) -> None:
     period = timedelta(days=1)
 
-    def take(template: str, mail_id: str, period: timedelta = period) -> bool:
+    def take(address: str, mail_id: str, period: timedelta = period) -> bool:
         return bool(replies.take_rate_slots(
-            conn, [replies.SlotRequest("a@x", template, mail_id)], period=period))
+            conn, [replies.SlotRequest(address, mail_id)], period=period))
 
     with db.begin() as conn:
-        assert take("t", "m1")
-        # the same mail may retake its own slot (a retry); another mail may not
-        assert take("t", "m1")
-        assert not take("t", "m2")
-        assert take("other", "m2")
-        assert take("t", "m3", period=timedelta(seconds=-1))
+        assert take("a@x", "m1")
+        # the same mail may retake its own slot (a retry); another mail may not, whatever
+        # its template (issue 16: one automatic reply per address and period)
+        assert take("a@x", "m1")
+        assert not take("a@x", "m2")
+        assert take("b@x", "m2")
+        assert take("a@x", "m3", period=timedelta(seconds=-1))
 
 
 def test_a_folder_lease_has_one_owner_until_it_expires(db: Database) -> None:
@@ -317,32 +318,32 @@ def test_concurrent_batch_claims_of_overlapping_mails_claim_each_mail_once(db: D
 def test_batch_rate_slots_allow_one_reply_per_recipient_and_period(db: Database) -> None:
     period, slot = timedelta(days=1), replies.SlotRequest
     with db.begin() as conn:
-        assert replies.take_rate_slots(conn, [slot("held@x", "t", "m9")], period=period)
+        assert replies.take_rate_slots(conn, [slot("held@x", "m9")], period=period)
         granted = replies.take_rate_slots(conn, [
-            slot("a@x", "t", "m1"), slot("a@x", "t", "m2"),  # the first asking mail wins
-            slot("a@x", "t", "m1"),  # a redelivery of the winner passes too
-            slot("a@x", "other", "m2"),
-            slot("held@x", "t", "m3"), slot("held@x", "t", "m9"),  # the holder keeps its slot
+            slot("a@x", "m1"), slot("a@x", "m2"),  # the first asking mail wins
+            slot("a@x", "m1"),  # a redelivery of the winner passes too
+            slot("b@x", "m2"),
+            slot("held@x", "m3"), slot("held@x", "m9"),  # the holder keeps its slot
         ], period=period)
-        assert granted == {("a@x", "t", "m1"), ("a@x", "other", "m2"), ("held@x", "t", "m9")}
-        assert replies.take_rate_slots(conn, [slot("a@x", "t", "m4")], period=period) == set()
-        assert replies.take_rate_slots(conn, [slot("a@x", "t", "m4")],
-                                       period=timedelta(seconds=-1)) == {("a@x", "t", "m4")}
+        assert granted == {("a@x", "m1"), ("b@x", "m2"), ("held@x", "m9")}
+        assert replies.take_rate_slots(conn, [slot("a@x", "m4")], period=period) == set()
+        assert replies.take_rate_slots(conn, [slot("a@x", "m4")],
+                                       period=timedelta(seconds=-1)) == {("a@x", "m4")}
 
 
 def test_concurrent_batch_rate_slots_give_each_slot_once(db: Database) -> None:
     period = timedelta(days=1)
 
-    def take(owner: int) -> set[tuple[str, str, str]]:
+    def take(owner: int) -> set[tuple[str, str]]:
         with db.begin() as conn:
             return replies.take_rate_slots(conn, [
-                replies.SlotRequest(f"r{n}@x", "t", f"m{owner}-{n}") for n in range(20)
+                replies.SlotRequest(f"r{n}@x", f"m{owner}-{n}") for n in range(20)
             ], period=period)
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(take, range(6)))
     for n in range(20):
-        assert sum(1 for r in results for rcpt, _, _ in r if rcpt == f"r{n}@x") == 1
+        assert sum(1 for r in results for rcpt, _ in r if rcpt == f"r{n}@x") == 1
 
 
 def test_marking_a_batch_sent_settles_replies_and_mails_with_notes(db: Database) -> None:

@@ -49,6 +49,7 @@ from mailroom.responder.compose import (
     reply_key,
     serialise,
 )
+from mailroom.responder.pace import PaceDeferred, Pacer, budget_of, too_many
 from mailroom.responder.smtp import (
     Attempt,
     Delivery,
@@ -88,6 +89,7 @@ class Outcome(StrEnum):
     RETRY = "retry"
     FAILED = "failed"
     UNCERTAIN = "uncertain"
+    PACED = "paced"  # parked until the send pace has a slot for it
 
 
 # replies composed and claimed per step: one chunk is with the SMTP server while the next
@@ -137,6 +139,8 @@ class Reply:
     to: list[str] = field(default_factory=list)
     body: str | None = None
     rate_limited: bool = True  # a reviewer's reply is not
+    slot_at: float | None = None  # when its first attempt may start (the send pace)
+    wait: float | None = None  # parked for the send pace: seconds until it may go
     claim: Claim | None = None
     owner: str = ""  # the claim's token: its attempts start only while it holds the row
     delivery: Delivery | None = None
@@ -173,6 +177,8 @@ class ResponderService(Runner[RoutedEmail]):
                                    patience=SETTLE_PATIENCE, group=self.pool.size)
         self.claim_lease = CLAIM_LEASE
         self._tokens = itertools.count(1)
+        self.pacer = Pacer(runtime.db, budget_of(settings))
+        self.chunk = self.pacer.chunk(PIPELINE_CHUNK)
 
     async def run(self) -> None:
         # between replies nothing else would notice SMTP going down (logged, /health/ready)
@@ -197,14 +203,19 @@ class ResponderService(Runner[RoutedEmail]):
         bodies = await asyncio.to_thread(self._parked_manual_bodies, manual) if manual else {}
         sending: list[asyncio.Future[list[None]]] = []
         try:
-            for start in range(0, len(batch), PIPELINE_CHUNK):
-                chunk = batch[start:start + PIPELINE_CHUNK]
+            for start in range(0, len(batch), self.chunk):
+                chunk = batch[start:start + self.chunk]
                 for reply in chunk:
                     self._plan(reply, bodies)
                 # earlier chunks' replies go out over SMTP while this one is claimed
                 await asyncio.to_thread(self._claim_batch, chunk)
-                sending.append(asyncio.gather(
-                    *(self._deliver(r) for r in chunk if r.claim is Claim.CLAIMED)))
+                claimed = [r for r in chunk if r.claim is Claim.CLAIMED]
+                if claimed and self.pacer.enabled:
+                    if not sending:
+                        # connections opened on a slot would send late, then together
+                        await self.pool.warm()
+                    claimed = await self._pace(claimed)
+                sending.append(asyncio.gather(*(self._deliver(r) for r in claimed)))
         except BaseException:
             # a chunk's claim failed (the batch is retried): what earlier chunks claimed
             # is still sent and recorded, or its claims would sit until they run out
@@ -216,6 +227,19 @@ class ResponderService(Runner[RoutedEmail]):
         await self.attempts.flush()
         await self._settle_while_store_recovers(batch)
         return self._account(batch, started)
+
+    async def _pace(self, claimed: list[Reply]) -> list[Reply]:
+        """Give each claimed reply its send slot; with none soon, park them all until then
+        (their claims would otherwise be held, and the partition with them)."""
+        try:
+            slots = await self.pacer.reserve(len(claimed))
+        except PaceDeferred as deferred:
+            slots, wait = deferred.slots, max(0.0, deferred.until - time.time())
+            for r in claimed[len(slots):]:
+                r.outcome, r.reason, r.wait = Outcome.PACED, str(deferred), wait
+        for r, at in zip(claimed, slots, strict=False):
+            r.slot_at = at
+        return claimed[:len(slots)]
 
     async def _settle_while_store_recovers(self, batch: list[Reply]) -> None:
         """Record what SMTP already did; wait out a store outage rather than lose it.
@@ -316,6 +340,9 @@ class ResponderService(Runner[RoutedEmail]):
                 log.info("no reply to %s: %s", reply.mail_id, reply.suppress)
                 metrics.suppressed.labels(reason=str(reply.suppress)).inc()
                 metrics.replies.labels(outcome=outcome).inc()
+            elif outcome is Outcome.PACED:
+                log.info("reply to %s waits for the send pace: %s", reply.mail_id, reply.reason)
+                metrics.replies.labels(outcome=outcome).inc()
             elif outcome is Outcome.RETRY:
                 log.warning("reply to %s parked for a later retry: %s", reply.mail_id, reply.reason)
                 metrics.replies.labels(outcome=outcome).inc()
@@ -355,6 +382,14 @@ class ResponderService(Runner[RoutedEmail]):
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _send_once(self, reply: Reply) -> Delivery:
+        if self.pacer.enabled:
+            # the first try has its slot from the chunk's reservation, a retry takes one
+            try:
+                at = reply.slot_at if reply.slot_at is not None else await self.pacer.one()
+                reply.slot_at = None
+                await self.pacer.hold(at)
+            except PaceDeferred as exc:
+                raise SmtpTransient(str(exc)) from exc
         started = time.monotonic()
         key, attempts = (reply.mail_id, reply.key), self.attempts
         try:
@@ -368,11 +403,19 @@ class ResponderService(Runner[RoutedEmail]):
             code = getattr(exc, "code", None)
             if code is None or code == 421 or code >= 500:
                 self.rt.report("smtp", False, exc.reason[:200])
+            if self.pacer.enabled and too_many(code, exc.reason):
+                await self._slow_down(exc.reason)
             raise
         finally:
             self.rt.metrics.smtp_latency.observe(time.monotonic() - started)
         self.rt.report("smtp", True)
         return delivery
+
+    async def _slow_down(self, reason: str) -> None:
+        try:
+            await self.pacer.slow_down(reason)
+        except Exception as exc:  # the store is down: the reply is still retried
+            log.warning("responder: could not slow the send pace down: %s", exc)
 
     def _reply_letter(self, reply: Reply, reason: str, error_type: str) -> DeadLetter:
         item, email = reply.item, reply.item.event.email
@@ -423,11 +466,10 @@ class ResponderService(Runner[RoutedEmail]):
         limited = [r for r in open_ if r.rate_limited]
         if limited:
             granted = reply_store.take_rate_slots(
-                conn, [reply_store.SlotRequest(r.to[0].lower(), r.key, r.mail_id)
-                       for r in limited],
+                conn, [reply_store.SlotRequest(r.to[0].lower(), r.mail_id) for r in limited],
                 period=timedelta(seconds=settings.autoreply_period))
             for r in limited:
-                if (r.to[0].lower(), r.key, r.mail_id) not in granted:
+                if (r.to[0].lower(), r.mail_id) not in granted:
                     r.suppress = RATE_LIMITED
         for r in batch:
             if r.outcome is None and r.suppress is not None:
@@ -486,7 +528,7 @@ class ResponderService(Runner[RoutedEmail]):
         """One transaction: the mails replied (their reply rows are ``sent`` already), the
         parked and the failed."""
         sent = [r for r in batch if r.outcome is Outcome.SENT and r.delivery is not None]
-        parked = [r for r in batch if r.outcome is Outcome.RETRY]
+        parked = [r for r in batch if r.outcome in (Outcome.RETRY, Outcome.PACED)]
         failed = [r for r in batch if r.outcome is Outcome.FAILED and r.letter is not None]
         if not sent and not parked and not failed:
             return
@@ -499,7 +541,7 @@ class ResponderService(Runner[RoutedEmail]):
         with self.rt.db.begin() as conn:
             reply_store.mark_mails_replied(conn, [r.mail_id for r in sent], notes)
             given_up = reply_store.park_many(
-                conn, [reply_store.ParkRequest(r.mail_id, r.key, r.reason, r.owner)
+                conn, [reply_store.ParkRequest(r.mail_id, r.key, r.reason, r.owner, r.wait)
                        for r in parked],
                 give_up_after=self.retry.give_up_after, delay=self._park_delay)
             for request in given_up:

@@ -270,6 +270,21 @@ class SmtpPool:
             self._slots.put_nowait(slot)
         return delivery
 
+    async def warm(self) -> None:
+        """Open the connections that are closed, all at once (a paced send should not wait
+        for its connection). Connections in use are left alone; a failure is left to the
+        send that meets it."""
+        idle: list[_Slot] = []
+        while not self._slots.empty():
+            idle.append(self._slots.get_nowait())
+        try:
+            await asyncio.gather(*(self._ready(slot) for slot in idle
+                                   if slot.client is None or not slot.client.is_connected),
+                                 return_exceptions=True)
+        finally:
+            for slot in reversed(idle):
+                self._slots.put_nowait(slot)
+
     async def _drop(self, slot: _Slot) -> None:
         client, slot.client = slot.client, None
         if client is not None and client.is_connected:

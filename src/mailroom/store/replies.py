@@ -77,11 +77,15 @@ class ClaimRequest:
 
 @dataclass(frozen=True)
 class SlotRequest:
-    """One rate slot to take."""
+    """One rate slot to take: an automatic reply to ``recipient`` for ``mail_id``."""
 
     recipient: str
-    template: str
     mail_id: str
+
+
+# an address gets one automatic reply per period, whatever its template (issue 16): every
+# slot is kept under this template (the column is from when slots were per template)
+ANY_TEMPLATE = "*"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class ParkRequest:
     template: str
     reason: str
     owner: str | None = None  # the claim's token: not parked if another responder took it
+    wait: float | None = None  # seconds until it may go (the send pace), else ``delay``
 
     @property
     def key(self) -> Key:
@@ -278,7 +283,8 @@ def park_many(conn: Connection, parked: Sequence[ParkRequest], *, give_up_after:
     for request in sorted(parked, key=lambda p: p.key):
         row = rows.get(request.key)
         created = _aware(row.created_at) if row is not None else now
-        if now - created > give_up_after:
+        # a reply waiting for the send pace is not failing: it is never given up
+        if now - created > give_up_after and request.wait is None:
             given_up.append(request)
             continue
         attempts = int(row.attempts) if row is not None else 1
@@ -289,7 +295,9 @@ def park_many(conn: Connection, parked: Sequence[ParkRequest], *, give_up_after:
                             replies.c.status.in_([ReplyStatus.CLAIMED, ReplyStatus.SENDING,
                                                   ReplyStatus.RETRY]))
                      .values(status=ReplyStatus.RETRY, lease_until=None, owner=None,
-                             next_attempt_at=now + timedelta(seconds=delay(attempts)),
+                             next_attempt_at=now + timedelta(
+                                 seconds=delay(attempts) if request.wait is None
+                                 else request.wait),
                              last_error=request.reason[:2000]))
     return given_up
 
@@ -313,38 +321,38 @@ def record_suppressions(conn: Connection, suppressed: Sequence[tuple[str, str]])
 
 def take_rate_slots(
     conn: Connection, requests: Sequence[SlotRequest], *, period: timedelta
-) -> set[tuple[str, str, str]]:
-    """``take_rate_slot`` for many; returns the (recipient, template, mail) that may reply.
+) -> set[tuple[str, str]]:
+    """Rate slots for automatic replies; returns the (recipient, mail) that may reply.
 
-    Within one batch the slot goes as it would one request after the other: to the mail
-    that already holds it, else to the first asking mail if the slot is free or expired.
+    One slot per address and ``period``, whatever the template: the mail that holds it may
+    take it again (a retry, a redelivery), another only once it expired. Within one batch
+    it goes as it would one request after the other: to the mail that already holds it,
+    else to the first asking mail if the slot is free or expired.
     """
     now = utcnow()
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[str, list[str]] = {}
     for r in requests:
-        mail_ids = groups.setdefault((r.recipient, r.template), [])
+        mail_ids = groups.setdefault(r.recipient, [])
         if r.mail_id not in mail_ids:
             mail_ids.append(r.mail_id)
-    granted: set[tuple[str, str, str]] = set()
+    granted: set[tuple[str, str]] = set()
     if not groups:
         return granted
     ordered = sorted(groups)
     inserted = conn.execute(
-        insert_ignore(conn, autoreply_log).returning(autoreply_log.c.recipient,
-                                                     autoreply_log.c.template),
-        [dict(recipient=rcpt, template=tpl, mail_id=groups[(rcpt, tpl)][0], at=now)
-         for rcpt, tpl in ordered],
-    ).all()
-    for rcpt, tpl in inserted:
-        granted.add((rcpt, tpl, groups[(rcpt, tpl)][0]))
-    taken = {(rcpt, tpl) for rcpt, tpl in inserted}
-    for rcpt, tpl in ordered:  # a slot that exists: few in a batch, one statement each
-        if (rcpt, tpl) in taken:
+        insert_ignore(conn, autoreply_log).returning(autoreply_log.c.recipient),
+        [dict(recipient=rcpt, template=ANY_TEMPLATE, mail_id=groups[rcpt][0], at=now)
+         for rcpt in ordered],
+    ).scalars().all()
+    granted.update((rcpt, groups[rcpt][0]) for rcpt in inserted)
+    taken = set(inserted)
+    for rcpt in ordered:  # a slot that exists: few in a batch, one statement each
+        if rcpt in taken:
             continue
-        slot = (autoreply_log.c.recipient == rcpt, autoreply_log.c.template == tpl)
+        slot = (autoreply_log.c.recipient == rcpt, autoreply_log.c.template == ANY_TEMPLATE)
         holder = conn.execute(
             update(autoreply_log)
-            .where(*slot, autoreply_log.c.mail_id.in_(groups[(rcpt, tpl)]))
+            .where(*slot, autoreply_log.c.mail_id.in_(groups[rcpt]))
             .values(at=now)
             .returning(autoreply_log.c.mail_id)
         ).scalar()
@@ -352,12 +360,18 @@ def take_rate_slots(
             holder = conn.execute(
                 update(autoreply_log)
                 .where(*slot, autoreply_log.c.at < now - period)
-                .values(mail_id=groups[(rcpt, tpl)][0], at=now)
+                .values(mail_id=groups[rcpt][0], at=now)
                 .returning(autoreply_log.c.mail_id)
             ).scalar()
         if holder is not None:
-            granted.add((rcpt, tpl, str(holder)))
+            granted.add((rcpt, str(holder)))
     return granted
+
+
+def waiting_to_send(conn: Connection) -> int:
+    """Replies claimed and not yet on the wire: what waits for the pace (or a connection)."""
+    return int(conn.execute(select(func.count()).select_from(replies)
+                            .where(replies.c.status == ReplyStatus.CLAIMED)).scalar_one())
 
 
 def mark_sent_many(conn: Connection, sent: Sequence[Key],

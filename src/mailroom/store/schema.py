@@ -148,6 +148,19 @@ autoreply_log = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+# the relay's pace shared by every responder (store/pace.py): one row per SMTP relay, times
+# in epoch seconds (one arithmetic for SQLite and PostgreSQL)
+send_pace = Table(
+    "send_pace",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_at", Float, nullable=False),  # the per-second budget's next free slot
+    Column("day", Float, nullable=False),  # the UTC day the count is of (its midnight)
+    Column("day_count", Integer, nullable=False),  # sends that day (the per-day budget)
+    Column("factor", Float, nullable=False),  # share of the set pace after the last slowdown
+    Column("slowed_at", Float, nullable=False),  # when it was set (recovery counts from it)
+)
+
 dead_letters = Table(
     "dead_letters",
     metadata,
