@@ -24,6 +24,8 @@ import pytest
 from aiosmtpd.smtp import Envelope
 
 from mailroom import topics
+from mailroom.api.models import SendPace
+from mailroom.api.stats import read_stats
 from mailroom.broker import EmbeddedBroker
 from mailroom.events import Decision, RawEmail, Route, RoutedEmail
 from mailroom.kafka import Outgoing, produce_all
@@ -260,6 +262,9 @@ async def test_a_burst_of_421_slows_the_pace_and_loses_or_doubles_nothing(
     assert len(after) / 3.0 <= 50 * 0.6, len(after)
     sample = rt.metrics.registry.get_sample_value("email_send_pace_per_second")
     assert sample is not None and sample < 50 * 0.8
+    overview = read_stats(rt).send_pace  # what /stats and the dashboard show
+    assert overview is not None and overview.per_second == 50
+    assert overview.pace_per_second is not None and overview.pace_per_second < 50 * 0.8
     with rt.db.begin() as conn:
         assert reply_store.counts(conn) == {ReplyStatus.SENT: total}
 
@@ -307,6 +312,7 @@ async def test_a_spent_day_budget_parks_replies_until_it_has_room(
         with rt.db.begin() as conn:
             rows = [reply_store.get(conn, e.email.mail_id)[0] for e in events]
             statuses = Counter(mail_store.count_by(conn, "status"))
+        overview = read_stats(rt).send_pace  # what /stats and the dashboard show
     finally:
         await service.pool.close()
         rt.db.dispose()
@@ -317,3 +323,5 @@ async def test_a_spent_day_budget_parks_replies_until_it_has_room(
     due = [r["next_attempt_at"].replace(tzinfo=UTC).timestamp() for r in parked]
     assert all(abs(d - midnight) < 60 for d in due), (due, midnight)
     assert statuses == {MailStatus.REPLIED: 3, MailStatus.AWAITING_REPLY: 2}
+    assert overview == SendPace(per_second=0, pace_per_second=None, per_day=3, day_left=0,
+                                waiting=0)

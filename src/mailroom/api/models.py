@@ -72,6 +72,17 @@ class Series(BaseModel):
     replied: list[int]
 
 
+class SendPace(BaseModel):
+    """The relay's pace shared by the responders (docs/responder.md "Send pace")."""
+
+    per_second: float = Field(description="SMTP_RATE_PER_SECOND (0: unlimited)")
+    pace_per_second: float | None = Field(
+        description="the pace allowed now, below per_second after a 'too many'; null: unlimited")
+    per_day: int = Field(description="SMTP_RATE_PER_DAY (0: unlimited)")
+    day_left: float | None = Field(description="sends the day's budget still allows; null: unlimited")
+    waiting: int = Field(description="replies claimed and not yet sent")
+
+
 class Stats(BaseModel):
     model_config = _example(
         since_start={"raw_emails/ok": 12}, by_status={"replied": 5, "in_review": 7},
@@ -94,6 +105,7 @@ class Stats(BaseModel):
     total: int
     throughput: Series
     generated_at: datetime
+    send_pace: SendPace | None = None
 
 
 class MailSummary(BaseModel):

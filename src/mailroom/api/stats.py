@@ -18,10 +18,13 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 
-from mailroom.api.models import LatencyPercentiles, MailboxStats, Series, Stats
+from mailroom.api.models import LatencyPercentiles, MailboxStats, SendPace, Series, Stats
 from mailroom.events import utcnow
+from mailroom.responder.pace import budget_of
 from mailroom.runtime import Runtime, queue_sizes_of
+from mailroom.settings import Settings
 from mailroom.store import dead_letters as dead_letter_store
+from mailroom.store import pace as pace_store
 from mailroom.store import replies as reply_store
 from mailroom.store import stats as stats_store
 
@@ -157,10 +160,25 @@ class StatsCache(Generic[T]):
             return self._value
 
 
+def read_send_pace(conn: Connection, settings: Settings) -> SendPace:
+    """The send pace now and the replies waiting for it (the overview's "Send pace")."""
+    budget = budget_of(settings)
+    waiting = reply_store.waiting_to_send(conn)
+    if not budget.limited:
+        return SendPace(per_second=0, pace_per_second=None, per_day=0, day_left=None,
+                        waiting=waiting)
+    state = pace_store.state(conn, budget, now=time.time())
+    return SendPace(per_second=budget.per_second,
+                    pace_per_second=state.pace if budget.per_second else None,
+                    per_day=budget.per_day,
+                    day_left=state.day_left if budget.per_day else None, waiting=waiting)
+
+
 def read_stats(rt: Runtime, now: datetime | None = None) -> Stats:
     now = now or utcnow()
     with rt.db.begin() as conn:
         found = read_store_numbers(conn, now)
+        pace = read_send_pace(conn, rt.settings)
     return Stats(
         since_start=processed_since_start(rt),
         by_status=found.counts.by_status,
@@ -173,4 +191,5 @@ def read_stats(rt: Runtime, now: datetime | None = None) -> Stats:
         throughput=Series(minutes=SERIES_MINUTES, until=now,
                           collected=found.collected, replied=found.replied),
         generated_at=now,
+        send_pace=pace,
     )

@@ -97,6 +97,13 @@
       setText("s-awaiting", s.queue_sizes.acknowledgement_queue ?? 0);
       setText("s-sent", s.replies.sent ?? 0);
       setText("s-dead", s.queue_sizes.dead_letter ?? 0);
+      const p = s.send_pace;
+      if (p) {
+        const perSecond = p.pace_per_second === null ? "unlimited"
+          : p.pace_per_second.toFixed(1) + "/s" + (p.pace_per_second < p.per_second - 0.05 ? " (slowed; set " + p.per_second + "/s)" : "");
+        setText("s-pace", perSecond + (p.day_left === null ? "" : ", " + Math.floor(p.day_left) + " left today"));
+        setText("s-pace-waiting", p.waiting + " waiting to go");
+      }
       const l = s.latency_seconds;
       setText("s-latency", [l.p50, l.p90, l.p99].map(fmtSeconds).join(" / "));
       fillTable("t-category", Object.entries(s.by_category).sort((a, b) => b[1] - a[1]));
