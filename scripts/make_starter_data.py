@@ -380,12 +380,14 @@ SUBJECTS["other"]["es"] += [f"{what} {about} {whose} {thing}" for what in ("Prob
          "Incidencia", "Pregunta")
                             for about in ("con", "sobre") for whose in ("mi", "la")
                             for thing in ("suscripción", "cuenta")] + [
+    "Alta proveedor nuevo", "Alta de usuario", "Registro de empresa", "Alta médica",
     "Renovación suscripción", "Cargo duplicado", "Factura de la suscripción", "No me llega el boletín",
     "Boletín de ayer", "Error en la newsletter", "Cambio de plan", "Precio de la suscripción"]
 SUBJECTS["other"]["en"] += [f"{what} {about} {whose} {thing}" for what in ("Problem", "Question", "Issue",
          "Query")
                             for about in ("with", "about") for whose in ("my", "the")
                             for thing in ("subscription", "account")] + [
+    "New supplier registration", "User sign-up problem", "Company registration", "Account registration",
     "Subscription renewal", "Double charge", "Subscription invoice", "Newsletter not arriving",
     "Yesterday's newsletter", "Error in the newsletter", "Plan change", "Subscription price"]
 NEUTRAL_SUBJECTS = {
@@ -589,6 +591,36 @@ CONFIRM_WHAT = {"es": ["la suscripción", "la suscripción a {thing}", "recibir 
                 "en": ["the subscription", "the subscription to {thing}", "to receive {thing}",
                        "to join {thing}",
                        "to be on {thing}", "the sign-up for {thing}"]}
+# "keep me informed": a request to hear about something again and again is a subscription;
+# the same words about one order or one claim are not (see INFORMED_ONCE)
+INFORMED = {
+    "es": ["Mantenedme informado de {news}", "Tenedme al tanto de {news}", "Avisadme de {news}",
+           "Me gustaría estar informada de {news}", "Quisiera que me tuvieran al corriente de {news}",
+           "Avísenme de {news}", "Manténganme informado de {news}",
+           "Me interesaría que me avisarais de {news}",
+           "Incluidme en los próximos envíos sobre {news}", "¿Me podéis ir avisando de {news}?",
+           "Quiero enterarme de {news} por correo"],
+    "en": ["Please keep me informed about {news}", "Keep me posted on {news}", "Please notify me of {news}",
+           "I'd like to be kept up to date with {news}", "Let me know about {news} from now on",
+           "Could you keep me in the loop about {news}?", "I'd be interested in hearing about {news}",
+           "Please include me in future mailings about {news}", "I'd like to hear from you about {news}",
+           "Please email me about {news}", "I'd be interested in receiving news of {news}"],
+}
+NEWS = {"es": ["las novedades", "los próximos cursos", "cada nuevo número", "las próximas actividades",
+               "las ofertas de cada mes", "los nuevos productos", "vuestros eventos", "cualquier novedad"],
+        "en": ["new courses", "upcoming events", "every new issue", "future activities",
+               "each month's offers",
+               "new products", "your events", "anything new"]}
+INFORMED_ONCE = {
+    "es": ["Mantenedme informado del estado de mi pedido {n}", "Avisadme cuando llegue el pedido {n}",
+           "Tenedme al tanto de mi reclamación", "Avísenme cuando esté lista la factura",
+           "Quisiera que me tuvieran al corriente de la devolución", "¿Me avisáis cuando tengáis stock?",
+           "Avisadme cuando se solucione la incidencia"],
+    "en": ["Please keep me informed about my order {n}", "Let me know when order {n} ships",
+           "Keep me posted on my complaint", "Please notify me when the invoice is ready",
+           "Keep me updated on my refund", "Could you tell me when it's back in stock?",
+           "Let me know when the issue is fixed"],
+}
 TERSE = {
     "es": ["Apúntame", "apuntame porfa", "Me apunto", "Alta porfa", "Quiero el boletín",
            "Me suscribo", "Suscribidme", "Altaa", "Dadme de alta ya", "apuntadme!!", "Yo me apunto!",
@@ -698,6 +730,12 @@ EN_OTHER_NEAR = ["Could you add the VAT number to invoice {n}?",
                  "Please update the billing address on my subscription.", "Is {thing} free?",
                  "I got {thing} today and one link is broken.", "Who writes {thing}? Great work.",
                  "Can you resend yesterday's issue of {thing}? It went to spam.",
+                 "Please find attached the supplier registration form.",
+                 "How do I add a new user to the platform?",
+                 "I need to register my product for the warranty.",
+                 "I signed up for an account but can't log in.",
+                 "Is registration for the summer camp still open?",
+                 "Attached is our company registration form.",
                  "I'd like to know when my subscription renews.", "Please confirm you received my payment."]
 ES_OTHER_NEAR = ["¿Podéis añadir el CIF a la factura {n}?",
                  "Por favor, incluid el número de pedido {n} en la factura.",
@@ -719,7 +757,17 @@ ES_OTHER_NEAR = ["¿Podéis añadir el CIF a la factura {n}?",
                  "Hoy me ha llegado {thing} y un enlace no funciona.", "¿Quién escribe {thing}? Muy bueno.",
                  "¿Me reenviáis {thing} de ayer? Se fue a spam.",
                  "Quisiera saber cuándo se renueva mi suscripción.",
-                 "Confirmadme que habéis recibido el pago, por favor."]
+                 "Confirmadme que habéis recibido el pago, por favor.",
+                 # "alta", "registro", "inscripción" that are not a list: suppliers, users, leave, warranty
+                 "Adjunto la ficha de alta como proveedor.",
+                 "¿Cómo doy de alta a un nuevo usuario en la plataforma?",
+                 "Ya me han dado el alta médica, vuelvo el lunes.",
+                 "Necesito dar de alta un producto nuevo en la tienda.",
+                 "Hemos tramitado el alta del trabajador en la Seguridad Social.",
+                 "El alta de la línea de teléfono sigue pendiente.",
+                 "Os mando el registro de la garantía del equipo.",
+                 "¿Sigue abierta la inscripción para el campamento de verano?",
+                 "Adjunto el formulario de registro de empresa."]
 
 
 def _sample(rng: random.Random, items: list[str], k: int) -> list[str]:
@@ -741,6 +789,8 @@ def grammar_templates(label: str, language: str, rng: random.Random, per_family:
         out += _sample(rng, [f"{j} {{thing}}." for j in EN_JOIN], per_family)
         out += _sample(rng, [f"{f}, {t}" for f in EN_FOUND for t in EN_THEN], per_family)
         out += EN_BEHALF + TERSE["en"] + PRONOUN["en"]
+        out += _sample(rng, [f"{i.replace('{news}', n)}." for i in INFORMED["en"] for n in NEWS["en"]],
+                       per_family)
         out += [c.replace("{sub}", w) for c in CONFIRM["en"] for w in CONFIRM_WHAT["en"]]
         out += _sample(rng, [f"{o} {x} {t}." for o in EN_OBJ_OPEN for x in EN_OBJ for t in EN_OBJ_TO],
                        per_family)
@@ -760,6 +810,8 @@ def grammar_templates(label: str, language: str, rng: random.Random, per_family:
         out += _sample(rng, [f"{j} {{thing}}." for j in ES_JOIN], per_family)
         out += _sample(rng, [f"{f}, {t}" for f in ES_FOUND for t in ES_THEN], per_family)
         out += ES_BEHALF + TERSE["es"] + PRONOUN["es"]
+        out += _sample(rng, [f"{i.replace('{news}', n)}." for i in INFORMED["es"] for n in NEWS["es"]],
+                       per_family)
         out += [c.replace("{sub}", w) for c in CONFIRM["es"] for w in CONFIRM_WHAT["es"]]
         out += _sample(rng, [f"{o} {x} {t}." for o in ES_OBJ_OPEN for x in ES_OBJ for t in ES_OBJ_TO],
                        per_family)
@@ -774,7 +826,8 @@ def grammar_templates(label: str, language: str, rng: random.Random, per_family:
         out += [f"{p}." for p in ES_UNSUB_SUBJ + ES_UNSUB_FORMAL]
     else:
         out += EN_OTHER_NEAR if language == "en" else ES_OTHER_NEAR
-        out += other_asks(language, rng) + FEEDBACK[language]
+        out += other_asks(language, rng) + FEEDBACK[language] + BEHALF_OTHER[language]
+        out += [f"{i}." for i in INFORMED_ONCE[language]]
     return out
 
 # everyday asks that are not a request to join: the same politeness and verbs, other objects
@@ -830,6 +883,24 @@ FEEDBACK = {  # suggestions, opinions and stories that are not requests to join 
            "We'd love to explore a partnership with you.", "I'd love to write a piece for {thing}.",
            "I confirm I received {thing}, thanks.", "Yes, I want the invoice in my company's name.",
            "I confirm I want to change the payment method."],
+}
+
+
+BEHALF_OTHER = {  # someone else's matter that is not a list: the on-behalf frame says nothing by itself
+    "es": ["{rel} quiere hacer las prácticas con vosotros, ¿a quién manda el currículum?",
+           "{rel} quiere devolver el pedido {n}, ¿cómo lo hace?",
+           "{rel} quiere cambiar la reserva del día {day}.",
+           "Escribo de parte de {rel}, que no puede entrar en su cuenta.",
+           "{rel} quiere saber si hacéis descuento a jubilados.",
+           "{rel} quiere pedir cita para el día {day}.",
+           "En nombre de {rel}, os reclamo la factura {n}."],
+    "en": ["{rel} wants to do an internship with you, who should get the CV?",
+           "{rel} wants to return order {n}, how does that work?",
+           "{rel} wants to change the booking on the {day}th.",
+           "I'm writing for {rel}, who can't log in to the account.",
+           "{rel} would like to know if you have a senior discount.",
+           "{rel} wants an appointment on the {day}th.",
+           "On behalf of {rel}, I'm chasing invoice {n}."],
 }
 
 
