@@ -1,7 +1,7 @@
 """Classification throughput: ``classify_batch`` with every model loaded (guard, language,
 rules, spam and intent models, the policy in ``classify.py``), and each model alone.
 
-The mails are the independent test set (tests/data/intent_testset.jsonl: requests,
+The mails are the dev test set (tests/data/intent_testset.jsonl: requests,
 cancellations and other mail, es and en, plain and HTML, with quoted threads and
 signatures), repeated to N and given distinct ids, in batches as the processor sees them.
 
