@@ -827,6 +827,7 @@ def grammar_templates(label: str, language: str, rng: random.Random, per_family:
     else:
         out += EN_OTHER_NEAR if language == "en" else ES_OTHER_NEAR
         out += other_asks(language, rng) + FEEDBACK[language] + BEHALF_OTHER[language]
+        out += _sample(rng, SIGNED_FORMS[language], 24)
         out += [f"{i}." for i in INFORMED_ONCE[language]]
     return out
 
@@ -886,6 +887,23 @@ FEEDBACK = {  # suggestions, opinions and stories that are not requests to join 
 }
 
 
+# paperwork: a form "de alta" / "registration" that is signed and sent back is not a list
+SIGNED_FORMS = {
+    "es": [f"{verb} {state}el formulario de {what}{tail}"
+           for verb in ("Adjunto", "Os reenvío", "Os mando", "Te paso")
+           for state in ("firmado ", "relleno ", "")
+           for what in ("alta de cliente", "alta como proveedor", "alta en el seguro",
+                        "inscripción al campamento", "registro de la empresa", "alta del nuevo empleado")
+           for tail in (".", ". Cualquier cosa me decís.", ", a ver si está bien.")],
+    "en": [f"{verb} {state}{what} form{tail}"
+           for verb in ("Attached is the", "Here's the", "I'm sending back the", "Please find the")
+           for state in ("signed ", "completed ", "")
+           for what in ("new customer", "supplier registration", "insurance enrolment",
+                        "summer camp sign-up", "company registration", "new starter")
+           for tail in (".", ". Let me know if anything's missing.", ", hope it's all fine.")],
+}
+
+
 BEHALF_OTHER = {  # someone else's matter that is not a list: the on-behalf frame says nothing by itself
     "es": ["{rel} quiere hacer las prácticas con vosotros, ¿a quién manda el currículum?",
            "{rel} quiere devolver el pedido {n}, ¿cómo lo hace?",
@@ -919,8 +937,22 @@ def other_asks(language: str, rng: random.Random, k: int = 80) -> list[str]:
     return _sample(rng, out, k)
 
 
+# what a list is about, composed, so an unseen topic ("the weekly recipes") is still a list
+_TOPIC_RNG = random.Random(152)
+COMPOSED_THINGS = {
+    "es": _TOPIC_RNG.sample(sorted({f"{art} {what}{often}" for art, what in (
+        ("las", "recetas"), ("los", "consejos"), ("los", "artículos"), ("las", "ofertas"), ("los", "cursos"),
+        ("las", "novedades del club"), ("las", "actividades"), ("los", "podcasts"),
+        ("las", "ofertas de empleo"),
+        ("las", "rutas"), ("las", "convocatorias"), ("los", "talleres"), ("las", "lecturas del mes"))
+        for often in ("", " semanales", " mensuales", " por correo", " de cada semana")}), 40),
+    "en": _TOPIC_RNG.sample(sorted({f"the {often}{what}" for what in (
+        "recipes", "tips", "articles", "deals", "course dates", "club news", "activities", "podcast episodes",
+        "job alerts", "walks", "calls for papers", "workshops", "reading list")
+        for often in ("", "weekly ", "monthly ", "daily ", "email ")}), 40),
+}
 for _language in ("es", "en"):
-    THINGS[_language] += EXTRA_THINGS[_language]
+    THINGS[_language] += EXTRA_THINGS[_language] + COMPOSED_THINGS[_language]
 _GRAMMAR_RNG = random.Random(151)
 # every label's phrasings: the hand-written ones, then the grammar's (seeded, so reproducible)
 TEMPLATES = {label: {language: base[language] + grammar_templates(label, language, _GRAMMAR_RNG)
