@@ -33,6 +33,9 @@ COOLDOWN = 2.0
 # otherwise go out together, faster than the pace
 LATE = 0.05
 RETAKES = 3  # then it goes on its old slot (already counted in the budget)
+# a send takes its pool connection this long before its slot: MAIL, RCPT and the attempt's
+# commit go meanwhile, and DATA waits for the slot itself (their delays do not bunch sends)
+LEAD = 0.1
 # the server's words for "you are sending too fast" in a 450/451/452 (a 421 always counts)
 TOO_MANY = re.compile(r"too many|too fast|rate|limit|throttl|slow down|4\.7\.[01]\b", re.I)
 
@@ -115,6 +118,7 @@ class Pacer:
         return await asked
 
     async def _hand_out(self) -> None:
+        asking: list[asyncio.Future[float]] = []
         try:
             while self._asking:
                 await asyncio.sleep(0)  # let the others asking now join this round trip
@@ -124,25 +128,34 @@ class Pacer:
                 except PaceDeferred as deferred:
                     slots = deferred.slots
                     for asked in asking[len(slots):]:
-                        asked.set_exception(PaceDeferred(deferred.until, []))
+                        if not asked.done():  # (its sender may have been cancelled)
+                            asked.set_exception(PaceDeferred(deferred.until, []))
                 except Exception as exc:
                     for asked in asking:
-                        asked.set_exception(exc)
+                        if not asked.done():
+                            asked.set_exception(exc)
                     continue
                 for asked, at in zip(asking, slots, strict=False):
-                    asked.set_result(at)
-        finally:
+                    if not asked.done():
+                        asked.set_result(at)
+        finally:  # (cancelled with the service: nobody waits for a slot forever)
+            for asked in asking + self._asking:
+                if not asked.done():
+                    asked.cancel()
+            self._asking = []
             self._asker = None
 
-    async def hold(self, at: float) -> None:
-        """Wait for the slot at ``at``; a slot missed by more than ``LATE`` is exchanged for
-        a new one (a few times at most). Raises ``PaceDeferred`` when the day is spent."""
+    async def hold(self, at: float, lead: float = LEAD) -> float:
+        """Wait until ``lead`` seconds before the slot at ``at``; a slot missed by more
+        than ``LATE`` is exchanged for a new one (a few times at most). Returns the slot
+        (DATA waits for it: ``wait_for``); raises ``PaceDeferred`` when the day is spent."""
         for _ in range(RETAKES):
-            await self.wait_for(at)
-            if self.clock() - at <= LATE:
-                return
+            await self.wait_for(at - lead)
+            if self.clock() - (at - lead) <= LATE:
+                return at
             at = await self.one()
-        await self.wait_for(at)
+        await self.wait_for(at - lead)
+        return at
 
     def _reserve(self, n: int, now: float) -> pace_store.Reservation:
         with self.db.begin() as conn:

@@ -23,11 +23,12 @@ one transaction marks their mails replied and records the parked and the failed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -229,14 +230,20 @@ class ResponderService(Runner[RoutedEmail]):
         return self._account(batch, started)
 
     async def _pace(self, claimed: list[Reply]) -> list[Reply]:
-        """Give each claimed reply its send slot; with none soon, park them all until then
-        (their claims would otherwise be held, and the partition with them)."""
+        """Give each claimed reply its send slot; those without one soon (the day's budget
+        is spent) are parked until then, not held (their claims and the partition with them).
+        If the store cannot say, the chunk is parked like a 4xx: its claims are released."""
         try:
             slots = await self.pacer.reserve(len(claimed))
         except PaceDeferred as deferred:
             slots, wait = deferred.slots, max(0.0, deferred.until - time.time())
             for r in claimed[len(slots):]:
                 r.outcome, r.reason, r.wait = Outcome.PACED, str(deferred), wait
+        except Exception as exc:
+            log.warning("responder: no send slots from the store, parking the chunk: %s", exc)
+            slots = []
+            for r in claimed:
+                r.outcome, r.reason = Outcome.RETRY, f"send pace unavailable: {exc}"
         for r, at in zip(claimed, slots, strict=False):
             r.slot_at = at
         return claimed[:len(slots)]
@@ -301,6 +308,9 @@ class ResponderService(Runner[RoutedEmail]):
         except NotStarted:
             # the claim ran out and another responder took the reply: it sends it
             reply.outcome = Outcome.DUPLICATE
+        except PaceDeferred as exc:  # a retry found the day's budget spent
+            reply.outcome, reply.reason = Outcome.PACED, str(exc)
+            reply.wait = max(0.0, exc.until - time.time())
         except SmtpUnknown as exc:
             if self.rt.settings.uncertain_reply_policy is UncertainReplyPolicy.RESEND:
                 reply.outcome, reply.reason = Outcome.RETRY, exc.reason
@@ -382,21 +392,24 @@ class ResponderService(Runner[RoutedEmail]):
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _send_once(self, reply: Reply) -> Delivery:
+        key, attempts = (reply.mail_id, reply.key), self.attempts
+        start: Callable[[], Awaitable[bool]] = functools.partial(attempts.start, key, reply.owner)
         if self.pacer.enabled:
             # the first try has its slot from the chunk's reservation, a retry takes one
             try:
                 at = reply.slot_at if reply.slot_at is not None else await self.pacer.one()
                 reply.slot_at = None
-                await self.pacer.hold(at)
-            except PaceDeferred as exc:
-                raise SmtpTransient(str(exc)) from exc
+                at = await self.pacer.hold(at)
+            except PaceDeferred:
+                raise  # parked until the budget has room (``_deliver``)
+            except Exception as exc:  # the store is down: retried, then parked, like a 4xx
+                raise SmtpTransient(f"send pace unavailable: {exc}") from exc
+            start = functools.partial(self._paced_start, key, reply.owner, at)
         started = time.monotonic()
-        key, attempts = (reply.mail_id, reply.key), self.attempts
         try:
             delivery = await self.pool.send(
                 reply.data, sender=self.rt.settings.smtp_email, recipients=reply.to,
-                attempt=Attempt(start=lambda: attempts.start(key, reply.owner),
-                                end=lambda result: attempts.end(key, result)))
+                attempt=Attempt(start=start, end=lambda result: attempts.end(key, result)))
         except (SmtpTransient, SmtpUnknown) as exc:
             # the server is down when it cannot be reached, says so (421) or refuses the
             # login (a transient 5xx); a 4xx about one message says nothing about the others
@@ -410,6 +423,13 @@ class ResponderService(Runner[RoutedEmail]):
             self.rt.metrics.smtp_latency.observe(time.monotonic() - started)
         self.rt.report("smtp", True)
         return delivery
+
+    async def _paced_start(self, key: tuple[str, str], owner: str, at: float) -> bool:
+        """The attempt's start, recorded while its connection waits for the slot: DATA
+        goes at the slot, whatever MAIL, RCPT and the commit took (within ``LEAD``)."""
+        starting = asyncio.ensure_future(self.attempts.start(key, owner))
+        await self.pacer.wait_for(at)  # (never raises: the start must be settled)
+        return await starting
 
     async def _slow_down(self, reason: str) -> None:
         try:
