@@ -71,6 +71,17 @@ def test_the_same_failures_recorded_twice_are_one_row_each(db: Database) -> None
     assert [(r["mail_id"], r["key"]) for r in rows(db)] == [("m1", "m1"), ("m2", "m2"), (None, "junk")]
 
 
+def test_garbage_with_nul_bytes_is_recorded_on_every_store(db: Database) -> None:
+    """PostgreSQL's text refuses NUL; a poison record carrying one is still a dead letter."""
+    letter = DeadLetter(source_topic=topics.RAW_EMAILS, key="k\x00ey", reason="bad\x00reason",
+                        error_type="ValidationError", payload="\x00 not an event \ufffd")
+    with db.begin() as conn:
+        dead_letter_store.record(conn, [letter], ["raw_emails/0/1"])
+    [row] = rows(db)
+    assert row["payload"] == "\\x00 not an event \ufffd"
+    assert row["key"] == "k\\x00ey" and row["reason"] == "bad\\x00reason"
+
+
 def test_distinct_failures_are_distinct_letters(db: Database) -> None:
     """The same garbage on two partitions is two records; another reason is another failure."""
     with db.begin() as conn:

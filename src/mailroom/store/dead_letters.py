@@ -30,6 +30,11 @@ def dedup_key(letter: DeadLetter, origin: str | None = None) -> str:
     return hashlib.sha256("\x00".join(parts).encode(errors="replace")).hexdigest()
 
 
+def _text(value: str | None, limit: int) -> str | None:
+    """A value PostgreSQL can store: its text columns refuse NUL, which hostile mail carries."""
+    return None if value is None else value[:limit].replace("\x00", "\\x00")
+
+
 def record(conn: Connection, letters: Sequence[DeadLetter],
            origins: Sequence[str | None] | None = None) -> None:
     """Record dead letters; one already recorded adds no row (a retried batch, a redelivery).
@@ -45,14 +50,14 @@ def record(conn: Connection, letters: Sequence[DeadLetter],
         key = dedup_key(d, origin)
         rows[key] = {
             "source_topic": d.source_topic,
-            "key": d.key,
-            "mail_id": d.mail_id,
-            "account": d.account,
-            "folder": d.folder,
+            "key": _text(d.key, 255),
+            "mail_id": _text(d.mail_id, 64),
+            "account": _text(d.account, 255),
+            "folder": _text(d.folder, 255),
             "uid": d.uid,
-            "reason": d.reason[:4000],
-            "error_type": d.error_type,
-            "payload": d.payload[:1_000_000],
+            "reason": _text(d.reason, 4000),
+            "error_type": _text(d.error_type, 128),
+            "payload": _text(d.payload, 1_000_000),
             "failed_at": d.failed_at,
             "dedup_key": key,
         }
