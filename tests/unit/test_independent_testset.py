@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 PATH = Path(__file__).resolve().parents[1] / "data" / "independent" / "intent_testset.jsonl"
-KEYS = {"id", "language", "label", "slices", "subject", "text", "html"}
+KEYS = {"id", "language", "label", "slices", "subject", "body", "html"}
 LABELS = {"subscription", "unsubscription", "other"}
 LANGUAGES = {"es", "en"}
 SLICES = {
@@ -48,11 +48,11 @@ def test_every_line_has_exactly_the_agreed_keys_and_values() -> None:
         assert set(mail) == KEYS, mail["id"]
         assert mail["language"] in LANGUAGES, mail["id"]
         assert mail["label"] in LABELS, mail["id"]
-        assert isinstance(mail["subject"], str) and isinstance(mail["text"], str), mail["id"]
-        assert mail["html"] is None or (isinstance(mail["html"], str) and mail["html"]), mail["id"]
+        assert isinstance(mail["subject"], str) and isinstance(mail["body"], str), mail["id"]
+        assert isinstance(mail["html"], str), mail["id"]
         assert mail["slices"] and set(mail["slices"]) <= SLICES, mail["id"]
         assert len(set(mail["slices"])) == len(mail["slices"]), mail["id"]
-        assert mail["subject"] or mail["text"] or mail["html"], mail["id"]
+        assert mail["subject"] or mail["body"] or mail["html"], mail["id"]
 
 
 def test_ids_are_unique() -> None:
@@ -63,7 +63,7 @@ def test_ids_are_unique() -> None:
 @pytest.mark.parametrize("mail", MAILS, ids=lambda mail: str(mail["id"]))
 def test_keyword_and_phrased_tags_match_the_words_in_the_mail(mail: dict[str, Any]) -> None:
     """'keyword' iff a subscribe/suscribir stem occurs; 'phrased' marks exactly the requests without one."""
-    words = fold(" ".join([mail["subject"], mail["text"], mail["html"] or ""]))
+    words = fold(" ".join([mail["subject"], mail["body"], mail["html"]]))
     has_keyword = KEYWORD.search(words) is not None
     assert has_keyword == ("keyword" in mail["slices"])
     if mail["label"] == "other":
@@ -74,15 +74,15 @@ def test_keyword_and_phrased_tags_match_the_words_in_the_mail(mail: dict[str, An
 
 @pytest.mark.parametrize("mail", MAILS, ids=lambda mail: str(mail["id"]))
 def test_html_only_means_an_empty_text_body_and_an_html_one(mail: dict[str, Any]) -> None:
-    assert ("html_only" in mail["slices"]) == (mail["text"] == "" and mail["html"] is not None)
+    assert ("html_only" in mail["slices"]) == (mail["body"] == "" and mail["html"] != "")
 
 
 def test_subject_only_mails_carry_no_request_in_the_body() -> None:
     """A subject-only mail's body is empty or a short signature (at most four short lines)."""
     for mail in MAILS:
         if "subject_only" in mail["slices"]:
-            assert mail["html"] is None, mail["id"]
-            assert len(mail["text"]) <= 120 and mail["text"].count("\n") <= 3, mail["id"]
+            assert mail["html"] == "", mail["id"]
+            assert len(mail["body"]) <= 120 and mail["body"].count("\n") <= 3, mail["id"]
 
 
 def count(label: str, language: str | None = None, slice_: str | None = None) -> int:

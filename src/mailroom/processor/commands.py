@@ -43,7 +43,8 @@ def register(sub: Any) -> None:
     evaluate.add_argument("data", type=Path, nargs="?",
                           help="labelled mails (JSONL with subject/body/html, label, language, "
                                "slices) or texts (CSV/JSONL with text,label, or <label>/*.eml); "
-                               "default: the independent test set tests/data/intent_testset.jsonl")
+                               "default: the dev set tests/data/intent_testset.jsonl (tuned on; "
+                               "tests/data/independent/ holds the independent one)")
     evaluate.add_argument("--model", type=Path, help="model file (default MAILROOM_MODEL or starter)")
     evaluate.add_argument("--json", action="store_true", help="print the full report as JSON")
     evaluate.set_defaults(func=cmd_model_evaluate)
@@ -173,7 +174,7 @@ def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     path = args.data or TEST_SET
     if not path.exists():
         raise ConfigError(f"{path}: no such file or folder" + (
-            "" if args.data else " (the independent test set ships with the source tree; "
+            "" if args.data else " (the dev test set ships with the source tree; "
                                  "give DATA to evaluate other labelled mail)"))
     try:
         model = load_intent_model(args.model or settings.mailroom_model)
