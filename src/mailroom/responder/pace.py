@@ -146,12 +146,14 @@ class Pacer:
             self._asker = None
 
     async def hold(self, at: float, lead: float = LEAD) -> float:
-        """Wait until ``lead`` seconds before the slot at ``at``; a slot missed by more
-        than ``LATE`` is exchanged for a new one (a few times at most). Returns the slot
+        """Wait until ``lead`` seconds before the slot at ``at``; a slot already missed by
+        more than ``LATE`` is exchanged for a new one (a few times at most). Returns the slot
         (DATA waits for it: ``wait_for``); raises ``PaceDeferred`` when the day is spent."""
+        if not self.budget.per_second:
+            return at  # a day's budget only: the slot is "now", there is no spacing to keep
         for _ in range(RETAKES):
             await self.wait_for(at - lead)
-            if self.clock() - (at - lead) <= LATE:
+            if self.clock() - at <= LATE:
                 return at
             at = await self.one()
         await self.wait_for(at - lead)
