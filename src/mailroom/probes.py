@@ -121,7 +121,14 @@ def probe_broker(settings: Settings, timeout: float) -> list[Result]:
             return [fail("broker", str(exc), "reinstall mailroom, or set KAFKA_BOOTSTRAP_SERVERS "
                                              "to a shared broker")]
         port = settings.embedded_broker_port
-        where = f"127.0.0.1:{port}" if port and port_is_free(port) else "a free port"
+        if port and not port_is_free(port):
+            # `mailroom up` never moves to another port: it stops a broker an earlier crash
+            # left there (named by its pid file) and refuses anything else
+            return [warn("broker", f"KAFKA_BOOTSTRAP_SERVERS unset and 127.0.0.1:{port} is taken: "
+                                   "`mailroom up` stops a broker an earlier run of it left there, "
+                                   "and refuses to start beside anything else",
+                         "stop what holds the port, or set EMBEDDED_BROKER_PORT")]
+        where = f"127.0.0.1:{port}" if port else "a free port"
         return [ok("broker", f"KAFKA_BOOTSTRAP_SERVERS unset: `mailroom up` starts the embedded "
                              f"broker on {where} (single services need a shared broker)")]
     servers = settings.kafka_bootstrap_servers

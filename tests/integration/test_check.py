@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,10 @@ import pytest
 
 from clirun import Ran, mailroom
 from mailroom.broker import EmbeddedBroker, free_port
+from mailroom.check import Status
 from mailroom.kafka import KafkaClients
-from mailroom.settings import normalise_database_url
+from mailroom.probes import probe_broker
+from mailroom.settings import Settings, normalise_database_url
 from mailroom.store import Database
 from servers import Dovecot, SmtpSink
 
@@ -204,3 +207,14 @@ def test_an_oauth2_account_whose_token_endpoint_is_down_is_its_imap_line(
         f"✗ IMAP sales: 127.0.0.1:{world.dovecot.port} (none): cannot log in: token endpoint "
         "unreachable: URLError -> check the account's oauth2 token_url, client_id and "
         "refresh_token in MAILROOM_MAILBOXES"]
+
+
+def test_a_taken_embedded_broker_port_is_said_not_to_be_worked_around() -> None:
+    """`mailroom up` refuses a taken port (it never moves to another): the check says so."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        [line] = probe_broker(Settings(embedded_broker_port=port), timeout=1)
+    assert line.status is Status.WARN and f"127.0.0.1:{port} is taken" in line.detail
+    assert "EMBEDDED_BROKER_PORT" in line.fix
