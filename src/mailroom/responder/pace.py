@@ -92,7 +92,8 @@ class Pacer:
         slots: list[float] = []
         want = n
         while len(slots) < n:
-            taken = await asyncio.to_thread(self._reserve, want, self.clock())
+            # slots start ``LEAD`` from now: the first reply has time to take its connection
+            taken = await asyncio.to_thread(self._reserve, want, self.clock() + LEAD)
             if self.on_pace is not None:
                 self.on_pace(taken.pace)
             if taken.slots:
@@ -146,14 +147,15 @@ class Pacer:
             self._asker = None
 
     async def hold(self, at: float, lead: float = LEAD) -> float:
-        """Wait until ``lead`` seconds before the slot at ``at``; a slot already missed by
-        more than ``LATE`` is exchanged for a new one (a few times at most). Returns the slot
+        """Wait until ``lead`` seconds before the slot at ``at``; a reply that gets there
+        more than ``LATE`` after that point exchanges its slot for a new one (a few times at
+        most): DATA would go late, together with the sends after it. Returns the slot
         (DATA waits for it: ``wait_for``); raises ``PaceDeferred`` when the day is spent."""
         if not self.budget.per_second:
             return at  # a day's budget only: the slot is "now", there is no spacing to keep
         for _ in range(RETAKES):
             await self.wait_for(at - lead)
-            if self.clock() - at <= LATE:
+            if self.clock() - (at - lead) <= LATE:  # time enough left for MAIL, RCPT, commit
                 return at
             at = await self.one()
         await self.wait_for(at - lead)

@@ -117,13 +117,12 @@ def reserve(conn: Connection, budget: Budget, n: int, *, now: float, horizon: fl
                  .returning(send_pace.c.next_at, send_pace.c.factor, send_pace.c.slowed_at))
     row = conn.execute(statement).first()
     if row is None:
-        current = conn.execute(select(send_pace).where(send_pace.c.name == name)).first()
-        if current is None:  # the first send ever: create the row, then take the slots
-            _ensure_row(conn, name)
-            row = conn.execute(statement).first()
+        # the first send ever (the row is created, or another replica just created it:
+        # the UPDATE did not see it), or a refusal: ask once more, then see why
+        _ensure_row(conn, name)
+        row = conn.execute(statement).first()
         if row is None:
-            if current is None:  # a group larger than the day's budget
-                current = conn.execute(select(send_pace).where(send_pace.c.name == name)).one()
+            current = conn.execute(select(send_pace).where(send_pace.c.name == name)).one()
             return _refused(budget, n, now, horizon, current)
     next_at, factor, slowed_at = float(row.next_at), float(row.factor), float(row.slowed_at)
     pace = _pace(budget, factor, slowed_at, now)
