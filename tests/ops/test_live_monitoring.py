@@ -166,10 +166,14 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     alertmanager = start_alertmanager(tmp_path)
     stack.append(alertmanager)
     services.start()
-    produce_garbage(broker.bootstrap_servers)
     rules = shortened_rules(tmp_path / "alerts.yml", FAULT_ALERT, for_="5s", window="20s")
     prometheus = start_prometheus(tmp_path, rules, alertmanager, services.metrics_targets())
     stack.append(prometheus)
+    # the garbage goes in once Prometheus has scraped every service (the processor's
+    # dead-letter counter at 0): increase() sees nothing of a counter first seen at 1
+    wait_for(lambda: prometheus.value("count(up == 1)") == len(services.ports), 60,
+             "every service scraped", lambda: str(prometheus.target_health()))
+    produce_garbage(broker.bootstrap_servers)
 
     # -- traffic: every mail settled in the store, and Prometheus has seen the replies go out
     wait_for(lambda: services.running() and len(smtp_sink.messages()) >= len(wanted), 120,
