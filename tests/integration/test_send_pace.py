@@ -229,9 +229,12 @@ def drain_params() -> list[Any]:
 
 @pytest.mark.parametrize("replies", drain_params())
 async def test_three_responders_keep_the_relay_at_fifty_per_second(
-        paced: list[Runtime], smtp_sink: SmtpSink, replies: int) -> None:
+        db_url: str, paced: list[Runtime], smtp_sink: SmtpSink, replies: int) -> None:
     """SMTP_RATE_PER_SECOND=50 shared by three responders: the sink never counts more than 55
     in a second of the drain, the drain runs near the pace, and every mail gets one reply."""
+    if replies == 5000 and db_url:
+        # two minutes of CI for what the shorter drain already shows on PostgreSQL
+        pytest.skip("the 5,000-reply drain runs on the default store (SQLite)")
     rt = paced[0]
     events = [routed(n, f"client{n}@example.org") for n in range(replies)]
     seed(rt, events)
