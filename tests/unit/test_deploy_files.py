@@ -803,6 +803,7 @@ def test_pods_take_settings_from_the_configmap_and_secret(manifests: list[dict[s
             assert {r["configMapRef"]["name"] for r in refs if "configMapRef" in r} <= set(configmaps)
             assert {r["secretRef"]["name"] for r in refs if "secretRef" in r} <= set(secrets)
             assert any("secretRef" in r for r in refs)
+            assert {e["name"] for e in container.get("env", [])} <= setting_names()
     (config,) = configmaps.values()
     (secret,) = secrets.values()
     assert set(config["data"]) <= setting_names()
