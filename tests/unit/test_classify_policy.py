@@ -190,6 +190,9 @@ def test_shadow_mode_records_the_template_it_would_have_replied_with(
     assert "would have replied with template subscription" in decision.reasons[-1]
     vetoed = classify(mail("REF-7", CANCEL), build_ruleset(NOMINATE, "n"), Models(intent), shadow)
     assert vetoed.would_reply is None  # a vetoed mail was never going to be answered
+    partial = mail("Suscripción", SUBSCRIBE).model_copy(update={"flags": ["too_large"]})
+    limited = classify(partial, load_rules(None), Models(intent), shadow)
+    assert limited.route is Route.REVIEW and limited.would_reply is None  # "on" would not reply
 
 
 class Counting(text_model.TextModel):

@@ -78,11 +78,10 @@ def classify_batch(
 ) -> list[Decision]:
     """Decisions for many mails; each model reads all the texts it needs in one call."""
     mails = [with_language(e, params.default_language) for e in emails]
-    texts = [model_text(e) for e in mails]
     decided: list[Decision | None] = [_guard(e, rules, params) for e in mails]
 
     pending = [i for i, d in enumerate(decided) if d is None]
-    spam = _spam_verdicts(mails, texts, pending, rules, models.spam)
+    spam = _spam_verdicts(mails, pending, rules, models.spam)
 
     nominated: dict[int, Decision | None] = {}  # None: no rule fired, the intent model decides
     for i in pending:
@@ -97,7 +96,7 @@ def classify_batch(
     asked = list(nominated)
     predictions: list[Prediction | None] = [None] * len(asked)
     if models.intent is not None and asked:
-        predictions = list(models.intent.predict([texts[i] for i in asked]))
+        predictions = list(models.intent.predict(models.intent.texts_for([mails[i] for i in asked])))
     for i, prediction in zip(asked, predictions, strict=True):
         nominee = nominated[i]
         if nominee is None:
@@ -107,13 +106,14 @@ def classify_batch(
                 continue
             nominee = by_model
         decided[i] = _vetted(nominee, spam.get(i), prediction, models.intent, params)
-    # the reply address is judged before the mode, so shadow never records a reply it would refuse
-    final = [_in_mode(doubtful_address_to_review(e, d, params.own_addresses), params.autoreply_mode)
-             for e, d in zip(mails, decided, strict=True) if d is not None]
-    return [_limited_to_review(e, d) for e, d in zip(mails, final, strict=True)]
+    # the reply address and the read limits are judged before the mode, so shadow never
+    # records a reply that mode "on" would have sent to review
+    return [_in_mode(_limited_to_review(e, doubtful_address_to_review(e, d, params.own_addresses)),
+                     params.autoreply_mode)
+            for e, d in zip(mails, decided, strict=True) if d is not None]
 
 
-def _spam_verdicts(mails: list[RawEmail], texts: list[str], pending: list[int], rules: RuleSet,
+def _spam_verdicts(mails: list[RawEmail], pending: list[int], rules: RuleSet,
                    model: TextModel | None) -> dict[int, Decision]:
     """The spam model's verdict on each pending mail at or above its threshold."""
     if model is None or not pending:
