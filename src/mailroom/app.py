@@ -82,11 +82,10 @@ def settle_garbage_collector() -> None:
 
 
 def check_settings(settings: Settings, names: list[str]) -> None:
-    """Fail start-up early, with one line naming the setting a service lacks."""
-    if "collector" in names and not settings.mailroom_mailboxes:
-        settings.require("imap_server", "imap_email", "imap_password")
-    if "responder" in names:
-        settings.require("smtp_server", "smtp_email")
+    """Fail start-up early, one line per setting the services lack (``Settings.missing_for``)."""
+    missing = settings.missing_for(names)
+    if missing:
+        raise ConfigError("\n".join(missing))
 
 
 @dataclass

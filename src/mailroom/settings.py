@@ -177,13 +177,17 @@ class Settings(BaseSettings):
             return normalise_database_url(self.database_url.get_secret_value())
         return f"sqlite:///{(self.mailroom_data_dir / 'mailroom.db').resolve()}"
 
+    def is_unset(self, name: str) -> bool:
+        """True when the setting ``name`` is empty (a secret by its value)."""
+        value = getattr(self, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return value in ("", None)
+
     def require(self, *names: str) -> None:
         """Fail with a clear line when a service needs a setting that is empty."""
         for name in names:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            if value in ("", None):
+            if self.is_unset(name):
                 raise ConfigError(f"{name.upper()} is not set (needed by this service)")
 
     def missing_for(self, services: Sequence[str]) -> list[str]:
@@ -195,14 +199,7 @@ class Settings(BaseSettings):
         if "responder" in services:
             needed += [(n, "the responder sends replies with it")
                        for n in ("smtp_server", "smtp_email")]
-        lines = []
-        for name, why in needed:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            if value in ("", None):
-                lines.append(f"{name.upper()} is not set: {why}")
-        return lines
+        return [f"{name.upper()} is not set: {why}" for name, why in needed if self.is_unset(name)]
 
     def require_real_secret(self, name: str) -> None:
         """Outside demo mode a placeholder password is refused."""

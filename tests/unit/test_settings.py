@@ -59,6 +59,15 @@ def test_missing_for_lists_every_missing_setting_a_service_needs() -> None:
     assert settings().missing_for(["processor", "api"]) == []
 
 
+def test_the_supervisor_refuses_to_start_with_every_missing_setting_named() -> None:
+    from mailroom.app import check_settings
+
+    with pytest.raises(ConfigError) as caught:
+        check_settings(settings(), ["collector", "responder"])
+    assert str(caught.value).splitlines() == settings().missing_for(["collector", "responder"])
+    check_settings(settings(), ["processor", "api"])
+
+
 def test_result_lines_marks_and_exit_code() -> None:
     results = [ok("rules", "1 rule(s)"), warn("spam model", "none"),
                fail("SMTP", "h:25: cannot connect", "check SMTP_PORT")]
