@@ -173,7 +173,7 @@ class EmbeddedBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches only mailroom, which stops the broker last
-            preexec_fn=die_with_parent(os.getpid()),
+            preexec_fn=die_with_parent(),
         )
         self._write_pid_file()
 

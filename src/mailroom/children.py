@@ -20,18 +20,16 @@ from pathlib import Path
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent: int) -> Callable[[], None]:
-    """A ``preexec_fn``: SIGKILL the child when the process that started it dies.
+def die_with_parent() -> Callable[[], None]:
+    """A ``preexec_fn``: SIGKILL the child when the process calling this dies.
 
     Runs in the forked child before exec, so it only calls an already loaded libc
     function. PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, so the
     child must be spawned from a thread that lives as long as the process (the main
     thread: ``Supervisor`` spawns it from the event loop). If the parent died before the
     signal was armed, the child exits at once instead of running orphaned.
-
-    ``parent`` is ``os.getpid()`` of the process that starts the child.
     """
-    prctl = _libc().prctl
+    prctl, parent = _libc().prctl, os.getpid()
 
     def arm() -> None:
         prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import imaplib
-import os
 import socket
 import subprocess
 import sys
@@ -34,7 +33,7 @@ class DemoImapServer:
              "--no-service", "admin", "dict",
              "--demo-user", DEMO_USER, "--demo-password", DEMO_PASSWORD],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=die_with_parent(os.getpid()),  # no orphan if the demo is killed
+            preexec_fn=die_with_parent(),  # no orphan if the demo is killed
         )
         if not wait_for_port("127.0.0.1", self.port, 15):
             self.stop()
