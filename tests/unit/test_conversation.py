@@ -26,6 +26,13 @@ def test_an_answer_to_our_reply_goes_to_review_with_a_reason() -> None:
     assert routed.reasons[-1] == "answers a reply we sent: a person reads it"
 
 
+def test_in_shadow_mode_an_answer_to_our_reply_is_no_would_be_reply() -> None:
+    shadowed = ACK.model_copy(update={"route": Route.REVIEW, "would_reply": "subscription"})
+    routed = route_answer(shadowed, Link("t", "p", answers_our_reply=True))
+    assert (routed.route, routed.template, routed.would_reply) == (Route.REVIEW, None, None)
+    assert route_answer(shadowed, None) is shadowed
+
+
 def test_other_mails_keep_their_route() -> None:
     assert route_answer(ACK, None) is ACK
     assert route_answer(ACK, Link("t", "p", answers_our_reply=False)) is ACK
