@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from mailroom.store.schema import MailStatus, feedback, mails, replies
 
@@ -73,13 +73,13 @@ def verdict(template: str, category: str, status: str, reply_templates: list[str
     return Verdict.PENDING
 
 
-def _rows(conn: Connection, limit: int | None, offset: int = 0) -> list[dict[str, Any]]:
-    query = (select(mails.c.mail_id, mails.c.subject, mails.c.from_addr, mails.c.would_reply,
-                    mails.c.would_category, mails.c.status, mails.c.collected_at)
-             .where(mails.c.would_reply.is_not(None))
-             .order_by(mails.c.collected_at.desc(), mails.c.mail_id))
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
+# every would-be reply, with what a verdict and a listing need
+_WOULD_BE = select(mails.c.mail_id, mails.c.subject, mails.c.from_addr, mails.c.would_reply,
+                   mails.c.would_category, mails.c.status, mails.c.collected_at
+                   ).where(mails.c.would_reply.is_not(None))
+
+
+def _rows(conn: Connection, query: Select[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -113,7 +113,9 @@ def _judged(conn: Connection, rows: list[dict[str, Any]]) -> list[WouldBeReply]:
 
 def would_be_replies(conn: Connection, limit: int = 50, offset: int = 0) -> list[WouldBeReply]:
     """The latest would-be replies, newest first, each with the reviewers' verdict."""
-    return _judged(conn, _rows(conn, max(1, min(limit, 500)), max(0, offset)))
+    query = (_WOULD_BE.order_by(mails.c.collected_at.desc(), mails.c.mail_id)
+             .limit(max(1, min(limit, 500))).offset(max(0, offset)))
+    return _judged(conn, _rows(conn, query))
 
 
 def summary(conn: Connection) -> ShadowSummary:
@@ -123,18 +125,9 @@ def summary(conn: Connection) -> ShadowSummary:
     if not total:
         return ShadowSummary(0, 0, 0)
     # judged mails are the ones a person touched: only those need their replies and labels
-    touched = (select(mails.c.mail_id, mails.c.subject, mails.c.from_addr, mails.c.would_reply,
-                      mails.c.would_category, mails.c.status, mails.c.collected_at)
-               .where(mails.c.would_reply.is_not(None),
-                      mails.c.status != MailStatus.IN_REVIEW.value))
-    relabelled = (select(mails.c.mail_id, mails.c.subject, mails.c.from_addr,
-                         mails.c.would_reply, mails.c.would_category, mails.c.status,
-                         mails.c.collected_at)
-                  .where(mails.c.would_reply.is_not(None),
-                         mails.c.mail_id.in_(select(feedback.c.mail_id))))
-    rows = {r["mail_id"]: dict(r) for q in (touched, relabelled)
-            for r in conn.execute(q).mappings()}
-    judged = _judged(conn, list(rows.values()))
+    judged = _judged(conn, _rows(conn, _WOULD_BE.where(or_(
+        mails.c.status != MailStatus.IN_REVIEW.value,
+        mails.c.mail_id.in_(select(feedback.c.mail_id))))))
     agree = sum(1 for j in judged if j.verdict is Verdict.AGREE)
     disagree = sum(1 for j in judged if j.verdict is Verdict.DISAGREE)
     return ShadowSummary(total, agree, disagree)
