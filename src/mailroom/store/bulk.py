@@ -40,10 +40,8 @@ def claim(conn: Connection, job_id: str, stale_before: datetime) -> bool:
 
 def advance(conn: Connection, job_id: str, position: int, done: int, skipped: int) -> None:
     """A chunk handled: progress counts grow, ``position`` moves on, the heartbeat renews."""
-    row = conn.execute(select(bulk_jobs.c.done, bulk_jobs.c.skipped)
-                       .where(bulk_jobs.c.id == job_id)).one()
     conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job_id).values(
-        position=position, done=row.done + done, skipped=row.skipped + skipped,
+        position=position, done=bulk_jobs.c.done + done, skipped=bulk_jobs.c.skipped + skipped,
         updated_at=utcnow()))
 
 
@@ -51,8 +49,3 @@ def finish(conn: Connection, job_id: str, error: str | None = None) -> None:
     now = utcnow()
     conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job_id).values(
         status=FAILED if error else DONE, error=error, updated_at=now, finished_at=now))
-
-
-def recent(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
-    rows = conn.execute(select(bulk_jobs).order_by(bulk_jobs.c.created_at.desc()).limit(limit))
-    return [dict(r) for r in rows.mappings()]
