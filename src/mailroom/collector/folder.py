@@ -272,12 +272,9 @@ class FolderWatcher:
         """A UID whose FETCH failed alone every time (Dovecot drops the connection on a mail
         it cannot read): a dead letter a person can act on, so the folder moves on."""
         times, error = self.failures.pop(uid)
-        letter = DeadLetter(
-            source_topic="imap", key=f"{self.label}/{uidvalidity}/{uid}",
-            reason=f"UID {uid} in {self.label} could not be fetched: it failed {times} times "
-                   f"alone, last: {error[:500]}",
-            error_type="Unreadable", account=self.account.name, folder=self.folder, uid=uid,
-        )
+        letter = self._letter(uid, uidvalidity, "Unreadable",
+                              f"UID {uid} in {self.label} could not be fetched: it failed "
+                              f"{times} times alone, last: {error[:500]}")
         log.error("collector %s: %s", self.label, letter.reason)
         await self.service.publish([dead_letter_record(letter)])
         await asyncio.to_thread(self._commit, [], [letter], uidvalidity, uid)
@@ -348,12 +345,9 @@ class FolderWatcher:
         for uid in missing:
             why = "the server still lists it" if uid in listed else "the server no longer lists " \
                 "it (expunged while it was being read?)"
-            letters.append(DeadLetter(
-                source_topic="imap", key=f"{self.label}/{uidvalidity}/{uid}",
-                reason=f"UID {uid} in {self.label} came back without a body "
-                       f"{FETCH_RETRIES + 1} times; {why}",
-                error_type="NoBody", account=self.account.name, folder=self.folder, uid=uid,
-            ))
+            letters.append(self._letter(uid, uidvalidity, "NoBody",
+                                        f"UID {uid} in {self.label} came back without a body "
+                                        f"{FETCH_RETRIES + 1} times; {why}"))
         log.error("collector %s: UIDs %s dead-lettered: no body after %d tries",
                   self.label, missing[:20], FETCH_RETRIES + 1)
         return fetched, letters
@@ -371,14 +365,20 @@ class FolderWatcher:
                     full_size=item.size if item.headers_only else None,
                 ))
             except UnparseableMail as exc:
-                letters.append(DeadLetter(
-                    source_topic="imap", key=f"{self.label}/{uidvalidity}/{item.uid}",
-                    reason=exc.reason, error_type="UnparseableMail",
+                letters.append(self._letter(
+                    item.uid, uidvalidity, "UnparseableMail", exc.reason,
                     payload=item.raw[:MAX_DEAD_LETTER_PAYLOAD].decode("utf-8", "replace"),
                     mail_id=topics.mail_id(self.account.name, self.folder, None, item.raw),
-                    account=self.account.name, folder=self.folder, uid=item.uid,
                 ))
         return events, letters
+
+    def _letter(self, uid: int, uidvalidity: int, error_type: str, reason: str,
+                payload: str = "", mail_id: str | None = None) -> DeadLetter:
+        """A dead letter for one UID of this folder, named by account, folder and UID."""
+        return DeadLetter(source_topic="imap", key=f"{self.label}/{uidvalidity}/{uid}",
+                          reason=reason, error_type=error_type, payload=payload,
+                          mail_id=mail_id, account=self.account.name, folder=self.folder,
+                          uid=uid)
 
     def _unknown(self, events: list[RawEmail]) -> list[RawEmail]:
         """Drop mails already recorded (a re-scan after a UIDVALIDITY change, a retry)."""
