@@ -181,6 +181,9 @@ def test_ordinary_subjects_and_names_are_echoed_unchanged() -> None:
     msg = compose(mail(subject="Suscripción al boletín, por favor", from_name="José Pérez"))
     assert str(msg["Subject"]) == "Re: Suscripción al boletín, por favor"
     assert str(msg["To"]) == "José Pérez <ana@example.org>"
+    plain = msg.get_body(("plain",))  # the template quotes the subject without "Re:"
+    assert isinstance(plain, EmailMessage)
+    assert '("Suscripción al boletín, por favor")' in plain.get_content()
 
 
 # -- header lines within 998 bytes ------------------------------------------------------

@@ -271,6 +271,7 @@ def compose_reply(
     """The reply to ``email`` as ``decision`` says; raises ``ComposeRefused`` if unsafe."""
     sender = _our_address(from_addr, from_name)
     to = recipient(email, own_addresses)
+    subject = reply_subject(email.subject)  # "Re: " and the original made echo_safe once
     key = reply_key(decision)
     wanted = MANUAL_TEMPLATE if decision.reply_body is not None else key
     if wanted == MANUAL_TEMPLATE and not (decision.reply_body or "").strip():
@@ -281,7 +282,7 @@ def compose_reply(
         text, html = templates.render(name, language, {
             "sender_name": to.display_name,
             "sender_address": to.addr_spec,
-            "subject": echo_safe(clean_subject(email.subject), SUBJECT_ECHO_CHARS),
+            "subject": subject.removeprefix("Re:").lstrip(),
             "category": decision.category,
             "organisation": from_name,
             "reply_body": decision.reply_body or "",
@@ -297,7 +298,7 @@ def compose_reply(
     msg = EmailMessage(policy=REPLY_POLICY)
     msg["From"] = str(sender)  # a string repeats from reply to reply, so it is parsed once
     msg["To"] = to
-    msg["Subject"] = reply_subject(email.subject)
+    msg["Subject"] = subject
     msg["Date"] = format_datetime(now or utcnow())
     msg["Message-ID"] = reply_message_id(email, key, sender)
     if original:
