@@ -83,18 +83,18 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
         return data.decode("utf-8", "replace"), True
 
 
-def decode_words(value: str, max_input: int = MAX_DECODE_INPUT) -> str:
+def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded words; anything undecodable is kept readable.
 
-    Only the first ``max_input`` characters are decoded: the stdlib's decoder takes time
+    Only the first ``MAX_DECODE_INPUT`` characters are decoded: the stdlib's decoder takes time
     growing with the square of the number of words, and every caller keeps far less of
     the result than that, so a header of 40,000 encoded words costs no more than one of
     a few hundred (``tests/security/test_secrets.py``).
     """
-    value = to_text(unfold(value[: max_input + 1]))
-    if len(value) > max_input:
-        cut = value.rfind(" ", 0, max_input)  # never split an encoded word
-        value = value[: cut if cut > 0 else max_input]
+    value = to_text(unfold(value[: MAX_DECODE_INPUT + 1]))
+    if len(value) > MAX_DECODE_INPUT:
+        cut = value.rfind(" ", 0, MAX_DECODE_INPUT)  # never split an encoded word
+        value = value[: cut if cut > 0 else MAX_DECODE_INPUT]
     if "=?" not in value:
         return value
     try:
