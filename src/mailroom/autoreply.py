@@ -181,10 +181,10 @@ def loop_refusal(email: RawEmail, own: Collection[str] = ()) -> Refusal | None:
     ours = _own(email, own)
     senders = _addresses([email.from_addr, *_values(email, "sender"), *paths])
     refusals = [r for r in (address_refusal(a, ours) for a in senders) if r is not None]
+    if not refusals:
+        return None
     # our own address first: it names the loop more precisely than its local part does
-    for code, detail in sorted(refusals, key=lambda r: r[0] != OWN_ADDRESS):
-        return Refusal(code, detail)
-    return None
+    return Refusal(*min(refusals, key=lambda r: r[0] != OWN_ADDRESS))
 
 
 def reply_target(email: RawEmail, own: Collection[str] = ()) -> Target | Refusal:
@@ -193,7 +193,7 @@ def reply_target(email: RawEmail, own: Collection[str] = ()) -> Target | Refusal
     A single Reply-To that passes the sender checks, else the From. Several Reply-To
     addresses, or a refused one, are a ``Refusal`` for review, never a silent fallback.
     """
-    reply_to = list(dict.fromkeys(a for a in _addresses(email.reply_to)))
+    reply_to = list(dict.fromkeys(_addresses(email.reply_to)))
     if len(reply_to) > 1:
         shown = ", ".join(reply_to[:3]) + (", ..." if len(reply_to) > 3 else "")
         return Refusal(SEVERAL_REPLY_TO, f"{len(reply_to)} Reply-To addresses ({shown}): "
