@@ -59,7 +59,6 @@ class AttemptLog:
     # so a fast SMTP server does not cost a transaction per reply
     group: int = 1
     linger: float = 0.002
-    commits: int = 0  # group commits so far (the benchmark reports attempts per commit)
     _pending: list[_Op] = field(default_factory=list)
     _writer: asyncio.Task[None] | None = None
     _failure: BaseException | None = None
@@ -135,7 +134,5 @@ class AttemptLog:
             # a refused attempt is claimed again before its quick retry may start below
             reply_store.end_attempts(conn, refused, lease=self.claim_lease)
             reply_store.mark_uncertain_many(conn, uncertain, note=UNCERTAIN_NOTE)
-            started = reply_store.record_attempts(conn, sent=sent, starts=starts,
-                                                  lease=self.lease)
-        self.commits += 1
-        return started
+            return reply_store.record_attempts(conn, sent=sent, starts=starts,
+                                               lease=self.lease)

@@ -63,14 +63,11 @@ class PaceDeferred(Exception):
 class Pacer:
     def __init__(self, db: Database, budget: Budget, *, horizon: float = HORIZON,
                  max_wait: float = MAX_WAIT, cooldown: float = COOLDOWN,
-                 clock: Callable[[], float] = time.time,
-                 on_pace: Callable[[float], None] | None = None) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.budget = budget
         self.horizon, self.max_wait, self.cooldown = horizon, max_wait, cooldown
         self.clock = clock
-        self.on_pace = on_pace  # told the pace after each round trip (a metric)
-        self.waiting = 0  # replies in this process that wait for their slot
         self._slowed = 0.0  # this process's last slowdown (spares the store a burst)
         self._asking: list[asyncio.Future[float]] = []  # single slots asked for together
         self._asker: asyncio.Task[None] | None = None
@@ -94,8 +91,6 @@ class Pacer:
         while len(slots) < n:
             # slots start ``LEAD`` from now: the first reply has time to take its connection
             taken = await asyncio.to_thread(self._reserve, want, self.clock() + LEAD)
-            if self.on_pace is not None:
-                self.on_pace(taken.pace)
             if taken.slots:
                 slots += taken.slots
                 want = n - len(slots)
@@ -168,13 +163,8 @@ class Pacer:
     async def wait_for(self, at: float) -> None:
         """Sleep until the slot at ``at``."""
         delay = at - self.clock()
-        if delay <= 0:
-            return
-        self.waiting += 1
-        try:
+        if delay > 0:
             await asyncio.sleep(delay)
-        finally:
-            self.waiting -= 1
 
     async def slow_down(self, reason: str) -> None:
         """Halve the shared pace (once per burst of refusals)."""
@@ -186,8 +176,6 @@ class Pacer:
         if pace is not None:
             log.warning("the SMTP server says too many (%s): send pace now %.2f/s",
                         reason[:200], pace)
-            if self.on_pace is not None:
-                self.on_pace(pace)
 
     def _slow_down(self, now: float) -> float | None:
         with self.db.begin() as conn:
