@@ -70,10 +70,11 @@ class ServiceProcs:
             time.sleep(1)
         raise RuntimeError(f"topics create failed: {last.decode(errors='replace')[-2000:]}")
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        """``mailroom <name> <args>``, its environment ``env`` over the shared one."""
         self.logs.mkdir(parents=True, exist_ok=True)
         out = (self.logs / f"{name}-{len(self.everything)}.log").open("wb")
-        proc = subprocess.Popen([*MAILROOM, name], env=self.env, stdout=out,
+        proc = subprocess.Popen([*MAILROOM, name, *args], env=self.env | env, stdout=out,
                                 stderr=subprocess.STDOUT)
         out.close()
         self.running.setdefault(name, []).append(proc)

@@ -9,10 +9,9 @@ broker, PostgreSQL, Dovecot and aiosmtpd.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from monitoring import (
     wait_for,
 )
 
-from faults.fault_procs import service_env
+from faults.fault_procs import ServiceProcs, service_env
 from mailgen import make_batch, make_mail
 from mailroom import topics
 from mailroom.broker import EmbeddedBroker, free_port
@@ -45,55 +44,34 @@ from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-MAILROOM = [sys.executable, "-m", "mailroom.cli"]
 USER = "support@example.com"
 STAGES = ("collector", "processor", "responder")
 FAULT_ALERT = "MailroomSmtpDown"
 
 
-class Services:
+@dataclass
+class Services(ServiceProcs):
     """mailroom's services, one process each, every one on its own /metrics port."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.ports: dict[str, int] = {}
-        self.procs: list[subprocess.Popen[bytes]] = []
+    ports: dict[str, int] = field(default_factory=dict)
 
-    def start(self) -> None:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        subprocess.run([*MAILROOM, "topics", "create"], env=self.env, check=True, timeout=60,
-                       capture_output=True)
+    def start_all(self) -> None:
+        self.topics_create()
         for name in (*STAGES, "api"):
             self.ports[name] = free_port()
-            args = [name] if name == "api" else [name, "--with-api"]
-            with (self.logs / f"{name}.log").open("wb") as out:
-                self.procs.append(subprocess.Popen(
-                    [*MAILROOM, *args], env={**self.env, "API_PORT": str(self.ports[name])},
-                    stdout=out, stderr=subprocess.STDOUT))
+            args = () if name == "api" else ("--with-api",)
+            self.start(name, *args, API_PORT=str(self.ports[name]))
 
-    def running(self) -> bool:
+    def alive(self) -> bool:
         """True while every service runs; AssertionError with their logs once one exited."""
-        exited = [p.args for p in self.procs if p.poll() is not None]
-        assert not exited, f"services exited: {exited}\n{self.tail()}"
+        assert not self.exited(), f"services exited: {self.exited()}\n{self.tail()}"
         return True
 
     def metrics_targets(self) -> dict[str, str]:
         return {name: f"127.0.0.1:{port}" for name, port in self.ports.items()}
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-
-    def tail(self, lines: int = 15) -> str:
-        return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
-                         for p in sorted(self.logs.glob("*.log")))
+        self.stop_all()
 
 
 @pytest.fixture
@@ -165,7 +143,7 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     stack.append(services)
     alertmanager = start_alertmanager(tmp_path)
     stack.append(alertmanager)
-    services.start()
+    services.start_all()
     rules = shortened_rules(tmp_path / "alerts.yml", FAULT_ALERT, for_="5s", window="20s")
     prometheus = start_prometheus(tmp_path, rules, alertmanager, services.metrics_targets())
     stack.append(prometheus)
@@ -176,7 +154,7 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     produce_garbage(broker.bootstrap_servers)
 
     # -- traffic: every mail settled in the store, and Prometheus has seen the replies go out
-    wait_for(lambda: services.running() and len(smtp_sink.messages()) >= len(wanted), 120,
+    wait_for(lambda: services.alive() and len(smtp_sink.messages()) >= len(wanted), 120,
              "every wanted reply sent", services.tail)
     wait_for(lambda: settled(store, len(mails) + 1), 60, "every mail settled in the store",
              services.tail)
@@ -234,7 +212,7 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
 
     # -- recovery: SMTP answers again; the parked replies go out once each, the alert resolves
     smtp_sink.start()
-    wait_for(lambda: services.running() and len(smtp_sink.messages()) >= len(wanted) + len(fresh)
+    wait_for(lambda: services.alive() and len(smtp_sink.messages()) >= len(wanted) + len(fresh)
              and settled(store, len(mails) + 1 + len(fresh)), 90, "parked replies sent",
              services.tail)
     wait_for(lambda: FAULT_ALERT not in prometheus.alert_states(), 30, f"{FAULT_ALERT} resolved",
