@@ -51,6 +51,18 @@ def test_a_mail_set_reads_into_events_with_labels_languages_and_slices(tmp_path:
     assert not is_mail_set(write(tmp_path / "texts.jsonl", [{"text": "x", "label": "other"}]))
 
 
+def test_a_line_that_is_not_json_is_named_by_file_and_line_in_both_readers(tmp_path: Path) -> None:
+    from mailroom.processor.training import DatasetError, read_dataset
+
+    broken = tmp_path / "broken.jsonl"
+    good = {"label": "other", "text": "x", "body": "x"}  # fits both formats
+    broken.write_text(json.dumps(good) + "\n\n{not json\n", encoding="utf-8")
+    with pytest.raises(MailSetError, match=r"broken\.jsonl:3: not JSON"):
+        read_mail_set(broken)
+    with pytest.raises(DatasetError, match=r"broken\.jsonl:3: not JSON"):
+        read_dataset(broken)
+
+
 def test_model_report_counts_per_label_language_and_slice(tmp_path: Path) -> None:
     mails = read_mail_set(write(tmp_path / "set.jsonl", ROWS))
     report = model_report(mails, ["subscription", "other", "subscription", "other"])

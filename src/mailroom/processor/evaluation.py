@@ -14,7 +14,7 @@ A labelled mail set is JSONL, one mail per line: ``label``, ``language``, ``subj
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,15 +47,22 @@ def is_mail_set(path: Path) -> bool:
     return isinstance(row, dict) and "text" not in row and ("body" in row or "html" in row)
 
 
-def read_mail_set(path: Path) -> list[LabelledMail]:
-    mails = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+def json_lines(path: Path, content: str, error: type[Exception]) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line of JSONL ``content`` parsed, with its line number; a line that is
+    not JSON raises ``error`` naming ``path`` and the line."""
+    for n, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise MailSetError(f"{path}:{n}: not JSON: {exc.msg}") from None
+            raise error(f"{path}:{n}: not JSON: {exc.msg}") from None
+        yield n, row
+
+
+def read_mail_set(path: Path) -> list[LabelledMail]:
+    mails = []
+    for n, row in json_lines(path, path.read_text(encoding="utf-8"), MailSetError):
         if not isinstance(row, dict) or not isinstance(row.get("label"), str):
             raise MailSetError(f"{path}:{n}: needs label, subject and body or html")
         html, body = str(row.get("html", "")), str(row.get("body", ""))

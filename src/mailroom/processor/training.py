@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 
 from mailroom.processor import model as text_model
 from mailroom.processor.eml import parse_eml
+from mailroom.processor.evaluation import json_lines
 from mailroom.processor.text import model_text
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,7 @@ def read_dataset(path: Path) -> Dataset:
     else:
         content = (gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz"
                    else path.read_text(encoding="utf-8"))
-        for n, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{n}: not JSON: {exc.msg}") from None
+        for n, row in json_lines(path, content, DatasetError):
             if not isinstance(row, dict):
                 raise DatasetError(f"{path}:{n}: expected an object with text and label")
             _add_row(data, row, f"{path}:{n}")
