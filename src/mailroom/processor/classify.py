@@ -15,7 +15,9 @@ The order is the policy (docs/classification.md, "When mailroom answers"):
    cancellation, or "other": not a request); the intent model's confidence below
    ``CLASSIFIER_MIN_CONFIDENCE``. A vetoed mail goes to ``human_review`` with the reason;
 5. a spam verdict on a mail nothing nominated takes the spam category's route (archive);
-6. ``AUTOREPLY_MODE``: ``off`` sends every acknowledgement to review, ``shadow`` too, and
+6. an acknowledgement whose reply address is in doubt (``reply_target``), or of a mail the
+   collector read only in part, goes to review;
+7. ``AUTOREPLY_MODE``: ``off`` sends every acknowledgement to review, ``shadow`` too, and
    records the template it would have used (``Decision.would_reply``).
 
 Each model reads the whole batch in one call.
