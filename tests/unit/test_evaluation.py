@@ -1,4 +1,4 @@
-"""Evaluation per label, language and slice; the independent test set; the overlap warning."""
+"""Evaluation per label, language and slice; the dev test set; the overlap warning."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_pipeline_report_counts_replies_and_who_got_them_wrongly(tmp_path: Path)
     assert any("unsubscription 1" in line for line in render_pipeline(report))
 
 
-def test_the_independent_test_set_is_checked_in_with_its_slices() -> None:
+def test_the_dev_test_set_is_checked_in_with_its_slices() -> None:
     mails = read_mail_set(TEST_SET)
     assert len(mails) >= 300
     for language in ("es", "en"):

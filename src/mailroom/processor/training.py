@@ -26,7 +26,8 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 STARTER_DATA = DATA_DIR / "starter.jsonl.gz"
 STARTER_MODEL = DATA_DIR / "starter_model.joblib"
 SPAM_MODEL = DATA_DIR / "spam_model.joblib"
-# the independent test set (hand-written, never trained or tuned on); in the source tree
+# the dev test set (hand-written, never trained on but tuned on; the independent one is in
+# tests/data/independent/); in the source tree
 TEST_SET = Path(__file__).resolve().parents[3] / "tests" / "data" / "intent_testset.jsonl"
 
 
