@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from mailroom.events import RawEmail
 from mailroom.processor.classify import ClassifyParams, Models, classify_batch
 from mailroom.processor.evaluation import read_mail_set
 from mailroom.processor.rules import load_rules
-from mailroom.processor.training import load_intent_model, load_spam_model
-
-TEST_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "intent_testset.jsonl"
+from mailroom.processor.training import TEST_SET, load_intent_model, load_spam_model
 
 
 def mails(n: int) -> list[RawEmail]:
