@@ -27,7 +27,7 @@ from mailroom.api.models import BulkJob, BulkRequest
 from mailroom.api.review import ReviewError
 from mailroom.api.security import api_user
 from mailroom.api.state import ApiState, api_state
-from mailroom.events import Route, utcnow
+from mailroom.events import utcnow
 from mailroom.kafka import Outgoing, produce_all
 from mailroom.runtime import Runtime
 from mailroom.store import MailStatus, assignments
@@ -191,13 +191,8 @@ def apply_chunk(rt: Runtime, producer: Producer, job: dict[str, Any], ids: list[
     except Exception:
         with rt.db.begin() as conn:
             claimed = [str(o.key) for o in outgoing]
-            assignments.back_to_review(conn, claimed)
+            review.undo_replies(conn, claimed, user, target=job["id"])
             bulk_store.advance(conn, job["id"], start_at, -len(claimed), 0)
-            audit_store.record_many(conn, [
-                {"user": user, "action": "reply_undone", "mail_id": m, "target": job["id"],
-                 "after": {"status": MailStatus.IN_REVIEW.value,
-                           "reason": "the broker did not take the reply request"}}
-                for m in claimed])
         raise
 
 
@@ -217,10 +212,7 @@ def _apply_one(conn: Any, action: str, params: dict[str, Any], user: str, cutoff
         if row is None or row["status"] != MailStatus.IN_REVIEW:
             return None
         routed = review.build_reply(row, user, params.get("template"), params.get("body"))
-        if not assignments.leave_review(
-                conn, mail_id, user, cutoff, MailStatus.AWAITING_REPLY,
-                template=routed.decision.template, route=Route.ACKNOWLEDGE.value,
-                reply_request={"body": routed.decision.reply_body, "requested_by": user}):
+        if not review.claim_for_reply(conn, mail_id, user, cutoff, routed):
             return None
         outgoing.append(Outgoing(topics.ACKNOWLEDGEMENT_QUEUE, mail_id, routed.to_bytes()))
         return {"status": MailStatus.AWAITING_REPLY.value, "template": routed.decision.template}

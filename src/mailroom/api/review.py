@@ -213,10 +213,7 @@ def request_reply(rt: Runtime, producer: Producer, mail_id: str, user: str,
     routed = build_reply(row, user, template, body)
     cutoff = take_cutoff(rt.settings.review_take_minutes)
     with rt.db.begin() as conn:
-        claimed = assignments.leave_review(
-            conn, mail_id, user, cutoff, MailStatus.AWAITING_REPLY,
-            template=routed.decision.template, route=Route.ACKNOWLEDGE.value,
-            reply_request={"body": routed.decision.reply_body, "requested_by": user})
+        claimed = claim_for_reply(conn, mail_id, user, cutoff, routed)
         if claimed:
             audit_store.record(conn, user, "reply", mail_id=mail_id,
                                before={"status": row["status"]},
@@ -230,12 +227,30 @@ def request_reply(rt: Runtime, producer: Producer, mail_id: str, user: str,
         produce_all(producer, [Outgoing(topics.ACKNOWLEDGEMENT_QUEUE, mail_id, routed.to_bytes())])
     except Exception:
         with rt.db.begin() as conn:
-            assignments.back_to_review(conn, [mail_id])
-            audit_store.record(conn, user, "reply_undone", mail_id=mail_id,
-                               after={"status": MailStatus.IN_REVIEW.value,
-                                      "reason": "the broker did not take the reply request"})
+            undo_replies(conn, [mail_id], user)
         raise
     return MailStatus.AWAITING_REPLY.value
+
+
+def claim_for_reply(conn: Connection, mail_id: str, user: str, cutoff: datetime,
+                    routed: RoutedEmail) -> bool:
+    """Move the mail from review to awaiting ``routed``'s reply: only from ``in_review`` and
+    only when nobody else holds it (False otherwise), so a mail is never answered twice."""
+    return assignments.leave_review(
+        conn, mail_id, user, cutoff, MailStatus.AWAITING_REPLY,
+        template=routed.decision.template, route=Route.ACKNOWLEDGE.value,
+        reply_request={"body": routed.decision.reply_body, "requested_by": user})
+
+
+def undo_replies(conn: Connection, mail_ids: list[str], user: str,
+                 target: str | None = None) -> None:
+    """Back to review, audited: the broker did not take their reply requests."""
+    assignments.back_to_review(conn, mail_ids)
+    audit_store.record_many(conn, [
+        {"user": user, "action": "reply_undone", "mail_id": m, "target": target,
+         "after": {"status": MailStatus.IN_REVIEW.value,
+                   "reason": "the broker did not take the reply request"}}
+        for m in mail_ids])
 
 
 def reclassify(conn: Connection, mail_id: str, category: str, user: str) -> str:
