@@ -1,13 +1,12 @@
 """Dead letters are idempotent: the same failure recorded again (a retried batch, a record
-consumed again after a crash) adds no second row, on SQLite and PostgreSQL and through the
-runner on a real broker."""
+consumed again after a crash) adds no second row, on SQLite and PostgreSQL (the ``db``
+fixture of conftest.py) and through the runner on a real broker."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -21,18 +20,6 @@ from mailroom.store import dead_letters as dead_letter_store
 from pipeline import running
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = str(request.getfixturevalue("pg_url")).replace("postgresql://", "postgresql+psycopg://")
-    database = Database(url)
-    database.create_schema()
-    yield database
-    database.dispose()
 
 
 def failed_mail(n: int, reason: str = "template failed") -> DeadLetter:

@@ -39,17 +39,10 @@ pytestmark = pytest.mark.integration
 WHEN = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty store: a SQLite file, or a fresh PostgreSQL database per test."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return str(request.getfixturevalue("pg_url")).replace("postgresql://", "postgresql+psycopg://")
-
-
 @pytest.fixture
-def store(url: str) -> Iterator[Database]:
-    database = Database(url)
+def store(empty_store_url: str) -> Iterator[Database]:
+    """An empty store on SQLite and on PostgreSQL (``empty_store_url``: conftest.py)."""
+    database = Database(empty_store_url)
     yield database
     database.dispose()
 
@@ -201,11 +194,11 @@ def test_a_service_on_an_older_postgresql_store_refuses_to_start_naming_the_comm
 
 
 def test_db_current_and_db_upgrade_commands(
-    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    empty_store_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_URL", empty_store_url)
     monkeypatch.setenv("MAILROOM_DATA_DIR", str(tmp_path))
-    database = Database(url)
+    database = Database(empty_store_url)
     try:
         write_release_store(database)
         assert main(["db", "current"]) == 1  # behind: says so, and what to run
