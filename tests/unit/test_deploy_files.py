@@ -34,10 +34,8 @@ from mailroom.metrics import DEAD_LETTER_SOURCES, FAILING_REPLY_OUTCOMES, RETRYI
 from mailroom.processor.service import ProcessorService
 from mailroom.responder.service import Outcome, ResponderService
 from mailroom.settings import Settings
-from ops.monitoring import dashboard_queries, grafana_expr, tool
+from ops.monitoring import DASHBOARD, DEPLOY, ROOT, RULES, dashboard_queries, grafana_expr, tool
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 MAILROOM_STAGES = ("collector", "processor", "responder", "api")
 SCALED = ("processor", "responder")
@@ -407,8 +405,7 @@ ALERT_SCENARIOS = {
 }
 
 
-PROMETHEUS = DEPLOY / "prometheus"
-RULES = PROMETHEUS / "alerts.yml"
+PROMETHEUS = RULES.parent
 ALERTMANAGER = DEPLOY / "alertmanager" / "alertmanager.yml"
 
 
@@ -556,7 +553,7 @@ DASHBOARD_METRICS = (
 
 @pytest.fixture(scope="module")
 def dashboard() -> dict[str, Any]:
-    data = json.loads((DEPLOY / "grafana/dashboards/mailroom.json").read_text(encoding="utf-8"))
+    data = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 
