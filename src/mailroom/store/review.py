@@ -29,17 +29,9 @@ def _conditions(*, status: str | None, category: str | None, text: str | None,
                 folder: str | None = None, holder: str | None = None,
                 unassigned: bool = False, take_cutoff: datetime | None = None,
                 collected_before: datetime | None = None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if status:
-        conditions.append(mails.c.status == status)
-    if category:
-        conditions.append(mails.c.category == category)
-    if language:
-        conditions.append(mails.c.language == language)
-    if account:
-        conditions.append(mails.c.account == account)
-    if folder:
-        conditions.append(mails.c.folder == folder)
+    asked = ((mails.c.status, status), (mails.c.category, category),
+             (mails.c.language, language), (mails.c.account, account), (mails.c.folder, folder))
+    conditions: list[ColumnElement[bool]] = [column == value for column, value in asked if value]
     cutoff = take_cutoff or utcnow()
     if holder:
         conditions.append(assignments.held_by(holder, cutoff))
