@@ -76,7 +76,6 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
         with_language,
     )
     from mailroom.processor.eml import parse_eml
-    from mailroom.processor.model import ModelError
     from mailroom.processor.rules import load_rules
     from mailroom.processor.training import (
         SPAM_MODEL,
@@ -90,14 +89,9 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
         email = parse_eml(args.eml.read_bytes())
     except OSError as exc:
         raise ConfigError(f"{args.eml}: {exc.strerror or exc}") from None
-    try:
-        intent = load_intent_model(settings.mailroom_model)
-    except ModelError as exc:
-        raise ConfigError(f"MAILROOM_MODEL: {exc}") from None
-    try:
-        spam = load_spam_model(settings.mailroom_spam_model)
-    except ModelError as exc:
-        raise ConfigError(f"MAILROOM_SPAM_MODEL: {exc}") from None
+    # the CLI's preflight has loaded both models already and named a bad one by its setting
+    intent = load_intent_model(settings.mailroom_model)
+    spam = load_spam_model(settings.mailroom_spam_model)
     params = ClassifyParams.from_settings(settings)
     email = with_language(email, params.default_language)
     print(f"mail: {email.subject!r} from {email.from_addr or '(no sender)'}, "
@@ -176,9 +170,10 @@ def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"{path}: no such file or folder" + (
             "" if args.data else " (the dev test set ships with the source tree; "
                                  "give DATA to evaluate other labelled mail)"))
+    mail_set = evaluation.is_mail_set(path)
     try:
         model = load_intent_model(args.model or settings.mailroom_model)
-        if evaluation.is_mail_set(path):
+        if mail_set:
             mails = evaluation.read_mail_set(path)
             texts = model.texts_for([m.email for m in mails])
         else:
@@ -191,7 +186,7 @@ def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     if seen:
         print(f"warning: {seen} of {len(texts)} examples were in this model's training data; "
               "these numbers overstate how it does on new mail")
-    if not evaluation.is_mail_set(path):
+    if not mail_set:
         result = text_model.evaluate(model, texts, data.labels)
         print(json.dumps(result, indent=2) if args.json else
               "\n".join([f"accuracy {result['accuracy']:.4f}",
