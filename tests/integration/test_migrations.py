@@ -148,6 +148,27 @@ def test_a_new_store_is_created_at_head_and_matches_the_migrations(store: Databa
     assert store.create_schema(upgrade=False) == migrations.head()
 
 
+class Killed(Exception):
+    """Stands for a SIGKILL of the first start."""
+
+
+def test_a_first_start_cut_off_before_its_stamp_leaves_no_half_made_store(
+    store: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLite runs DDL outside a transaction until the first write: a first start cut off
+    after creating tables must not leave tables without a revision (refused ever after)."""
+    def cut_off(conn: object, target: str) -> None:
+        raise Killed
+
+    monkeypatch.setattr(migrations, "stamp", cut_off)
+    with pytest.raises(Killed):
+        store.create_schema()
+    monkeypatch.undo()
+    assert store.schema_revision()[0] is None
+    assert store.create_schema() == migrations.head()
+    assert differences(store, metadata) == []
+
+
 def test_a_store_of_a_newer_release_is_refused(store: Database) -> None:
     store.create_schema()
     with store.engine.begin() as conn:
