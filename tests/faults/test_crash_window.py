@@ -25,7 +25,7 @@ from sqlalchemy import select
 from mailgen import make_batch
 from mailroom import topics
 from mailroom.broker import brokers_on, free_port
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail
+from mailroom.events import RoutedEmail
 from mailroom.responder.attempts import UNCERTAIN_NOTE
 from mailroom.responder.service import ResponderService, RetryPolicy
 from mailroom.runner import Item
@@ -35,6 +35,7 @@ from mailroom.store import Database, MailStatus, ReplyStatus
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
 from mailroom.store.schema import replies
+from responders import replies_to, routed
 from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration,
@@ -42,14 +43,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration,
 
 USER = "support@example.com"
 QUICK = RetryPolicy(quick_attempts=3, quick_wait=0.05, quick_wait_max=0.1)
-
-
-def routed(n: int) -> RoutedEmail:
-    email = RawEmail(mail_id=f"mail-{n}", account="support@example.com", folder="INBOX", uid=n,
-                     message_id=f"<orig-{n}@client.example.org>", subject=f"Alta {n}",
-                     from_addr=f"client{n}@example.org", language="es")
-    return RoutedEmail(email=email, decision=Decision(
-        mail_id=email.mail_id, category="subscription", route=Route.ACKNOWLEDGE, language="es"))
 
 
 @pytest.fixture
@@ -85,10 +78,6 @@ def seeded(rt: Runtime, count: int) -> list[RoutedEmail]:
     return events
 
 
-def sent_to(sink: SmtpSink) -> Counter[str]:
-    return Counter(str(m["In-Reply-To"]).strip() for m in sink.messages())
-
-
 @pytest.mark.timeout(60)
 async def test_a_lost_250_goes_to_review_marked_uncertain_and_is_never_resent(
         make_settings: Callable[..., Settings], smtp_sink: SmtpSink,
@@ -105,7 +94,7 @@ async def test_a_lost_250_goes_to_review_marked_uncertain_and_is_never_resent(
             mails = {e.email.mail_id: mail_store.get_mail(conn, e.email.mail_id) for e in events}
     finally:
         rt.db.dispose()
-    assert sent_to(smtp_sink) == Counter(e.email.message_id for e in events)  # each once
+    assert replies_to(smtp_sink) == Counter(e.email.message_id for e in events)  # each once
     (doubtful,) = [m for m, r in rows.items() if r["status"] == ReplyStatus.UNCERTAIN]
     assert "no answer after the message was sent" in rows[doubtful]["last_error"]
     doubtful_mail = mails[doubtful]
@@ -133,7 +122,7 @@ async def test_a_lost_250_is_sent_again_under_the_resend_policy(
             rows = [r for e in events for r in reply_store.get(conn, e.email.mail_id)]
     finally:
         rt.db.dispose()
-    counts = sent_to(smtp_sink)
+    counts = replies_to(smtp_sink)
     assert set(counts) == {e.email.message_id for e in events}
     assert sorted(counts.values()) == [1, 1, 2]  # the lost one went out again: a duplicate
     assert all(r["status"] == ReplyStatus.SENT for r in rows)

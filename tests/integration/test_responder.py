@@ -9,10 +9,9 @@ and the loop guard suppress with a recorded reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,8 +20,7 @@ from sqlalchemy import select
 
 from mailroom import topics
 from mailroom.broker import EmbeddedBroker
-from mailroom.events import DeadLetter, Decision, RawEmail, Route, RoutedEmail
-from mailroom.kafka import Outgoing, produce_all
+from mailroom.events import DeadLetter, RoutedEmail
 from mailroom.reconciler import Reconciler
 from mailroom.responder.service import ResponderService, RetryPolicy
 from mailroom.runtime import Runtime, build_runtime
@@ -33,6 +31,8 @@ from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
 from mailroom.store.schema import suppressions
 from pipeline import wait_until
+from responders import publish, replies_to, responding, seed
+from responders import routed as routed_mail
 from servers import SmtpSink
 
 pytestmark = [
@@ -45,31 +45,10 @@ FAST_RETRY = RetryPolicy(quick_attempts=2, quick_wait=0.05, quick_wait_max=0.1,
 _seq = itertools.count(1)
 
 
-def routed(*, sender: str = "", category: str = "subscription", language: str = "es",
-           headers: dict[str, list[str]] | None = None, **fields: Any) -> RoutedEmail:
+def routed(**fields: Any) -> RoutedEmail:
+    """A new mail each call (``responders.routed``'s fields)."""
     n = next(_seq)
-    email = RawEmail(mail_id=f"mail-{n}", account="support@example.com", folder="INBOX", uid=n,
-                     message_id=f"<orig-{n}@client.example.org>", subject=f"Suscripción {n}",
-                     from_addr=sender or f"client{n}@example.org", language=language,
-                     headers=headers or {}, **fields)
-    decision = Decision(mail_id=email.mail_id, category=category, route=Route.ACKNOWLEDGE,
-                        language=language)
-    return RoutedEmail(email=email, decision=decision)
-
-
-def seed(rt: Runtime, events: list[RoutedEmail]) -> None:
-    """What the collector and processor would have stored: collected, awaiting a reply."""
-    with rt.db.begin() as conn:
-        mail_store.record_collected(conn, [e.email for e in events])
-        mail_store.record_decisions(conn, [(e.email, e.decision) for e in events])
-
-
-def publish(rt: Runtime, events: list[RoutedEmail], times: int = 1) -> None:
-    producer = rt.kafka.producer()
-    records = [Outgoing(topics.ACKNOWLEDGEMENT_QUEUE, e.email.mail_id, e.to_bytes())
-               for e in events] * times
-    produce_all(producer, records)
-    producer.flush(5)
+    return routed_mail(n, subject=f"Suscripción {n}", **fields)
 
 
 @pytest.fixture
@@ -84,21 +63,6 @@ def rt(settings: Settings, broker: EmbeddedBroker) -> Any:
     runtime.kafka.create_topics(3, 1)
     yield runtime
     runtime.db.dispose()
-
-
-@contextlib.asynccontextmanager
-async def responding(*services: ResponderService) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(s.run()) for s in services]
-    try:
-        yield
-    finally:
-        for service in services:
-            service.stop()
-        await asyncio.wait_for(asyncio.gather(*tasks), 60)
-
-
-def replies_to(sink: SmtpSink) -> Counter[str]:
-    return Counter(str(m["In-Reply-To"]).strip() for m in sink.messages())
 
 
 def mail_row(rt: Runtime, mail_id: str) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from mailroom import topics
 from mailroom.broker import EmbeddedBroker
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail
 from mailroom.responder.service import ResponderService
 from mailroom.runner import Item
 from mailroom.runtime import Runtime, build_runtime
@@ -26,23 +25,13 @@ from mailroom.settings import Settings
 from mailroom.store import MailStatus
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import autoreply_log, suppressions
+from responders import routed
 from servers import SmtpSink
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning"),
 ]
-
-
-def routed(n: int, sender: str, *, reply_body: str | None = None, name: str = "",
-           headers: dict[str, list[str]] | None = None) -> RoutedEmail:
-    email = RawEmail(mail_id=f"mail-{n}", account="support@example.com", folder="INBOX", uid=n,
-                     message_id=f"<orig-{n}@client.example.org>", subject=f"Alta {n}",
-                     from_addr=sender, from_name=name, language="es", headers=headers or {})
-    decision = Decision(mail_id=email.mail_id, category="subscription", route=Route.ACKNOWLEDGE,
-                        language="es", reply_body=reply_body,
-                        requested_by="reviewer" if reply_body else None)
-    return RoutedEmail(email=email, decision=decision)
 
 
 @pytest.fixture
@@ -64,7 +53,7 @@ async def test_one_batch_keeps_every_per_reply_guarantee(rt: Runtime, smtp_sink:
     same_sender = routed(2, "ANA@example.org")  # same recipient and template: rate limited
     manual = routed(3, "ana@example.org", reply_body="Ya está dada de alta.")
     auto = routed(4, "bot@example.org", headers={"auto-submitted": ["auto-generated"]})
-    unsafe = routed(5, "eve@example.org", name="Eve\r\nBcc: victim@example.org")
+    unsafe = routed(5, "eve@example.org", from_name="Eve\r\nBcc: victim@example.org")
     events = [first, same_sender, first, manual, auto, unsafe]  # ``first`` delivered twice
     with rt.db.begin() as conn:
         mail_store.record_collected(conn, [e.email for e in events])

@@ -28,7 +28,6 @@ from aiosmtpd.smtp import Envelope
 from sqlalchemy import select
 
 from mailroom import topics
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail
 from mailroom.responder.service import UNCERTAIN_NOTE, ResponderService
 from mailroom.runner import Item
 from mailroom.runtime import build_runtime
@@ -36,6 +35,7 @@ from mailroom.settings import Settings
 from mailroom.store import MailStatus, ReplyStatus
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import replies
+from responders import routed
 from servers import SmtpSink
 
 pytestmark = [
@@ -48,14 +48,6 @@ MAILS = 12
 POOL = 2
 KILL_AT = 4  # the DATA of the 4th transaction
 LEASE = 1.0  # seconds: the dead responder's claims and attempts run out this soon
-
-
-def routed(n: int) -> RoutedEmail:
-    email = RawEmail(mail_id=f"mail-{n}", account="support@example.com", folder="INBOX", uid=n,
-                     message_id=f"<orig-{n}@client.example.org>", subject=f"Alta {n}",
-                     from_addr=f"client{n}@example.org", language="es")
-    return RoutedEmail(email=email, decision=Decision(
-        mail_id=email.mail_id, category="subscription", route=Route.ACKNOWLEDGE, language="es"))
 
 
 class KillOnData:

@@ -8,13 +8,11 @@ burst of 421 "too many" that slows the pace without losing or doubling a reply.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from pathlib import Path
@@ -28,8 +26,6 @@ from mailroom import topics
 from mailroom.api.models import SendPace
 from mailroom.api.stats import read_stats
 from mailroom.broker import EmbeddedBroker
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail
-from mailroom.kafka import Outgoing, produce_all
 from mailroom.responder.pace import LATE, LEAD, Pacer
 from mailroom.responder.service import ResponderService
 from mailroom.runner import Item
@@ -42,6 +38,7 @@ from mailroom.store import replies as reply_store
 from mailroom.store.pace import Budget
 from mailroom.store.schema import send_pace
 from pipeline import wait_until
+from responders import publish, responding, routed, seed
 from servers import SmtpBehaviour, SmtpSink
 
 pytestmark = [
@@ -154,39 +151,6 @@ async def test_a_slot_missed_by_a_little_is_kept_one_missed_by_more_is_exchanged
 
 
 # -- responders on the broker, the store and aiosmtpd ------------------------------------
-
-def routed(n: int, sender: str, category: str = "subscription") -> RoutedEmail:
-    email = RawEmail(mail_id=f"mail-{n}", account="support@example.com", folder="INBOX", uid=n,
-                     message_id=f"<orig-{n}@client.example.org>", subject=f"Alta {n}",
-                     from_addr=sender, language="es")
-    decision = Decision(mail_id=email.mail_id, category=category, route=Route.ACKNOWLEDGE,
-                        language="es")
-    return RoutedEmail(email=email, decision=decision)
-
-
-def seed(rt: Runtime, events: list[RoutedEmail]) -> None:
-    with rt.db.begin() as conn:
-        mail_store.record_collected(conn, [e.email for e in events])
-        mail_store.record_decisions(conn, [(e.email, e.decision) for e in events])
-
-
-def publish(rt: Runtime, events: list[RoutedEmail]) -> None:
-    producer = rt.kafka.producer()
-    produce_all(producer, [Outgoing(topics.ACKNOWLEDGEMENT_QUEUE, e.email.mail_id, e.to_bytes())
-                           for e in events])
-    producer.flush(10)
-
-
-@contextlib.asynccontextmanager
-async def responding(*services: ResponderService) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(s.run()) for s in services]
-    try:
-        yield
-    finally:
-        for service in services:
-            service.stop()
-        await asyncio.wait_for(asyncio.gather(*tasks), 60)
-
 
 def replied(rt: Runtime) -> int:
     with rt.db.begin() as conn:
