@@ -123,11 +123,6 @@ class TextModel:
         found = np.isin(fingerprint(texts), self.fingerprints, assume_unique=True)
         return int(found.sum())
 
-    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """P(label) for every label, per text."""
-        classes = self.classes
-        return [dict(zip(classes, map(float, row), strict=True)) for row in self.proba(texts)]
-
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         classes = self.classes
         result = []
