@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from mailroom.broker import EmbeddedBroker
-from mailroom.settings import Settings
+from mailroom.settings import Settings, normalise_database_url
+from mailroom.store import Database
 from servers import Dovecot, SmtpSink, postgres_database
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
@@ -61,6 +62,26 @@ def pg_url() -> Iterator[str]:
         yield url
     finally:
         ctx.__exit__(None, None, None)
+
+
+@pytest.fixture
+def store_of() -> Iterator[Callable[[str], Database]]:
+    """A store handle on a database URL with the schema created, disposed after the test.
+
+    Creating the schema before the service processes start stands in for the migration
+    step of a deployment: several processes creating it at once race (see docs/reliability.md).
+    """
+    opened: list[Database] = []
+
+    def open_store(url: str) -> Database:
+        db = Database(normalise_database_url(url))
+        db.create_schema()
+        opened.append(db)
+        return db
+
+    yield open_store
+    for db in opened:
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,6 @@ from mailgen import make_batch, make_mail
 from mailroom import topics
 from mailroom.broker import EmbeddedBroker, free_port
 from mailroom.kafka import KafkaClients
-from mailroom.settings import normalise_database_url
 from mailroom.store import Database
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import OPEN_STATUSES
@@ -72,15 +71,6 @@ class Services(ServiceProcs):
 
     def stop(self) -> None:
         self.stop_all()
-
-
-@pytest.fixture
-def store(pg_url: str) -> Iterator[Database]:
-    """The shared store, its schema made before the services start (the migration step)."""
-    db = Database(normalise_database_url(pg_url))
-    db.create_schema()
-    yield db
-    db.engine.dispose()
 
 
 @pytest.fixture
@@ -124,8 +114,8 @@ def panel_problems(prometheus: Prometheus, queries: list[tuple[str, str]]) -> li
 
 
 def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_alertmanager(
-    dovecot: Dovecot, smtp_sink: SmtpSink, broker: EmbeddedBroker, pg_url: str, store: Database,
-    tmp_path: Path, stack: list[Alertmanager | Prometheus | Services],
+    dovecot: Dovecot, smtp_sink: SmtpSink, broker: EmbeddedBroker, pg_url: str,
+    store_of: Callable[[str], Database], tmp_path: Path, stack: list[Alertmanager | Prometheus | Services],
 ) -> None:
     """Real Prometheus + Alertmanager on a running mailroom: every alert and panel query works,
     every panel shows data after traffic, a garbage record fires MailroomDeadLetters, stopping
@@ -139,6 +129,7 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
 
     env = service_env(imap_host=dovecot.host, imap_port=dovecot.port, smtp=smtp_sink,
                       bootstrap=broker.bootstrap_servers, db_url=pg_url, data_dir=tmp_path / "data")
+    store = store_of(pg_url)  # the schema first, as a deployment's migration step
     services = Services(env, tmp_path / "logs")
     stack.append(services)
     alertmanager = start_alertmanager(tmp_path)
