@@ -197,10 +197,10 @@ def mail_frame(request: Request, mail_id: str, state: State, user: PageUser) -> 
     """The sanitised HTML part alone, for a sandboxed iframe with its own strict CSP."""
     try:
         with state.rt.db.begin() as conn:
-            mail = review.read_mail(conn, mail_id)
+            html = review.mail_html(conn, mail_id)
     except (review.ReviewError, RetryLater) as exc:
         return failure(request, user, exc)
-    page = "<!doctype html><meta charset=utf-8><base target=_blank>" + mail.html_sanitized
+    page = "<!doctype html><meta charset=utf-8><base target=_blank>" + html
     return HTMLResponse(page, headers={"content-security-policy": MAIL_FRAME_CSP})
 
 

@@ -173,6 +173,12 @@ def read_mail(conn: Connection, mail_id: str,
     )
 
 
+def mail_html(conn: Connection, mail_id: str) -> str:
+    """A mail's HTML part, sanitised (the mail page's frame): one read, not the whole detail
+    with its history, conversation and replies."""
+    return sanitize_html(RawEmail.model_validate(_require(conn, mail_id)["event"]).html)
+
+
 def build_reply(row: dict[str, Any], user: str, template: str | None, body: str | None) -> RoutedEmail:
     """The event a reviewer's reply publishes (pure)."""
     body = body.strip() if body else None
