@@ -18,7 +18,8 @@ shape from headers and HTML, then its words). The threshold is the lowest P(spam
 out of fold (5-fold CV on the training subsets only), at most 0.5% of corpus ham and at most
 0.2% of our own legitimate mail would be called spam.
 
-Usage: python scripts/train_models.py [--corpus DIR] [--only intent|spam]
+Usage: python scripts/train_models.py [--corpus DIR] [--only intent|spam] [--no-cv]
+       python scripts/train_models.py [--corpus DIR] --split-check | --held-out
 """
 
 from __future__ import annotations
@@ -218,14 +219,22 @@ def train_spam(train_corpus: list[tuple[RawEmail, str, str]]) -> text_model.Text
     return model
 
 
-def held_out_report(models: tuple[text_model.TextModel, text_model.TextModel],
-                    held: list[tuple[RawEmail, str, str]]) -> dict[str, object]:
-    """The held-out subsets, read once: the spam model alone, and the whole pipeline with a
-    subscription keyword put before every subject."""
+def acknowledged(mails: list[RawEmail], intent: text_model.TextModel,
+                 spam: text_model.TextModel | None) -> int:
+    """How many of ``mails`` the whole decision (seed rules, these models) would answer."""
     from mailroom.events import Route
     from mailroom.processor.classify import ClassifyParams, Models, classify_batch
     from mailroom.processor.rules import load_rules
 
+    params = ClassifyParams(own_addresses=frozenset({OUR_ADDRESS}))
+    decisions = classify_batch(mails, load_rules(None), Models(intent, spam), params)
+    return sum(1 for d in decisions if d.route is Route.ACKNOWLEDGE)
+
+
+def held_out_report(models: tuple[text_model.TextModel, text_model.TextModel],
+                    held: list[tuple[RawEmail, str, str]]) -> dict[str, object]:
+    """The held-out subsets, read once: the spam model alone, and the whole pipeline with a
+    subscription keyword put before every subject."""
     intent, spam = models
     rng = random.Random(23)
     report: dict[str, object] = {}
@@ -233,11 +242,9 @@ def held_out_report(models: tuple[text_model.TextModel, text_model.TextModel],
         mails = [e for e, _, s in held if s == subset]
         scores = spam.probability(spam.texts_for(mails), "spam")
         flagged = sum(1 for p in scores if p >= (spam.threshold or 0.5))
-        params = ClassifyParams(own_addresses=frozenset({OUR_ADDRESS}))
         acked = {}
         for name, batch in (("as is", mails), ("keyword subject", [with_keyword(e, rng) for e in mails])):
-            decisions = classify_batch(batch, load_rules(None), Models(intent, spam), params)
-            acked[name] = sum(1 for d in decisions if d.route is Route.ACKNOWLEDGE)
+            acked[name] = acknowledged(batch, intent, spam)
         report[subset] = {"n": len(mails), "spam_model_flags": flagged,
                           "flag_rate": round(flagged / len(mails), 4),
                           "acknowledged": acked,
@@ -249,20 +256,13 @@ def split_check(train_corpus: list[tuple[RawEmail, str, str]]) -> dict[str, obje
     """Keyword spam on mail the intent model has not seen, without the held-out subsets: an
     intent model trained without a seeded fifth of the *training* subsets, asked (alone, no
     spam model) about that fifth with a subscription keyword put before every subject."""
-    from mailroom.events import Route
-    from mailroom.processor.classify import ClassifyParams, Models, classify_batch
-    from mailroom.processor.rules import load_rules
-
     rng = random.Random(5)
     left_out = {id(c) for c in train_corpus if rng.random() < 0.2}
     model = train_intent([c for c in train_corpus if id(c) not in left_out], cv=False)
-    params = ClassifyParams(own_addresses=frozenset({OUR_ADDRESS}))
     report: dict[str, object] = {}
     for label in ("spam", "ham"):
         mails = [with_keyword(c[0], rng) for c in train_corpus if c[1] == label and id(c) in left_out]
-        decisions = classify_batch(mails, load_rules(None), Models(model, None), params)
-        report[label] = {"n": len(mails),
-                         "acknowledged": sum(1 for d in decisions if d.route is Route.ACKNOWLEDGE)}
+        report[label] = {"n": len(mails), "acknowledged": acknowledged(mails, model, None)}
     return report
 
 
