@@ -89,6 +89,7 @@ def log_startup_checks(services: Sequence[str]) -> Callable[[Supervisor], Awaita
 
 
 async def _log_checks(settings: Settings, services: Sequence[str]) -> None:
+    from mailroom.check import Status
     from mailroom.probes import service_checks
 
     try:
@@ -97,7 +98,7 @@ async def _log_checks(settings: Settings, services: Sequence[str]) -> None:
         log.warning("start-up check failed: %s", exc)
         return
     for result in results:
-        level = logging.INFO if result.status == "ok" else logging.WARNING
+        level = logging.INFO if result.status is Status.OK else logging.WARNING
         log.log(level, "check: %s", result.line())
 
 
