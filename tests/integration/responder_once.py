@@ -28,8 +28,7 @@ async def main(events_path: Path, lease: float) -> None:
     items = [Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, n, time.monotonic())
              for n, e in enumerate(events)]
     service = ResponderService(runtime)
-    service.claim_lease = service.attempts.claim_lease = service.attempts.lease = \
-        timedelta(seconds=lease)
+    service.attempts.claim_lease = service.attempts.lease = timedelta(seconds=lease)
     try:
         await service.handle_batch(items)
     finally:

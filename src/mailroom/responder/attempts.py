@@ -52,7 +52,7 @@ class _Op:
 class AttemptLog:
     db: Database
     lease: timedelta  # how long one SMTP transaction may take before it counts as cut off
-    claim_lease: timedelta  # how long a claim is held when an attempt is refused
+    claim_lease: timedelta  # how long a claim is held: when taken, and after a refused attempt
     policy: UncertainReplyPolicy = UncertainReplyPolicy.REVIEW
     patience: float = 120.0  # seconds to wait out a store outage before giving up
     # a commit waits up to ``linger`` seconds for this many starts (one per pool connection),

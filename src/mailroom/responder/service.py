@@ -176,7 +176,6 @@ class ResponderService(Runner[RoutedEmail]):
                                    claim_lease=CLAIM_LEASE,
                                    policy=settings.uncertain_reply_policy,
                                    patience=SETTLE_PATIENCE, group=self.pool.size)
-        self.claim_lease = CLAIM_LEASE
         self._tokens = itertools.count(1)
         self.pacer = Pacer(runtime.db, budget_of(settings))
         self.chunk = self.pacer.chunk(PIPELINE_CHUNK)
@@ -509,7 +508,7 @@ class ResponderService(Runner[RoutedEmail]):
             reply_store.ClaimRequest(r.mail_id, r.key, ", ".join(r.to)[:512],
                                      str(r.message["Message-ID"]), r.body)
             for r in wanted if r.message is not None  # (always: narrows the type)
-        ], owner=owner, lease=self.claim_lease)
+        ], owner=owner, lease=self.attempts.claim_lease)
         first: set[tuple[str, str]] = set()
         for r in wanted:
             r.owner = owner
