@@ -60,8 +60,7 @@ def take_conversation(conn: Connection, thread_id: str, user: str, cutoff: datet
     """The other mails of a conversation in review go with the one taken: those nobody else
     holds (``force``: all of them). How many moved to ``user``."""
     stmt = update(mails).where(mails.c.thread_id == thread_id, mails.c.status == MailStatus.IN_REVIEW,
-                               or_(mails.c.assignee.is_(None), mails.c.assignee != user,
-                                   mails.c.assigned_at.is_(None), mails.c.assigned_at < cutoff))
+                               or_(unheld(cutoff), mails.c.assignee != user))  # not yet theirs
     if not force:
         stmt = stmt.where(free_for(user, cutoff))
     now = utcnow()
