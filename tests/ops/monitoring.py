@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +133,6 @@ class Alertmanager(Server):
 
 @dataclass
 class Prometheus(Server):
-    targets: list[str] = field(default_factory=list)
-
     def query(self, expr: str) -> dict[str, Any]:
         """An instant query: ``data`` on success, AssertionError naming Prometheus' error."""
         response = httpx.get(self.url + "/api/v1/query", params={"query": expr}, timeout=10)
@@ -214,7 +212,7 @@ def start_prometheus(tmp: Path, rules: Path, alertmanager: Alertmanager,
         "prometheus",
         [tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{port}"],
-        port, tmp / "prometheus.log", targets=list(targets))
+        port, tmp / "prometheus.log")
     server.start("/-/ready")
     return server
 
