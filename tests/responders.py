@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ from mailroom import topics
 from mailroom.events import Decision, RawEmail, Route, RoutedEmail
 from mailroom.kafka import Outgoing, produce_all
 from mailroom.responder.service import ResponderService
+from mailroom.runner import Item
 from mailroom.runtime import Runtime
 from mailroom.store import mails as mail_store
 from servers import SmtpSink
@@ -38,6 +40,12 @@ def seed(rt: Runtime, events: list[RoutedEmail]) -> None:
     with rt.db.begin() as conn:
         mail_store.record_collected(conn, [e.email for e in events])
         mail_store.record_decisions(conn, [(e.email, e.decision) for e in events])
+
+
+def queued(events: list[RoutedEmail]) -> list[Item[RoutedEmail]]:
+    """The events as the consumer hands them to ``handle_batch`` (offsets in order)."""
+    return [Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, n, time.monotonic())
+            for n, e in enumerate(events)]
 
 
 def publish(rt: Runtime, events: list[RoutedEmail], times: int = 1) -> None:

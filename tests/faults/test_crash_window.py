@@ -23,19 +23,17 @@ from smtp_proxy import SmtpCuttingProxy
 from sqlalchemy import select
 
 from mailgen import make_batch
-from mailroom import topics
 from mailroom.broker import brokers_on, free_port
 from mailroom.events import RoutedEmail
 from mailroom.responder.attempts import UNCERTAIN_NOTE
 from mailroom.responder.service import ResponderService, RetryPolicy
-from mailroom.runner import Item
 from mailroom.runtime import Runtime, build_runtime
 from mailroom.settings import Settings
 from mailroom.store import Database, MailStatus, ReplyStatus
 from mailroom.store import mails as mail_store
 from mailroom.store import replies as reply_store
 from mailroom.store.schema import replies
-from responders import replies_to, routed
+from responders import queued, replies_to, routed, seed
 from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration,
@@ -61,20 +59,16 @@ def runtime_for(make_settings: Callable[..., Settings], sink: SmtpSink, proxy: S
 
 
 async def answer_batch(rt: Runtime, events: list[RoutedEmail]) -> None:
-    items = [Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, n, time.monotonic())
-             for n, e in enumerate(events)]
     service = ResponderService(rt, retry=QUICK)
     try:
-        await service.handle_batch(items)
+        await service.handle_batch(queued(events))
     finally:
         await service.pool.close()
 
 
 def seeded(rt: Runtime, count: int) -> list[RoutedEmail]:
     events = [routed(n) for n in range(1, count + 1)]
-    with rt.db.begin() as conn:
-        mail_store.record_collected(conn, [e.email for e in events])
-        mail_store.record_decisions(conn, [(e.email, e.decision) for e in events])
+    seed(rt, events)
     return events
 
 

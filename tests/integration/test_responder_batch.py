@@ -9,7 +9,6 @@ record is counted once.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,13 +18,12 @@ from sqlalchemy import select
 from mailroom import topics
 from mailroom.broker import EmbeddedBroker
 from mailroom.responder.service import ResponderService
-from mailroom.runner import Item
 from mailroom.runtime import Runtime, build_runtime
 from mailroom.settings import Settings
 from mailroom.store import MailStatus
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import autoreply_log, suppressions
-from responders import routed
+from responders import queued, routed, seed
 from servers import SmtpSink
 
 pytestmark = [
@@ -55,14 +53,10 @@ async def test_one_batch_keeps_every_per_reply_guarantee(rt: Runtime, smtp_sink:
     auto = routed(4, "bot@example.org", headers={"auto-submitted": ["auto-generated"]})
     unsafe = routed(5, "eve@example.org", from_name="Eve\r\nBcc: victim@example.org")
     events = [first, same_sender, first, manual, auto, unsafe]  # ``first`` delivered twice
-    with rt.db.begin() as conn:
-        mail_store.record_collected(conn, [e.email for e in events])
-        mail_store.record_decisions(conn, [(e.email, e.decision) for e in events])
-    items = [Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, i, time.monotonic())
-             for i, e in enumerate(events)]
+    seed(rt, events)
     service = ResponderService(rt)
     try:
-        outgoing = await service.handle_batch(items)
+        outgoing = await service.handle_batch(queued(events))
     finally:
         await service.pool.close()
 

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -27,15 +26,13 @@ import pytest
 from aiosmtpd.smtp import Envelope
 from sqlalchemy import select
 
-from mailroom import topics
 from mailroom.responder.service import UNCERTAIN_NOTE, ResponderService
-from mailroom.runner import Item
 from mailroom.runtime import build_runtime
 from mailroom.settings import Settings
 from mailroom.store import MailStatus, ReplyStatus
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import replies
-from responders import routed
+from responders import queued, routed, seed
 from servers import SmtpSink
 
 pytestmark = [
@@ -100,9 +97,7 @@ async def test_a_killed_responder_leaves_only_the_replies_on_the_wire_in_doubt(
     rt = build_runtime(settings, "127.0.0.1:9")  # the batch is handed over directly: no broker
     events = [routed(n) for n in range(1, MAILS + 1)]
     by_target = {e.email.message_id: e.email.mail_id for e in events}
-    with rt.db.begin() as conn:
-        mail_store.record_collected(conn, [e.email for e in events])
-        mail_store.record_decisions(conn, [(e.email, e.decision) for e in events])
+    seed(rt, events)
     batch = tmp_path / "batch.jsonl"
     batch.write_text("".join(e.model_dump_json() + "\n" for e in events))
     hook = KillOnData(after_data)
@@ -126,11 +121,9 @@ async def test_a_killed_responder_leaves_only_the_replies_on_the_wire_in_doubt(
 
         await asyncio.sleep(LEASE + 0.2)  # the dead responder's leases run out
         service = ResponderService(rt)
-        items = [Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, n, time.monotonic())
-                 for n, e in enumerate(events)]
         try:
-            await service.handle_batch(items)  # what a redelivery or the reconciler brings
-            await service.handle_batch(items)  # and once more: still nothing sent twice
+            await service.handle_batch(queued(events))  # what a redelivery or the reconciler brings
+            await service.handle_batch(queued(events))  # and once more: still nothing sent twice
         finally:
             await service.pool.close()
     finally:

@@ -22,13 +22,11 @@ import pytest
 from aiosmtpd.smtp import Envelope
 from sqlalchemy import select
 
-from mailroom import topics
 from mailroom.api.models import SendPace
 from mailroom.api.stats import read_stats
 from mailroom.broker import EmbeddedBroker
 from mailroom.responder.pace import LATE, LEAD, Pacer
 from mailroom.responder.service import ResponderService
-from mailroom.runner import Item
 from mailroom.runtime import Runtime, build_runtime
 from mailroom.settings import Settings
 from mailroom.store import Database, MailStatus, ReplyStatus
@@ -38,7 +36,7 @@ from mailroom.store import replies as reply_store
 from mailroom.store.pace import Budget
 from mailroom.store.schema import send_pace
 from pipeline import wait_until
-from responders import publish, responding, routed, seed
+from responders import publish, queued, responding, routed, seed
 from servers import SmtpBehaviour, SmtpSink
 
 pytestmark = [
@@ -276,8 +274,7 @@ async def test_one_automatic_reply_per_address_whatever_the_template(
     service = ResponderService(rt)
     try:
         for event in events:  # one batch each: the slot is the store's, not the batch's
-            await service.handle_batch([Item(event, event.email.mail_id,
-                                             topics.ACKNOWLEDGEMENT_QUEUE, 0, 0, time.monotonic())])
+            await service.handle_batch(queued([event]))
         with rt.db.begin() as conn:
             status = {e.email.mail_id: mail_store.get_mail(conn, e.email.mail_id)["status"]  # type: ignore[index]
                       for e in events}
@@ -301,8 +298,7 @@ async def test_a_spent_day_budget_parks_replies_until_it_has_room(
     seed(rt, events)
     service = ResponderService(rt)
     try:
-        await service.handle_batch([Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, n,
-                                         time.monotonic()) for n, e in enumerate(events)])
+        await service.handle_batch(queued(events))
         with rt.db.begin() as conn:
             rows = [reply_store.get(conn, e.email.mail_id)[0] for e in events]
             statuses = Counter(mail_store.count_by(conn, "status"))
