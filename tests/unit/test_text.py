@@ -85,8 +85,8 @@ def test_spam_text_adds_shape_tokens_from_the_event() -> None:
 
 
 def test_a_subject_only_mail_is_marked_for_the_intent_model_not_for_the_spam_model() -> None:
-    """"Suscripción" with an empty body (or a body of nothing but quote) reads differently
-    from the same subject above a question, so a linear model can call only the first a request."""
+    """"Suscripción" with an empty body reads differently from the same subject above a
+    question, so a linear model can call only the first a request."""
     alone = RawEmail(mail_id="1", account="a", folder="f", subject="Suscripción", text="  \n")
     above = alone.model_copy(update={"text": "¿Cuándo se renueva mi suscripción?"})
     assert model_text(alone) == f"Suscripción {SUBJECT_ONLY}\n"
