@@ -16,16 +16,22 @@ from mailroom.settings import Security, Settings
 Probe = Callable[[], Awaitable[str | None]]  # None: fine; a string: what is wrong
 
 
+async def problem_of(probe: Probe, timeout: float) -> str | None:
+    """Run ``probe`` within ``timeout``: None when fine, else what is wrong, a timeout or an
+    error of the probe's own included (it never raises, so a watch or a health check goes on)."""
+    try:
+        return await asyncio.wait_for(probe(), timeout)
+    except TimeoutError:
+        return f"no answer within {timeout:g}s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 async def watch(rt: Runtime, component: str, probe: Probe, every: float,
                 timeout: float = 10.0) -> None:
     """Probe now and then every ``every`` seconds until cancelled."""
     while True:
-        try:
-            problem = await asyncio.wait_for(probe(), timeout)
-        except TimeoutError:
-            problem = f"no answer within {timeout:g}s"
-        except Exception as exc:  # a probe's own bug must not end the watch
-            problem = type(exc).__name__
+        problem = await problem_of(probe, timeout)
         rt.report(component, problem is None, problem or "")
         await asyncio.sleep(every)
 

@@ -37,12 +37,7 @@ async def timed(name: str, check: Callable[[], Awaitable[str | None]],
                 timeout: float = CHECK_TIMEOUT) -> CheckResult:
     """Run ``check`` (None = fine, a string = what failed) within ``timeout``."""
     started = time.monotonic()
-    try:
-        problem = await asyncio.wait_for(check(), timeout)
-    except TimeoutError:
-        problem = f"no answer within {timeout:g}s"
-    except Exception as exc:
-        problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    problem = await dependencies.problem_of(check, timeout)
     return CheckResult(name=name, ok=problem is None, detail=problem or "",
                        seconds=round(time.monotonic() - started, 4))
 
@@ -60,13 +55,10 @@ async def check_store(rt: Runtime) -> str | None:
 
 async def check_smtp(rt: Runtime, timeout: float = CHECK_TIMEOUT) -> str | None:
     """Connect and EHLO (with TLS per settings); nothing is sent, no login is tried."""
-    s = rt.settings
-    if not s.smtp_server:
-        return "SMTP_SERVER not set"
     reported = rt.health.get("smtp")
     if reported is not None and not reported.ok:
         return reported.detail or "the responder cannot reach it"
-    return await dependencies.smtp_problem(s, timeout)
+    return await dependencies.smtp_problem(rt.settings, timeout)  # says when SMTP_SERVER is unset
 
 
 def judge_mailboxes(components: list[str], rounds: Mapping[str, MailboxRound],
