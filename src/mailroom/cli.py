@@ -138,7 +138,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
     from mailroom.kafka import KafkaClients
 
-    settings.require("kafka_bootstrap_servers")
+    if settings.embedded:
+        raise ConfigError("KAFKA_BOOTSTRAP_SERVERS is not set: `topics create` is for a shared "
+                          "broker (`mailroom up` creates the topics of its own)")
     kafka = KafkaClients(settings.kafka_bootstrap_servers)
     created = kafka.create_topics(settings.kafka_topic_partitions, settings.kafka_replication_factor)
     print(f"created: {', '.join(created) or 'none (all existed)'}")

@@ -111,6 +111,15 @@ def test_a_single_service_without_a_broker_says_what_to_do(tmp_path: Path) -> No
         "(or run `mailroom up` for everything in one process)"]
 
 
+def test_topics_create_without_a_broker_says_what_it_is_for(tmp_path: Path) -> None:
+    ran = mailroom(tmp_path, "topics", "create")
+    assert ran.code == 2
+    no_traceback(ran)
+    assert ran.lines("mailroom:") == [
+        "mailroom: KAFKA_BOOTSTRAP_SERVERS is not set: `topics create` is for a shared broker "
+        "(`mailroom up` creates the topics of its own)"]
+
+
 def seed_store(data_dir: Path) -> Database:
     """A store with an invoice in review and a replied mail the invoice rule would change."""
     settings = Settings(_env_file=None, mailroom_data_dir=data_dir)  # type: ignore[call-arg]
