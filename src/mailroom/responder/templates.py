@@ -18,10 +18,11 @@ from typing import Any
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
 
+from mailroom.settings import LANGUAGE_CODE
+
 PACKAGED = Path(str(files("mailroom") / "templates"))
 DEFAULT_TEMPLATE = "default"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
 
 
 def language_candidates(language: str | None, default_language: str) -> list[str]:
@@ -32,7 +33,7 @@ def language_candidates(language: str | None, default_language: str) -> list[str
             continue
         norm = value.strip().lower().replace("_", "-")
         for cand in (norm, norm.split("-", 1)[0]):
-            if _LANGUAGE.match(cand) and cand not in out:
+            if LANGUAGE_CODE.match(cand) and cand not in out:
                 out.append(cand)
     return out
 
