@@ -205,10 +205,9 @@ def check_templates(settings: Settings) -> list[Result]:
                         else f"the {default} reply")
             results.append(warn("templates", f"no {name}.{language} template: such mails get "
                                              f"{fallback}", f"add {name}.{language}.txt and .html"))
-    if not any(r.status is Status.FAIL for r in results):
-        results.insert(0, ok("templates", f"{', '.join(names)} in {', '.join(sorted(languages))}"
-                                          f" (DEFAULT_LANGUAGE {default})"))
-    return results
+    # only warnings get here: every failure above has returned
+    return [ok("templates", f"{', '.join(names)} in {', '.join(sorted(languages))}"
+                            f" (DEFAULT_LANGUAGE {default})"), *results]
 
 
 def check_api_users(settings: Settings) -> list[Result]:

@@ -91,6 +91,17 @@ def test_the_shipped_templates_cover_english_and_spanish() -> None:
     assert "in en, es" in results[0].detail
 
 
+def test_a_language_with_only_the_default_reply_is_said_as_warnings_after_the_tick(
+        tmp_path: Path) -> None:
+    for suffix in ("txt", "html"):
+        (tmp_path / f"default.fr.{suffix}").write_text("Bonjour\n", encoding="utf-8")
+    results = check_templates(settings(mailroom_templates=tmp_path))
+    assert results[0].status is Status.OK and "in en, es, fr" in results[0].detail
+    assert results[1:] and all(r.status is Status.WARN for r in results[1:])
+    assert any(r.detail == "no subscription.fr template: such mails get default.fr"
+               for r in results[1:])
+
+
 def test_a_broken_user_template_is_named_with_its_line(tmp_path: Path) -> None:
     (tmp_path / "default.en.txt").write_text("Hello\n{% if %}\n", encoding="utf-8")
     results = check_templates(settings(mailroom_templates=tmp_path))
