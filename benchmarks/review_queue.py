@@ -28,6 +28,7 @@ from mailroom.api.app import create_app
 from mailroom.events import Decision, RawEmail, Route, utcnow
 from mailroom.runtime import build_runtime
 from mailroom.settings import Settings
+from mailroom.store import Database
 from mailroom.store import mails as mail_store
 from mailroom.store.schema import mails
 
@@ -50,11 +51,7 @@ QUERIES = (
 )
 
 
-def fill(rt_db: object, rows: int) -> None:
-    from mailroom.store import Database
-
-    db = rt_db
-    assert isinstance(db, Database)
+def fill(db: Database, rows: int) -> None:
     now = utcnow()
     for start in range(0, rows, BATCH):
         decided = []
@@ -71,11 +68,12 @@ def fill(rt_db: object, rows: int) -> None:
             mail_store.record_collected(conn, [e for e, _ in decided])
             mail_store.record_decisions(conn, decided)
     with db.begin() as conn:
-        # a tenth in two-mail conversations; every 1000th held by the benchmark's token user
+        # a tenth in two-mail conversations; one in 1000 held by the benchmark's token user,
+        # each its conversation's newest mail (the row the queue shows), so "held by me" has rows
         for i in range(0, rows - 1, 20):
             conn.execute(update(mails).where(mails.c.mail_id.in_([f"q-{i:09d}", f"q-{i + 1:09d}"]))
                          .values(thread_id=f"q-{i:09d}"))
-        for i in range(0, rows, 1000):
+        for i in range(1, rows, 1000):
             conn.execute(update(mails).where(mails.c.mail_id == f"q-{i:09d}")
                          .values(assignee="token", assigned_at=utcnow()))
 
