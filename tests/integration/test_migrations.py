@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Connection,
     DateTime,
     Float,
     Integer,
@@ -129,8 +130,8 @@ def test_a_release_store_with_rows_in_every_table_upgrades_to_head_and_loses_not
 
 
 def test_a_release_store_whose_first_stamp_was_cut_off_upgrades_too(store: Database) -> None:
-    """SQLite runs DDL outside the transaction: a refused or killed first start can leave an
-    empty alembic_version table behind; the store is still recognised as 0001."""
+    """An empty alembic_version table (left on SQLite by a killed start, before
+    ``create_schema`` began its transaction itself): the store is still recognised as 0001."""
     before = write_release_store(store)
     with store.engine.begin() as conn:
         conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
@@ -166,6 +167,29 @@ def test_a_first_start_cut_off_before_its_stamp_leaves_no_half_made_store(
     monkeypatch.undo()
     assert store.schema_revision()[0] is None
     assert store.create_schema() == migrations.head()
+    assert differences(store, metadata) == []
+
+
+def test_an_upgrade_cut_off_midway_leaves_the_store_as_it_was(
+    store: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Revisions 0002 and 0003 applied, then the start is killed: none of it stays (on
+    SQLite too), so the next start upgrades from 0001 again."""
+    with store.engine.begin() as conn:
+        migrations.upgrade(conn, migrations.BASELINE)
+    applied = migrations.upgrade
+
+    def cut_off(conn: Connection, target: str = "head") -> None:
+        applied(conn, "0003")
+        raise Killed
+
+    monkeypatch.setattr(migrations, "upgrade", cut_off)
+    with pytest.raises(Killed):
+        store.create_schema(upgrade=True)
+    monkeypatch.undo()
+    assert store.schema_revision()[0] == migrations.BASELINE
+    assert differences(store, release.metadata) == []
+    assert store.create_schema(upgrade=True) == migrations.head()
     assert differences(store, metadata) == []
 
 

@@ -88,6 +88,11 @@ class Database:
 
         allow = self.engine.dialect.name == "sqlite" if upgrade is None else upgrade
         with self.schema_lock(), self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Python's sqlite3 opens a transaction only at the first INSERT/UPDATE, so
+                # DDL before it commits at once: a start killed mid-creation or mid-upgrade
+                # would leave a half-made schema that later starts refuse or fail on
+                conn.exec_driver_sql("BEGIN")
             return migrations.prepare(conn, allow_upgrade=allow)
 
     def schema_revision(self) -> tuple[str | None, str]:

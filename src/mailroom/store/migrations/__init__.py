@@ -101,12 +101,8 @@ def prepare(conn: Connection, *, allow_upgrade: bool) -> str:
     """Bring the store to this release's schema or raise ``SchemaError``; returns the revision."""
     at, wanted = current(conn), head()
     if at is None:
-        # the meta row first: SQLite's transaction starts at the first write, so the tables
-        # created after it are kept or dropped with the stamp (a first start killed midway
-        # leaves no tables without a revision, which every later start would refuse)
-        meta.create(conn, checkfirst=True)
-        conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
         metadata.create_all(conn)
+        conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
         with _quiet():
             stamp(conn, "head")
         return wanted

@@ -2,8 +2,8 @@
 
 There is no ``alembic.ini`` at run time; ``mailroom db upgrade`` and a starting service call
 ``mailroom.store.migrations`` with a connection already in a transaction, which commits or
-rolls back the whole upgrade (PostgreSQL runs DDL in transactions; SQLite runs it under the
-store's file lock).
+rolls back the whole upgrade (on SQLite too: ``Database.create_schema`` begins it explicitly,
+under the store's file lock).
 """
 
 from __future__ import annotations
