@@ -14,7 +14,6 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
 
 from mailroom.settings import Settings
 from mailroom.store import Database
@@ -61,13 +60,9 @@ class PaceDeferred(Exception):
 
 
 class Pacer:
-    def __init__(self, db: Database, budget: Budget, *, horizon: float = HORIZON,
-                 max_wait: float = MAX_WAIT, cooldown: float = COOLDOWN,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, budget: Budget) -> None:
         self.db = db
         self.budget = budget
-        self.horizon, self.max_wait, self.cooldown = horizon, max_wait, cooldown
-        self.clock = clock
         self._slowed = 0.0  # this process's last slowdown (spares the store a burst)
         self._asking: list[asyncio.Future[float]] = []  # single slots asked for together
         self._asker: asyncio.Task[None] | None = None
@@ -77,20 +72,20 @@ class Pacer:
         return self.budget.limited
 
     def chunk(self, default: int) -> int:
-        """Replies to claim at once: what the pace sends in about ``2 * horizon`` seconds, so
+        """Replies to claim at once: what the pace sends in about ``2 * HORIZON`` seconds, so
         a claim never waits long for its slot."""
         if not self.budget.per_second:
             return default
-        return max(1, min(default, int(self.budget.per_second * 2 * self.horizon)))
+        return max(1, min(default, int(self.budget.per_second * 2 * HORIZON)))
 
     async def reserve(self, n: int) -> list[float]:
-        """``n`` slots (epoch seconds), waiting up to ``max_wait`` for the budget; with
+        """``n`` slots (epoch seconds), waiting up to ``MAX_WAIT`` for the budget; with
         fewer in reach (the day's budget), ``PaceDeferred`` says which and when the rest."""
         slots: list[float] = []
         want = n
         while len(slots) < n:
             # slots start ``LEAD`` from now: the first reply has time to take its connection
-            taken = await asyncio.to_thread(self._reserve, want, self.clock() + LEAD)
+            taken = await asyncio.to_thread(self._reserve, want, time.time() + LEAD)
             if taken.slots:
                 slots += taken.slots
                 want = n - len(slots)
@@ -98,9 +93,9 @@ class Pacer:
             if taken.fits:  # part of the group fits in the day's budget: take that part
                 want = taken.fits
                 continue
-            wait = taken.not_before - self.clock()
-            if wait > self.max_wait:
-                raise PaceDeferred(taken.not_before + self.horizon, slots)
+            wait = taken.not_before - time.time()
+            if wait > MAX_WAIT:
+                raise PaceDeferred(taken.not_before + HORIZON, slots)
             await asyncio.sleep(max(0.0, wait))
         return slots
 
@@ -141,35 +136,35 @@ class Pacer:
             self._asking = []
             self._asker = None
 
-    async def hold(self, at: float, lead: float = LEAD) -> float:
-        """Wait until ``lead`` seconds before the slot at ``at``; a reply that gets there
+    async def hold(self, at: float) -> float:
+        """Wait until ``LEAD`` seconds before the slot at ``at``; a reply that gets there
         more than ``LATE`` after that point exchanges its slot for a new one (a few times at
         most): DATA would go late, together with the sends after it. Returns the slot
         (DATA waits for it: ``wait_for``); raises ``PaceDeferred`` when the day is spent."""
         if not self.budget.per_second:
             return at  # a day's budget only: the slot is "now", there is no spacing to keep
         for _ in range(RETAKES):
-            await self.wait_for(at - lead)
-            if self.clock() - (at - lead) <= LATE:  # time enough left for MAIL, RCPT, commit
+            await self.wait_for(at - LEAD)
+            if time.time() - (at - LEAD) <= LATE:  # time enough left for MAIL, RCPT, commit
                 return at
             at = await self.one()
-        await self.wait_for(at - lead)
+        await self.wait_for(at - LEAD)
         return at
 
     def _reserve(self, n: int, now: float) -> pace_store.Reservation:
         with self.db.begin() as conn:
-            return pace_store.reserve(conn, self.budget, n, now=now, horizon=self.horizon)
+            return pace_store.reserve(conn, self.budget, n, now=now, horizon=HORIZON)
 
     async def wait_for(self, at: float) -> None:
         """Sleep until the slot at ``at``."""
-        delay = at - self.clock()
+        delay = at - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
 
     async def slow_down(self, reason: str) -> None:
         """Halve the shared pace (once per burst of refusals)."""
-        now = self.clock()
-        if not self.budget.per_second or now - self._slowed < self.cooldown:
+        now = time.time()
+        if not self.budget.per_second or now - self._slowed < COOLDOWN:
             return
         self._slowed = now
         pace = await asyncio.to_thread(self._slow_down, now)
@@ -179,4 +174,4 @@ class Pacer:
 
     def _slow_down(self, now: float) -> float | None:
         with self.db.begin() as conn:
-            return pace_store.slow_down(conn, self.budget, now=now, cooldown=self.cooldown)
+            return pace_store.slow_down(conn, self.budget, now=now, cooldown=COOLDOWN)
