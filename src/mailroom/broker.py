@@ -17,7 +17,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from mailroom.children import cmdline, die_with_parent, is_mailroom, parent_of, wait_gone
+from mailroom.children import (
+    cmdline,
+    die_with_parent,
+    is_mailroom,
+    parent_of,
+    status_field,
+    wait_gone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,14 +196,7 @@ class EmbeddedBroker:
         """Resident memory of the broker process (Linux), for the memory-bound checks."""
         if self.process is None:
             return 0
-        try:
-            with open(f"/proc/{self.process.pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            return 0
-        return 0
+        return status_field(self.process.pid, "VmRSS") * 1024
 
     def stop(self) -> None:
         if self.pid_file is not None:

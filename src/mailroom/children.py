@@ -52,15 +52,20 @@ def cmdline(pid: int) -> list[str]:
     return raw.decode(errors="replace").rstrip("\0").split("\0")
 
 
-def parent_of(pid: int) -> int:
+def status_field(pid: int, name: str) -> int:
+    """A number from ``/proc/<pid>/status`` (``PPid``, ``VmRSS`` in kB); 0 when not there."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
     for line in status.splitlines():
-        if line.startswith("PPid:"):
+        if line.startswith(f"{name}:"):
             return int(line.split()[1])
     return 0
+
+
+def parent_of(pid: int) -> int:
+    return status_field(pid, "PPid")
 
 
 def is_mailroom(pid: int) -> bool:
