@@ -89,14 +89,14 @@ def _day_of(now: float) -> float:
     return float(int(now // DAY) * DAY)
 
 
-def _ensure_row(conn: Connection, name: str) -> None:
+def _ensure_row(conn: Connection) -> None:
     conn.execute(insert_ignore(conn, send_pace),
-                 [dict(name=name, next_at=0.0, day=0.0, day_count=0, factor=1.0,
+                 [dict(name=SMTP, next_at=0.0, day=0.0, day_count=0, factor=1.0,
                        slowed_at=0.0)])
 
 
-def reserve(conn: Connection, budget: Budget, n: int, *, now: float, horizon: float,
-            name: str = SMTP) -> Reservation:
+def reserve(conn: Connection, budget: Budget, n: int, *, now: float,
+            horizon: float) -> Reservation:
     """Take ``n`` send slots in one conditional UPDATE, or learn when to ask again.
 
     The slots start within ``horizon`` seconds of ``now``, one interval apart.
@@ -106,7 +106,7 @@ def reserve(conn: Connection, budget: Budget, n: int, *, now: float, horizon: fl
     today = _day_of(now)
     # the day's count so far (0 once the day changed)
     counted = case((send_pace.c.day == today, send_pace.c.day_count), else_=0)
-    conditions = [send_pace.c.name == name, start <= now + horizon]
+    conditions = [send_pace.c.name == SMTP, start <= now + horizon]
     values: dict[str, Any] = {}
     if budget.per_second:
         values["next_at"] = start + literal(n / budget.per_second) / _factor_expr(budget, now)
@@ -119,10 +119,10 @@ def reserve(conn: Connection, budget: Budget, n: int, *, now: float, horizon: fl
     if row is None:
         # the first send ever (the row is created, or another replica just created it:
         # the UPDATE did not see it), or a refusal: ask once more, then see why
-        _ensure_row(conn, name)
+        _ensure_row(conn)
         row = conn.execute(statement).first()
         if row is None:
-            current = conn.execute(select(send_pace).where(send_pace.c.name == name)).one()
+            current = conn.execute(select(send_pace).where(send_pace.c.name == SMTP)).one()
             return _refused(budget, n, now, horizon, current)
     next_at, factor, slowed_at = float(row.next_at), float(row.factor), float(row.slowed_at)
     pace = _pace(budget, factor, slowed_at, now)
@@ -152,18 +152,18 @@ def _pace(budget: Budget, factor: float, slowed_at: float, now: float) -> float:
     return budget.per_second * factor_at(factor, slowed_at, now, budget.recovery)
 
 
-def slow_down(conn: Connection, budget: Budget, *, now: float, cooldown: float,
-              name: str = SMTP) -> float | None:
+def slow_down(conn: Connection, budget: Budget, *, now: float,
+              cooldown: float) -> float | None:
     """Halve the pace after a "too many"; returns the new pace, or None if another
     refusal already halved it less than ``cooldown`` seconds ago (or no per-second pace
     is set: there is nothing to halve)."""
     if not budget.per_second:
         return None
-    _ensure_row(conn, name)
+    _ensure_row(conn)
     halved = _factor_expr(budget, now) / 2.0
     row = conn.execute(
         update(send_pace)
-        .where(send_pace.c.name == name, send_pace.c.slowed_at <= now - cooldown)
+        .where(send_pace.c.name == SMTP, send_pace.c.slowed_at <= now - cooldown)
         .values(factor=case((halved < budget.min_factor, literal(budget.min_factor)),
                             else_=halved),
                 slowed_at=now)
@@ -172,9 +172,9 @@ def slow_down(conn: Connection, budget: Budget, *, now: float, cooldown: float,
     return None if row is None else budget.per_second * float(row.factor)
 
 
-def state(conn: Connection, budget: Budget, *, now: float, name: str = SMTP) -> PaceState:
+def state(conn: Connection, budget: Budget, *, now: float) -> PaceState:
     """The pace now, for /metrics and the dashboard (full speed before the first send)."""
-    row = conn.execute(select(send_pace).where(send_pace.c.name == name)).first()
+    row = conn.execute(select(send_pace).where(send_pace.c.name == SMTP)).first()
     factor, slowed_at = (1.0, 0.0) if row is None else (float(row.factor), float(row.slowed_at))
     day_left = float("inf")
     if budget.per_day:
