@@ -2,11 +2,11 @@
 
 Before a pool connection sends a reply's DATA, the reply's row must be ``sending`` in the
 store (the commit runs while MAIL and RCPT go); just after the transaction, it must say how
-it ended. One transaction per reply would halve the responder's speed, so the
-``AttemptLog`` gathers
-what every connection asks for while the previous commit runs and commits it together
-(a group commit): a connection's "ended" is always queued before its next "start", so
-whatever instant the responder dies at, each connection has at most one ``sending`` row.
+it ended. A durable commit per reply would bound the responder by the store's commit time
+(docs/responder.md, "Measured here"), so the ``AttemptLog`` gathers what every connection
+asks for while the previous commit runs and commits it together (a group commit): a
+connection's "ended" is always queued before its next "start", so whatever instant the
+responder dies at, each connection has at most one ``sending`` row.
 
 How an attempt ended decides the row: delivered -> ``sent`` (the responder marks the mail
 ``replied`` with the rest of its batch; a crash before that is healed when the mail comes
