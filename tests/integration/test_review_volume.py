@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -460,3 +461,38 @@ def test_the_queue_shows_one_row_per_conversation_with_its_count(
         rows = rita.get("/api/mails").json()
     assert [(m["mail_id"], m["thread_count"]) for m in rows["items"]] == [(ids[1], 3)], \
         "the conversation's next mail in review shows up"
+
+
+def test_replies_the_broker_does_not_take_go_back_to_review_and_the_audit_says_why(
+        tmp_path: Path) -> None:
+    """Single and bulk: with no broker to acknowledge the reply requests (the real client,
+    pointed at a closed port), every mail waits in review again, unheld, and its history says
+    why; the bulk job stops with its count taken back."""
+    from confluent_kafka import Producer
+
+    from mailroom.api import bulk, review
+    from mailroom.errors import RetryLater
+    from mailroom.runtime import build_runtime
+    from mailroom.settings import Settings
+
+    rt = build_runtime(Settings(_env_file=None, mailroom_data_dir=tmp_path / "data",  # type: ignore[call-arg]
+                                kafka_bootstrap_servers="127.0.0.1:1"))
+    producer = Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 500})
+    try:
+        single, *many = seed(rt, *[review_mail(f"Question {i}") for i in range(3)])
+        with pytest.raises(RetryLater):
+            review.request_reply(rt, producer, single, "rita", None, "Thanks, done.")
+        with rt.db.begin() as conn:
+            job_id = bulk_store.create(conn, "rita", "reply", {"body": "Thanks, done."}, many)
+        bulk.run(rt, producer, job_id)
+        with rt.db.begin() as conn:
+            job = bulk_store.get(conn, job_id)
+            rows = [mail_store.get_mail(conn, m) for m in (single, *many)]
+            total, undone = review.audit_entries(conn, action="reply_undone")
+    finally:
+        rt.db.dispose()
+    assert job is not None and (job["status"], job["done"]) == ("failed", 0)
+    assert [(r or {}).get("status") for r in rows] == [MailStatus.IN_REVIEW] * 3
+    assert [(r or {}).get("assignee") for r in rows] == [None] * 3
+    assert total == 3 and {e.mail_id for e in undone} == {single, *many}
+    assert {e.target for e in undone} == {None, job_id}
