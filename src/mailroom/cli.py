@@ -104,7 +104,7 @@ async def _log_checks(settings: Settings, services: Sequence[str]) -> None:
 
 def cmd_services(names: list[str]) -> Handler:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from mailroom.app import run_supervised
+        from mailroom.app import SERVICE_CLASSES, run_supervised
         from mailroom.check import startup_problems
 
         if names != ["all"] and settings.embedded:
@@ -112,7 +112,7 @@ def cmd_services(names: list[str]) -> Handler:
                 "KAFKA_BOOTSTRAP_SERVERS is not set: a single service needs a shared broker "
                 "(or run `mailroom up` for everything in one process)"
             )
-        wanted = ["collector", "processor", "responder", "api"] if names == ["all"] else names
+        wanted = list(SERVICE_CLASSES) if names == ["all"] else names
         if getattr(args, "with_api", False) and "api" not in wanted:
             # containers: the API in the same process serves this stage's /metrics and probes
             wanted = [*wanted, "api"]

@@ -210,15 +210,14 @@ def probe_dashboard(settings: Settings) -> list[Result]:
                                                           else [])))]
 
 
-SERVICES = ("collector", "processor", "responder", "api")
-
-
 async def run_checks(settings: Settings, timeout: float = 5.0) -> list[Result]:
     """Everything ``mailroom up`` needs: local checks first, then each server once."""
+    from mailroom.app import SERVICE_CLASSES
+
     env_file = Path(".env").resolve()
     source = (f"read from {env_file} and the environment" if env_file.is_file() else
               f"from the environment only (no {env_file})")
-    results = [ok("settings", source), *local_checks(settings, SERVICES)]
+    results = [ok("settings", source), *local_checks(settings, list(SERVICE_CLASSES))]
     imap, smtp = await asyncio.gather(probe_imap(settings, timeout),
                                       probe_smtp(settings, timeout))
     broker = await asyncio.to_thread(probe_broker, settings, timeout)
