@@ -6,7 +6,10 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import Connection
 
 from mailroom.api import auth
 from mailroom.settings import Settings
@@ -37,20 +40,24 @@ def _password() -> str | None:
     return password
 
 
-def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+def _in_store(settings: Settings, action: Callable[[Connection], bool]) -> bool:
+    """Run ``action`` in one transaction on the configured store (created when new)."""
     from mailroom.store import Database
 
-    password = _password()
-    if password is None:
-        return 2
     db = Database(settings.store_url)
     try:
         db.create_schema()
         with db.begin() as conn:
-            created = auth.add_user(conn, args.name, password, args.role)
+            return action(conn)
     finally:
         db.dispose()
-    if not created:
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    password = _password()
+    if password is None:
+        return 2
+    if not _in_store(settings, lambda conn: auth.add_user(conn, args.name, password, args.role)):
         print(f"mailroom: user {args.name!r} exists", file=sys.stderr)
         return 1
     print(f"user {args.name} ({args.role}) created")
@@ -58,19 +65,10 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_users_passwd(args: argparse.Namespace, settings: Settings) -> int:
-    from mailroom.store import Database
-
     password = _password()
     if password is None:
         return 2
-    db = Database(settings.store_url)
-    try:
-        db.create_schema()
-        with db.begin() as conn:
-            changed = auth.change_password(conn, args.name, password)
-    finally:
-        db.dispose()
-    if not changed:
+    if not _in_store(settings, lambda conn: auth.change_password(conn, args.name, password)):
         print(f"mailroom: no user {args.name!r} in the store", file=sys.stderr)
         return 1
     print(f"password of {args.name} changed; their sessions are ended")
