@@ -139,6 +139,33 @@ def test_two_reviewers_taking_one_mail_at_once_one_holds_it_the_other_gets_409_n
         assert loser.post(f"/api/mails/{mail_id}/release").status_code == 409
 
 
+def test_the_mail_pages_forms_take_release_reclassify_and_close_with_the_same_rules(
+        api_factory: Callable[..., RunningApi], store_url: str) -> None:
+    """The dashboard's form posts (post/redirect/get): the same refusals as the JSON API,
+    shown on the error page, and each action in the mail's history."""
+    api = api_factory(database_url=store_url)
+    rt = api.service.rt
+    add_reviewers(rt, "bob")
+    (mail_id,) = seed(rt, review_mail("Forms, please"))
+    with session(api, "rita") as rita, session(api, "bob") as bob:
+        taken = rita.post(f"/mails/{mail_id}/take")
+        assert (taken.status_code, taken.headers["location"]) == (303, f"/mails/{mail_id}?done=taken")
+        refused = bob.post(f"/mails/{mail_id}/close")
+        assert refused.status_code == 409 and "rita has taken this mail" in refused.text
+        released = rita.post(f"/mails/{mail_id}/release")
+        assert released.headers["location"] == f"/mails/{mail_id}?done=released"
+        moved = bob.post(f"/mails/{mail_id}/reclassify", data={"category": "billing"})
+        assert moved.headers["location"] == f"/mails/{mail_id}?done=reclassified"
+        closed = bob.post(f"/mails/{mail_id}/close")
+        assert closed.headers["location"] == "/review?done=closed"
+        history = rita.get("/api/audit", params={"mail_id": mail_id}).json()["items"]
+    assert [(e["user"], e["action"]) for e in history] == [
+        ("bob", "close"), ("bob", "reclassify"), ("rita", "release"), ("rita", "take")]
+    with rt.db.begin() as conn:
+        row = mail_store.get_mail(conn, mail_id)
+    assert row is not None and (row["status"], row["category"]) == (MailStatus.CLOSED, "billing")
+
+
 def test_two_reviewers_replying_at_once_queue_one_reply_and_one_clear_refusal(
         api_factory: Callable[..., RunningApi], store_url: str, mod_broker: EmbeddedBroker) -> None:
     api = api_factory(database_url=store_url)
