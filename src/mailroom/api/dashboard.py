@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Connection
 
 from mailroom.api import auth, review
 from mailroom.api.security import MAIL_FRAME_CSP, page_user
@@ -68,6 +70,18 @@ def failure(request: Request, user: auth.User, error: review.ReviewError | Retry
         return render(request, "error.html", user, status_code=503,
                       message="Not done: the service is busy or recovering; try again in a moment.")
     return render(request, "error.html", user, status_code=error.status, message=error.detail)
+
+
+def act(request: Request, user: auth.User, state: ApiState, change: Callable[[Connection], object],
+        path: str, done: str) -> Response:
+    """A form's change in one transaction, then back to ``path`` with its notice (post/
+    redirect/get), or the error page saying why it was not done."""
+    try:
+        with state.rt.db.begin() as conn:
+            change(conn)
+    except (review.ReviewError, RetryLater) as exc:
+        return failure(request, user, exc)
+    return back(path, done=done)
 
 
 # -- login ----------------------------------------------------------------------------
@@ -218,22 +232,15 @@ def reply(request: Request, mail_id: str, state: State, user: PageUser,
 @router.post("/mails/{mail_id}/reclassify")
 def reclassify(request: Request, mail_id: str, state: State, user: PageUser,
                category: Annotated[str, Form(max_length=64)]) -> Response:
-    try:
-        with state.rt.db.begin() as conn:
-            review.reclassify(conn, mail_id, category, user.name)
-    except (review.ReviewError, RetryLater) as exc:
-        return failure(request, user, exc)
-    return back(f"/mails/{mail_id}", done="reclassified")
+    return act(request, user, state, lambda conn: review.reclassify(conn, mail_id, category, user.name),
+               f"/mails/{mail_id}", "reclassified")
 
 
 @router.post("/mails/{mail_id}/close")
 def close(request: Request, mail_id: str, state: State, user: PageUser) -> Response:
-    try:
-        with state.rt.db.begin() as conn:
-            review.close(conn, mail_id, user.name, state.rt.settings.review_take_minutes)
-    except (review.ReviewError, RetryLater) as exc:
-        return failure(request, user, exc)
-    return back("/review", done="closed")
+    minutes = state.rt.settings.review_take_minutes
+    return act(request, user, state, lambda conn: review.close(conn, mail_id, user.name, minutes),
+               "/review", "closed")
 
 
 @router.get("/dead-letters")

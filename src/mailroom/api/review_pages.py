@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mailroom.api import bulk, review
-from mailroom.api.dashboard import PageUser, State, back, failure, render
+from mailroom.api.dashboard import PageUser, State, act, back, failure, render
 from mailroom.api.models import BulkFilter, BulkRequest
 from mailroom.errors import RetryLater
 
@@ -19,22 +19,16 @@ Text = Annotated[str, Form(max_length=512)]
 
 @router.post("/mails/{mail_id}/take")
 def take(request: Request, mail_id: str, state: State, user: PageUser) -> Response:
-    try:
-        with state.rt.db.begin() as conn:
-            review.take(conn, mail_id, user, None, state.rt.settings.review_take_minutes)
-    except (review.ReviewError, RetryLater) as exc:
-        return failure(request, user, exc)
-    return back(f"/mails/{mail_id}", done="taken")
+    minutes = state.rt.settings.review_take_minutes
+    return act(request, user, state, lambda conn: review.take(conn, mail_id, user, None, minutes),
+               f"/mails/{mail_id}", "taken")
 
 
 @router.post("/mails/{mail_id}/release")
 def release(request: Request, mail_id: str, state: State, user: PageUser) -> Response:
-    try:
-        with state.rt.db.begin() as conn:
-            review.release(conn, mail_id, user, state.rt.settings.review_take_minutes)
-    except (review.ReviewError, RetryLater) as exc:
-        return failure(request, user, exc)
-    return back(f"/mails/{mail_id}", done="released")
+    minutes = state.rt.settings.review_take_minutes
+    return act(request, user, state, lambda conn: review.release(conn, mail_id, user, minutes),
+               f"/mails/{mail_id}", "released")
 
 
 @router.post("/review/bulk")
