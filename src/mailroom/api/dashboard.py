@@ -160,9 +160,7 @@ def favicon() -> Response:
 
 @router.get("/")
 def overview(request: Request, state: State, user: PageUser) -> HTMLResponse:
-    with state.rt.db.begin() as conn:
-        oldest = review.oldest_waiting_seconds(conn)
-    return render(request, "overview.html", user, oldest_waiting=oldest)
+    return render(request, "overview.html", user, oldest_waiting=state.rt.oldest_review_age())
 
 
 @router.get("/review")

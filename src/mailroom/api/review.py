@@ -122,11 +122,6 @@ def matching_ids(conn: Connection, f: MailFilter, user: str, limit: int,
                                      **filter_query(f, user, take_cutoff(take_minutes)))
 
 
-def oldest_waiting_seconds(conn: Connection) -> float:
-    """Age of the oldest mail in review, 0 when none waits."""
-    return review_store.oldest_waiting_seconds(conn)
-
-
 def categories(conn: Connection) -> list[str]:
     return review_store.categories(conn)
 
