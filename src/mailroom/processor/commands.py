@@ -119,17 +119,10 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_model_train(args: argparse.Namespace, settings: Settings) -> int:
     from mailroom.processor import model as text_model
     from mailroom.processor.text import model_text
-    from mailroom.processor.training import (
-        STARTER_DATA,
-        DatasetError,
-        read_dataset,
-        train_evaluated,
-    )
+    from mailroom.processor.training import STARTER_DATA, read_dataset, train_evaluated
 
-    try:
-        data = read_dataset(args.data or STARTER_DATA)
-    except DatasetError as exc:
-        raise ConfigError(str(exc)) from None
+    # a DatasetError or ModelError is a user's to fix: the CLI says it in one line (USER_ERRORS)
+    data = read_dataset(args.data or STARTER_DATA)
     if args.from_feedback:
         from mailroom.store.history import feedback_examples
         from mailroom.store.location import open_existing
@@ -143,10 +136,7 @@ def cmd_model_train(args: argparse.Namespace, settings: Settings) -> int:
             data.add(model_text(email), label, f"feedback-{email.mail_id}")
         print(f"added {len(examples)} reviewer label(s) from the state store")
     out = args.out or settings.mailroom_model or settings.mailroom_data_dir / "model.joblib"
-    try:
-        model = train_evaluated(data)
-    except text_model.ModelError as exc:
-        raise ConfigError(str(exc)) from None
+    model = train_evaluated(data)
     text_model.save(model, out)
     print(f"wrote {out}: version {model.version}, labels {', '.join(model.labels)}, "
           f"{len(data.texts)} examples")
@@ -159,7 +149,6 @@ def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from mailroom.processor import model as text_model
     from mailroom.processor.training import (
         TEST_SET,
-        DatasetError,
         load_intent_model,
         load_spam_model,
         read_dataset,
@@ -171,16 +160,13 @@ def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
             "" if args.data else " (the dev test set ships with the source tree; "
                                  "give DATA to evaluate other labelled mail)"))
     mail_set = evaluation.is_mail_set(path)
-    try:
-        model = load_intent_model(args.model or settings.mailroom_model)
-        if mail_set:
-            mails = evaluation.read_mail_set(path)
-            texts = model.texts_for([m.email for m in mails])
-        else:
-            data = read_dataset(path)
-            texts = data.texts
-    except (DatasetError, evaluation.MailSetError, text_model.ModelError) as exc:
-        raise ConfigError(str(exc)) from None
+    model = load_intent_model(args.model or settings.mailroom_model)
+    if mail_set:
+        mails = evaluation.read_mail_set(path)
+        texts = model.texts_for([m.email for m in mails])
+    else:
+        data = read_dataset(path)
+        texts = data.texts
     print(f"intent model {model.version} on {len(texts)} examples from {path}")
     seen = model.seen_in_training(texts)
     if seen:
