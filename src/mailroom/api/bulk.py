@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from confluent_kafka import Producer
 from fastapi import APIRouter, Depends
+from sqlalchemy import Connection
 
 from mailroom import topics
 from mailroom.api import review
@@ -204,7 +205,7 @@ def _before(action: str, state: dict[str, Any]) -> dict[str, Any]:
     return {"status": state["status"]}
 
 
-def _apply_one(conn: Any, action: str, params: dict[str, Any], user: str, cutoff: Any,
+def _apply_one(conn: Connection, action: str, params: dict[str, Any], user: str, cutoff: datetime,
                mail_id: str, state: dict[str, Any], outgoing: list[Outgoing]) -> dict[str, Any] | None:
     """Apply the action to one mail; its audit ``after``, or None when skipped."""
     if action == "reply":
