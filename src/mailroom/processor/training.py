@@ -141,8 +141,9 @@ def load_intent_model(path: Path | None) -> text_model.TextModel:
     """The configured model, or the shipped starter model.
 
     A configured model that cannot be loaded is an error. The shipped starter model is
-    rebuilt from the shipped data (a second or so) when its file does not fit the
-    installed scikit-learn, so an upgrade never leaves the processor without a model.
+    rebuilt from the shipped data (a whole training run on it, which delays the start) when
+    its file does not fit the installed scikit-learn, so an upgrade never leaves the
+    processor without a model.
     """
     if path is not None:
         return text_model.load(path)
