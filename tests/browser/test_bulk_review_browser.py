@@ -84,11 +84,7 @@ def test_bulk_reply_to_500_filtered_mails_sends_500_once_and_two_reviewers_one_r
         auth.add_user(conn, "bob", PASSWORD)
     with Background(lambda: ApiService(runtime), lambda: ResponderService(runtime),
                     lambda: ProcessorService(runtime)) as bg:
-        api: ApiService = bg.services[0]
-        deadline = time.monotonic() + 20
-        while not api.started:
-            assert time.monotonic() < deadline, "API did not start"
-            time.sleep(0.05)
+        api = bg.api()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:

@@ -57,6 +57,15 @@ class Background:
         assert self.ready.wait(20)
         return self
 
+    def api(self, timeout: float = 20) -> ApiService:
+        """The first service, the API, once it listens (its URL is known then)."""
+        api: ApiService = self.services[0]
+        deadline = time.monotonic() + timeout
+        while not api.started:
+            assert time.monotonic() < deadline, "API did not start"
+            time.sleep(0.05)
+        return api
+
     def __exit__(self, *_exc: object) -> None:
         for service in self.services:
             service.stop()
@@ -110,11 +119,7 @@ def test_log_in_open_with_keyboard_reply_and_see_it_counted(
     dialogs: list[str] = []
     csp_errors: list[str] = []
     with Background(lambda: ApiService(runtime), lambda: ResponderService(runtime)) as bg:
-        api: ApiService = bg.services[0]
-        deadline = time.monotonic() + 20
-        while not api.started:
-            assert time.monotonic() < deadline, "API did not start"
-            time.sleep(0.05)
+        api = bg.api()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
