@@ -231,6 +231,7 @@ def test_starter_model_from_another_scikit_learn_is_rebuilt_from_the_data(
     monkeypatch.setattr(training.text_model, "load", refuse)
     model = training.load_intent_model(None)
     assert set(model.labels) == {"subscription", "unsubscription", "other"}
+    assert training.load_intent_model(None) is model  # trained once, not again for each caller
     with pytest.raises(text_model.ModelError):
         training.load_intent_model(tmp_path / "configured.joblib")
 

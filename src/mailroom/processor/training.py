@@ -8,6 +8,7 @@ inflate the numbers), or a folder with one sub-folder of ``.eml`` files per labe
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import logging
 from dataclasses import dataclass, field
@@ -151,7 +152,13 @@ def load_intent_model(path: Path | None) -> text_model.TextModel:
         return text_model.load(STARTER_MODEL)
     except text_model.ModelError as exc:
         log.warning("starter model unusable (%s); training it again from %s", exc, STARTER_DATA.name)
-        return train_starter_model()
+        return _retrained_starter_model()
+
+
+@functools.cache
+def _retrained_starter_model() -> text_model.TextModel:
+    """Trained once per process: `mailroom up`'s start-up check and the processor both ask."""
+    return train_starter_model()
 
 
 def load_spam_model(path: Path | None) -> text_model.TextModel | None:
