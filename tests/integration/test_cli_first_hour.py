@@ -35,6 +35,13 @@ def no_traceback(ran: Ran) -> None:
     assert "Traceback" not in ran.both, ran.both
 
 
+def refused(ran: Ran) -> list[str]:
+    """A user's mistake: exit code 2, no traceback; returns the ``mailroom:`` lines said."""
+    assert ran.code == 2, ran.both
+    no_traceback(ran)
+    return ran.lines("mailroom:")
+
+
 def test_version_and_a_help_that_says_what_the_tool_does(tmp_path: Path) -> None:
     ran = mailroom(tmp_path, "--version")
     assert ran.code == 0 and ran.out.strip() == "mailroom 0.1.0"
@@ -47,9 +54,7 @@ def test_version_and_a_help_that_says_what_the_tool_does(tmp_path: Path) -> None
 
 def test_up_says_every_missing_setting_and_a_missing_model_at_once(tmp_path: Path) -> None:
     ran = mailroom(tmp_path, "up", mailroom_model=tmp_path / "nope.joblib")
-    assert ran.code == 2
-    no_traceback(ran)
-    names = [line.split()[1] for line in ran.lines("mailroom:")]
+    names = [line.split()[1] for line in refused(ran)]
     assert names == ["IMAP_SERVER", "IMAP_EMAIL", "IMAP_PASSWORD", "SMTP_SERVER", "SMTP_EMAIL",
                      "MAILROOM_MODEL:"]
     assert len(ran.err.strip().splitlines()) == 6  # nothing else: no service started
@@ -62,14 +67,11 @@ def test_an_unreadable_model_stops_rules_test_with_one_line(tmp_path: Path) -> N
     garbage = tmp_path / "model.joblib"
     garbage.write_bytes(b"not a model")
     ran = mailroom(tmp_path, "rules", "test", str(eml), mailroom_model=garbage)
-    assert ran.code == 2
-    no_traceback(ran)
-    lines = ran.lines("mailroom:")
+    lines = refused(ran)
     assert len(lines) == 1 and lines[0].startswith(f"mailroom: MAILROOM_MODEL: {garbage}: not a "
                                                    "mailroom model file")
     missing_eml = mailroom(tmp_path, "rules", "test", str(tmp_path / "none.eml"))
-    assert missing_eml.code == 2 and len(missing_eml.lines("mailroom:")) == 1
-    no_traceback(missing_eml)
+    assert len(refused(missing_eml)) == 1
 
 
 def test_rules_test_prints_no_third_party_info_lines(tmp_path: Path) -> None:
@@ -91,9 +93,7 @@ def test_unreadable_training_or_test_data_is_one_line_naming_file_and_line(tmp_p
                        (("model", "evaluate", str(mails), "--model", str(tmp_path / "no.joblib")),
                         tmp_path / "no.joblib")):
         ran = mailroom(tmp_path, *args)
-        assert ran.code == 2, ran.both
-        no_traceback(ran)
-        [line] = ran.lines("mailroom:")
+        [line] = refused(ran)
         assert line.startswith(f"mailroom: {path}"), line
 
 
@@ -101,9 +101,7 @@ def test_invalid_values_in_dot_env_are_all_named_and_never_echo_a_password(tmp_p
     (tmp_path / ".env").write_text("IMAP_PORT=imap\nSMTP_PORT=70000\nSMTP_PASSWORD=pa55word-x\n"
                                    "API_STATS_CACHE_SECONDS=-1\n", encoding="utf-8")
     ran = mailroom(tmp_path, "up")
-    assert ran.code == 2
-    no_traceback(ran)
-    assert [line.split()[3] for line in ran.lines("mailroom:")] == [
+    assert [line.split()[3] for line in refused(ran)] == [
         "IMAP_PORT:", "SMTP_PORT:", "API_STATS_CACHE_SECONDS:"]
     assert "pa55word-x" not in ran.both
 
@@ -112,27 +110,21 @@ def test_a_default_language_without_templates_is_refused_at_start(tmp_path: Path
     ran = mailroom(tmp_path, "up", default_language="fr", imap_server="imap.example.com",
                    imap_email="a@example.com", imap_password="x-secret-1", smtp_server="smtp.x",
                    smtp_email="a@example.com")
-    assert ran.code == 2
-    no_traceback(ran)
-    assert ran.lines("mailroom:") == [
+    assert refused(ran) == [
         "mailroom: DEFAULT_LANGUAGE=fr: no reply template in that language (default.fr.txt and "
         ".html) -> add them to MAILROOM_TEMPLATES, or set DEFAULT_LANGUAGE to one of: en, es"]
 
 
 def test_a_single_service_without_a_broker_says_what_to_do(tmp_path: Path) -> None:
     ran = mailroom(tmp_path, "processor")
-    assert ran.code == 2
-    no_traceback(ran)
-    assert ran.lines("mailroom:") == [
+    assert refused(ran) == [
         "mailroom: KAFKA_BOOTSTRAP_SERVERS is not set: a single service needs a shared broker "
         "(or run `mailroom up` for everything in one process)"]
 
 
 def test_topics_create_without_a_broker_says_what_it_is_for(tmp_path: Path) -> None:
     ran = mailroom(tmp_path, "topics", "create")
-    assert ran.code == 2
-    no_traceback(ran)
-    assert ran.lines("mailroom:") == [
+    assert refused(ran) == [
         "mailroom: KAFKA_BOOTSTRAP_SERVERS is not set: `topics create` is for a shared broker "
         "(`mailroom up` creates the topics of its own)"]
 
@@ -158,10 +150,8 @@ def seed_store(data_dir: Path) -> Database:
 def test_replay_without_a_store_points_at_the_demo_store_and_creates_nothing(
         tmp_path: Path) -> None:
     ran = mailroom(tmp_path, "replay", "--since", "2020-01-01")
-    assert ran.code == 2
-    no_traceback(ran)
     store = tmp_path / ".mailroom" / "mailroom.db"
-    assert ran.lines("mailroom:") == [
+    assert refused(ran) == [
         f"mailroom: no state store at {store} (MAILROOM_DATA_DIR=.mailroom): nothing was "
         "collected with these settings"]
     assert not store.exists()
