@@ -19,6 +19,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A time read back from the store, aware: SQLite hands back naive datetimes, and every
+    time the store writes is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=False)
 

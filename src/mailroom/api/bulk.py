@@ -28,7 +28,7 @@ from mailroom.api.models import BulkJob, BulkRequest
 from mailroom.api.review import ReviewError
 from mailroom.api.security import api_user
 from mailroom.api.state import ApiState, api_state
-from mailroom.events import utcnow
+from mailroom.events import as_utc, utcnow
 from mailroom.kafka import Outgoing, produce_all
 from mailroom.runtime import Runtime
 from mailroom.store import MailStatus, assignments
@@ -124,8 +124,8 @@ def resume(rt: Runtime, producer: Producer, job_id: str) -> BulkJob:
 
 def stalled(job: BulkJob) -> bool:
     """A running job whose runner has not reported for STALE_SECONDS (it may be resumed)."""
-    at = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=utcnow().tzinfo)
-    return job.status == bulk_store.RUNNING and (utcnow() - at).total_seconds() > STALE_SECONDS
+    return (job.status == bulk_store.RUNNING
+            and (utcnow() - as_utc(job.updated_at)).total_seconds() > STALE_SECONDS)
 
 
 def read(rt: Runtime, job_id: str) -> BulkJob:

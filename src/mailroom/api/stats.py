@@ -13,13 +13,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 
 from mailroom.api.models import LatencyPercentiles, MailboxStats, SendPace, Series, Stats
-from mailroom.events import utcnow
+from mailroom.events import as_utc, utcnow
 from mailroom.responder.pace import budget_of
 from mailroom.runtime import Runtime, queue_sizes_of
 from mailroom.settings import Settings
@@ -35,11 +35,6 @@ T = TypeVar("T")
 
 LATENCY_SAMPLE = 5000
 SERIES_MINUTES = 60
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float | None:

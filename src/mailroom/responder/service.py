@@ -30,7 +30,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 
@@ -39,7 +39,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from mailroom import autoreply, dependencies, topics
 from mailroom.errors import RetryLater
-from mailroom.events import DeadLetter, RoutedEmail, utcnow
+from mailroom.events import DeadLetter, RoutedEmail, as_utc, utcnow
 from mailroom.kafka import Outgoing
 from mailroom.responder.attempts import AttemptLog
 from mailroom.responder.compose import (
@@ -124,8 +124,6 @@ class RetryPolicy:
         return float(delay / 2 + random.uniform(0, delay / 2))
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -340,7 +338,7 @@ class ResponderService(Runner[RoutedEmail]):
                 metrics.replies.labels(
                     outcome="partial" if reply.delivery.refused else Outcome.SENT).inc()
                 metrics.end_to_end.observe(
-                    (now - _aware(reply.item.event.email.collected_at)).total_seconds())
+                    (now - as_utc(reply.item.event.email.collected_at)).total_seconds())
             elif outcome is Outcome.FAILED:
                 assert reply.letter is not None
                 metrics.dead_letters.labels(reply.letter.source_topic).inc()

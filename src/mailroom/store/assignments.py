@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
-from mailroom.events import utcnow
+from mailroom.events import as_utc, utcnow
 from mailroom.store.schema import MailStatus, mails
 
 
@@ -40,9 +40,7 @@ def holder(row: dict[str, Any], cutoff: datetime) -> str | None:
     at = row.get("assigned_at")
     if row.get("status") != MailStatus.IN_REVIEW or not row.get("assignee") or at is None:
         return None
-    if at.tzinfo is None:  # SQLite hands back naive datetimes; the store writes UTC
-        at = at.replace(tzinfo=cutoff.tzinfo)
-    return str(row["assignee"]) if at >= cutoff else None
+    return str(row["assignee"]) if as_utc(at) >= cutoff else None
 
 
 def take(conn: Connection, mail_id: str, user: str, cutoff: datetime, *, force: bool = False) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from mailroom.events import as_utc
 from mailroom.store.schema import mailbox_health
 
 
@@ -35,8 +36,7 @@ def round_failed(conn: Connection, component: str, at: datetime, detail: str) ->
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time here is UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    return as_utc(value) if value is not None else None
 
 
 def read(conn: Connection) -> dict[str, MailboxRound]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -42,7 +42,7 @@ from sqlalchemy import (
     update,
 )
 
-from mailroom.events import utcnow
+from mailroom.events import as_utc, utcnow
 from mailroom.store.db import insert_ignore, plan_with_values
 from mailroom.store.schema import MailStatus, ReplyStatus, autoreply_log, mails, replies, suppressions
 
@@ -282,7 +282,7 @@ def park_many(conn: Connection, parked: Sequence[ParkRequest], *, give_up_after:
     given_up: list[ParkRequest] = []
     for request in sorted(parked, key=lambda p: p.key):
         row = rows.get(request.key)
-        created = _aware(row.created_at) if row is not None else now
+        created = as_utc(row.created_at) if row is not None else now
         # a reply waiting for the send pace is not failing: it is never given up
         if now - created > give_up_after and request.wait is None:
             given_up.append(request)
@@ -443,5 +443,3 @@ def get(conn: Connection, mail_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Text, cast, func, or_, select, update
 
-from mailroom.events import utcnow
+from mailroom.events import as_utc, utcnow
 from mailroom.store import assignments
 from mailroom.store.schema import MailStatus, dead_letters, feedback, mails
 
@@ -105,10 +105,7 @@ def oldest_waiting_seconds(conn: Connection) -> float:
     ).scalar_one()
     if found is None:
         return 0.0
-    now = utcnow()
-    if found.tzinfo is None:  # SQLite hands back naive datetimes; the store writes UTC
-        found = found.replace(tzinfo=now.tzinfo)
-    return max(0.0, (now - found).total_seconds())
+    return max(0.0, (utcnow() - as_utc(found)).total_seconds())
 
 
 def categories(conn: Connection) -> list[str]:
