@@ -20,7 +20,6 @@ from mailroom.store import Database, MailStatus
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 from mailroom.store import pace as pace_store
-from mailroom.store import replies as reply_store
 from mailroom.store import review as review_store
 
 log = logging.getLogger(__name__)
@@ -69,10 +68,8 @@ class Runtime:
         """The send pace now (None: no per-second pace set) and the replies waiting to go."""
         budget = budget_of(self.settings)
         with self.db.begin() as conn:
-            waiting = reply_store.waiting_to_send(conn)
-            if not budget.per_second:
-                return None, waiting
-            return pace_store.state(conn, budget, now=time.time()).pace, waiting
+            found, waiting = pace_store.shown(conn, budget, now=time.time())
+        return (found.pace if found is not None and budget.per_second else None), waiting
 
     def queue_sizes(self) -> dict[str, int]:
         with self.db.begin() as conn:

@@ -158,11 +158,10 @@ class StatsCache(Generic[T]):
 def read_send_pace(conn: Connection, settings: Settings) -> SendPace:
     """The send pace now and the replies waiting for it (the overview's "Send pace")."""
     budget = budget_of(settings)
-    waiting = reply_store.waiting_to_send(conn)
-    if not budget.limited:
+    state, waiting = pace_store.shown(conn, budget, now=time.time())
+    if state is None:
         return SendPace(per_second=0, pace_per_second=None, per_day=0, day_left=None,
                         waiting=waiting)
-    state = pace_store.state(conn, budget, now=time.time())
     return SendPace(per_second=budget.per_second,
                     pace_per_second=state.pace if budget.per_second else None,
                     per_day=budget.per_day,

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, case, literal, select, update
 
 from mailroom.store.db import insert_ignore
+from mailroom.store.replies import waiting_to_send
 from mailroom.store.schema import send_pace
 
 DAY = 86400.0
@@ -170,6 +171,12 @@ def slow_down(conn: Connection, budget: Budget, *, now: float,
         .returning(send_pace.c.factor)
     ).first()
     return None if row is None else budget.per_second * float(row.factor)
+
+
+def shown(conn: Connection, budget: Budget, *, now: float) -> tuple[PaceState | None, int]:
+    """What /metrics and the dashboard show: the pace (None when no limit is set) and the
+    replies waiting for it."""
+    return (state(conn, budget, now=now) if budget.limited else None), waiting_to_send(conn)
 
 
 def state(conn: Connection, budget: Budget, *, now: float) -> PaceState:
