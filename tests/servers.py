@@ -303,6 +303,49 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of its own, made with Debian's ``pg_createcluster`` on a free port.
+
+    A test that restarts the whole server restarts only this one: the tests running beside
+    it (``pytest -n``) keep their connections to the shared cluster.
+    """
+
+    version: str
+    name: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        # no pipes: a (re)started server inherits them and would hold them open forever
+        subprocess.run(list(args), check=True, timeout=120, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def restart(self) -> None:
+        self._ctl("pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, "restart")
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Start a throwaway cluster (trust auth, loopback) and drop it afterwards."""
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    if not versions or shutil.which("pg_createcluster") is None:
+        raise RuntimeError("pg_createcluster or /etc/postgresql missing (Debian's postgresql)")
+    cluster = PrivatePostgres(versions[-1], f"mailroom_{uuid.uuid4().hex[:8]}", free_port())
+    cluster._ctl("pg_createcluster", cluster.version, cluster.name, "-p", str(cluster.port),
+                 "--start", "--", "--auth=trust")
+    try:
+        if not wait_for_port("127.0.0.1", cluster.port, timeout=60):
+            raise RuntimeError(f"the private PostgreSQL on port {cluster.port} did not start")
+        yield cluster
+    finally:
+        with contextlib.suppress(Exception):
+            cluster._ctl("pg_dropcluster", "--stop", cluster.version, cluster.name)
+
+
 # -- the API -------------------------------------------------------------------------
 
 
