@@ -13,7 +13,9 @@ The order is the policy (docs/classification.md, "When mailroom answers"):
 4. a nomination is vetoed, in this order, by: the spam model (P(spam) at or above its
    threshold); no intent model being loaded; the intent model reading another label (a
    cancellation, or "other": not a request); the intent model's confidence below
-   ``CLASSIFIER_MIN_CONFIDENCE``. A vetoed mail goes to ``human_review`` with the reason;
+   ``CLASSIFIER_MIN_CONFIDENCE``; a cancellation or negation cue in the mail's own words
+   (``cues.py``: "darme de baja", "stop sending", "I never subscribed"). A vetoed mail goes
+   to ``human_review`` with the reason;
 5. a spam verdict on a mail nothing nominated takes the spam category's route (archive);
 6. an acknowledgement whose reply address is in doubt (``reply_target``), or of a mail the
    collector read only in part, goes to review;
@@ -32,6 +34,7 @@ from mailroom.autoreply import own_addresses
 from mailroom.events import Decision, RawEmail, Route
 from mailroom.language import detect_language
 from mailroom.processor.automated import SPAM, doubtful_address_to_review, never_answer
+from mailroom.processor.cues import veto_cue
 from mailroom.processor.model import Prediction, TextModel
 from mailroom.processor.rules import NEVER_ANSWERED, RuleSet
 from mailroom.processor.text import model_text
@@ -39,6 +42,8 @@ from mailroom.settings import AutoreplyMode, Settings
 
 DEFAULT_SPAM_THRESHOLD = 0.9
 NOT_A_REQUEST = "other"
+SUBSCRIPTION = "subscription"  # the request the cues in cues.py speak against
+CUE_CATEGORY = {"cancellation": "unsubscription", "not a request": NOT_A_REQUEST}
 
 
 @dataclass(frozen=True)
@@ -97,9 +102,13 @@ def classify_batch(
 
     asked = list(nominated)
     predictions: list[Prediction | None] = [None] * len(asked)
+    texts: list[str | None] = [None] * len(asked)  # what the intent model read (cues read it too)
     if models.intent is not None and asked:
-        predictions = list(models.intent.predict(models.intent.texts_for([mails[i] for i in asked])))
-    for i, prediction in zip(asked, predictions, strict=True):
+        read = models.intent.texts_for([mails[i] for i in asked])
+        predictions = list(models.intent.predict(read))
+        if models.intent.view == "text":
+            texts = list(read)
+    for i, prediction, text in zip(asked, predictions, texts, strict=True):
         nominee = nominated[i]
         if nominee is None:
             by_model = _by_model(mails[i], prediction, models.intent, rules, params)
@@ -107,7 +116,8 @@ def classify_batch(
                 decided[i] = spam.get(i) or by_model
                 continue
             nominee = by_model
-        decided[i] = _vetted(nominee, spam.get(i), prediction, models.intent, params)
+        decided[i] = _vetted(text or model_text(mails[i]), nominee, spam.get(i), prediction,
+                             models.intent, params)
     # the reply address and the read limits are judged before the mode, so shadow never
     # records a reply that mode "on" would have sent to review
     return [_in_mode(_limited_to_review(e, doubtful_address_to_review(e, d, params.own_addresses)),
@@ -132,9 +142,11 @@ def _spam_verdicts(mails: list[RawEmail], pending: list[int], rules: RuleSet,
     }
 
 
-def _vetted(nominee: Decision, spam: Decision | None, prediction: Prediction | None,
-            intent: TextModel | None, params: ClassifyParams) -> Decision:
-    """The nominated acknowledgement, or review with the first veto that applies."""
+def _vetted(text: str, nominee: Decision, spam: Decision | None,
+            prediction: Prediction | None, intent: TextModel | None,
+            params: ClassifyParams) -> Decision:
+    """The nominated acknowledgement, or review with the first veto that applies (``text``:
+    the mail's ``model_text``, where the cues are looked for)."""
     wanted = nominee.category
     veto: tuple[str, str, float, str | None] | None = None  # reason, category, confidence, model
     if spam is not None:
@@ -158,6 +170,13 @@ def _vetted(nominee: Decision, spam: Decision | None, prediction: Prediction | N
         veto = (f"vetoed: the intent model's confidence in {wanted} is "
                 f"{prediction.confidence:.2f}, below CLASSIFIER_MIN_CONFIDENCE "
                 f"{params.min_confidence:.2f}", wanted, prediction.confidence, intent.version)
+    if veto is None and wanted == SUBSCRIPTION and prediction is not None and intent is not None:
+        # the last veto, also on the intent model's own nomination: words that say no
+        cue = veto_cue(text)
+        if cue is not None:
+            kind, words = cue
+            veto = (f"vetoed: the mail says \"{words}\" ({kind} cue, processor/cues.py)",
+                    CUE_CATEGORY[kind], prediction.confidence, intent.version)
     if veto is None:
         if nominee.rule != "model" and prediction is not None and intent is not None:
             return nominee.model_copy(update={

@@ -1,0 +1,122 @@
+"""Words that say a mail is not a subscription request, whatever the models read (pure).
+
+The last veto on an automatic "your subscription is confirmed" (docs/classification.md,
+"When mailroom answers"). A linear model weighs a mail's words; one cancellation clause in
+a friendly mail ("... and please stop sending me the promos") or a negation ("not
+interested in the newsletter") can be outweighed by the rest. These phrases are read in
+the mail's own words (``text.model_text``: subject, then the body above quotes and
+signature), folded (no accents, any case), and each one found sends the nominated mail to
+a person. A cue only ever *stops* a reply; it never makes one.
+
+Two kinds:
+
+- ``cancellation``: asking to leave, stop or pause ("darme de baja", "desuscribime",
+  "cancelar mi suscripción", "unsubscribe", "remove me", "stop sending", "cease sending",
+  "opt out", "pause my subscription");
+- ``not a request``: negations and mail about a subscription rather than asking for one
+  ("I never subscribed", "no me interesa el boletín", "don't want to subscribe", "thanks
+  for subscribing", "your subscription is active", "do not reply to this message").
+
+This is the only place these phrases live; a requester whose mail has one still gets a
+person's answer, so a cue costs some automatic replies and never a wrong one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailroom.processor.text import fold
+
+# (words one of which the text must contain, the phrase): the words are a cheap test, so a
+# mail pays for the regular expressions only of phrases that may be in it
+_CANCEL: list[tuple[tuple[str, ...], str]] = [
+    # Spanish: baja, desuscribir, cancelar/anular, quitar/sacar/borrar/eliminar/retirar de la lista
+    (("baja",), r"\bd\w{0,6}\s+de\s+baja\b|\bde\s+baja\s+(de|del|en|a)\b|\bla\s+baja\b|^\s*baja\b"),
+    (("desus", "dess", "desub", "desins", "desap", "desaf"),
+     r"\bdes(s?u?s|u?b?s|ins)cri[bvp]|\bdesapunt|\bdesafili"),
+    (("cancel", "anul", "suspend", "paus", "congel", "revoc"),
+     r"\b(cancel|anul|suspend|paus|congel|revoc)\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
+     r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
+    (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu"),
+     r"\b(quit|sac|borr|elimin|retir|remov|exclu)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
+     r"boletin|boletines|base|bases|envios|mailing|correos|suscriptores|destinatarios|distribucion|"
+     r"avisos|newsletter|comunicaciones)"
+     r"|\b(me|nos|lo|la|le)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(borrar|quitar|"
+     r"sacar|eliminar|retirar|desapuntar)\b"
+     r"|\b(me|nos)\s+(sacan|quitan|borran|eliminan|sacais|quitais|borrais|saquen|quiten|borren)\b"
+     r"|\b(quitadme|quitame|quitenme|sacadme|sacame|saquenme|borradme|borrame|borrenme|eliminadme|"
+     r"eliminame|eliminenme|retiradme|retirenme)\b"),
+    (("derecho",), r"\bderecho\s+de\s+(supresion|oposicion|cancelacion)"),
+    (("cion de",), r"\b(cancelacion|anulacion)\s+de\s+(mi|la|nuestra|su|esta)\b"),
+    (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv"),
+     r"\bno\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
+     r"que\s+me)"
+     r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
+     r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleg)|\bno\s+(me|nos)\s+(envi|mand|escrib)\w*\s+mas\b"
+     r"|\bno\s+(vuelvan|volvais|vuelvas)\s+a\s+(enviar|mandar|escrib)"),
+    (("dej", "paren", "parad", "basta"),
+     r"\b(dej|par)(en|ad|a|e|ar)\s+de\s+(enviar|mandar|escrib|mand|envi)|\bdej\w*\s+de\s+recibir"
+     r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
+    # English
+    (("unsub", "un-sub", "opt"), r"\bun-?sub|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
+    (("remov", "delet", "erase", "exclud", "unlist", "take"),
+     r"\b(remove|delete|erase|exclude|unlist)d?\s+(me|us|my|our|this\s+address|this\s+e-?mail\s+address|"
+     r"these\s+addresses|the\s+address|him|her|them|his|their)\b"
+     r"|\b(remove|delete|erase|take)\w*\s+(\w+\s+){0,3}(from|off)\s+(your|the|this|our)\s+(\w+\s+){0,2}"
+     r"(list|mailing|database|newsletter|bulletin|distribution)"
+     r"|\b(be|get|being|getting)\s+(removed|deleted|unlisted|taken\s+off)\b"),
+    (("off",), r"\b(take|get)\s+(me|us|my|our|this|him|her|them|his|their)\s+(\w+\s+){0,2}off\b"
+     r"|\b(leave|get\s+off|come\s+off)\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
+    (("leave",), r"\bleave\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
+    (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
+      "cancel", "remove"),
+     r"\b(stop|cease|quit|discontinue|halt|end)\s+(send|email|mail|contact|messag|writ)\w*"
+     r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
+     r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
+     r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
+     r"(\w+\s+){0,2}(subscription|membership|newsletter|mailing|emails)"),
+    (("no longer",), r"\bno\s+longer\s+(receive|get|be\s+sent|wish|want|need|like)\b"),
+    (("n't", "dont", "do not", "never"),
+     r"\b(do\s*n[o']?t|do\s+not)\s+want\s+(to\s+(keep|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
+     r"newsletters?|messages|bulletins?))"
+     r"|\b(do\s*n[o']?t|do\s+not|never)\s+send\s+(me|us|any|anything|further|more|this)\b"
+     r"|\b(do\s*n[o']?t|never)\s+(want|wish)\s+to\s+receive"
+     r"|\bdo\s*n[o']?t\s+(send|email|mail|contact)\s+(me|us)\b"),
+    (("no more", "enough"), r"\bno\s+more\s+(emails|mails|newsletters|messages)\b"
+     r"|\benough\s+(with\s+)?(the\s+|your\s+)?(e-?mails|mails)\b"),
+]
+_NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
+    (("nunca",), r"\bnunca\s+(me\s+)?(he\s+)?(suscrib|apunt|inscrib|di\s+de\s+alta|registr|ped)"),
+    (("no quiero", "no dese", "no queremos", "no pretendo", "no me interesa", "no respond", "no contest"),
+     r"\bno\s+(quiero|deseo|queremos|pretendo)\s+(suscrib|apunt|inscrib|darme\s+de\s+alta|registr)"
+     r"|\bno\s+me\s+interesa\s+(el|la|los|las|su|vuestro|vuestra)\s+(boletin|newsletter|lista|suscri)"
+     r"|\bno\s+(respondas|responda|contestes|conteste)\s+a\s+este\s+(correo|mensaje|email)"),
+    (("gracias por",), r"\bgracias\s+por\s+(suscribirte|suscribirse|tu\s+suscripcion|su\s+suscripcion|"
+     r"darte\s+de\s+alta)"),
+    (("suscripcion",), r"\btu\s+suscripcion\s+(ya\s+)?(esta|ha\s+sido)\s+(activa|confirmada|activada)"),
+    (("automatic", "automated"), r"\bmensaje\s+automatico\b|\bthis\s+is\s+an\s+automated\s+(message|email)"),
+    (("never", "n't", "didnt", "dont", "did not", "do not", "not interested"),
+     r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for)"
+     r"|\b(do\s*n[o']?t|do\s+not|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join|"
+     r"be\s+added)"
+     r"|\bnot\s+interested\s+in\s+(the|your|this|a|any)\s+(\w+\s+){0,1}(newsletter|list|mailing|"
+     r"subscription|bulletin)"
+     r"|\b(do\s+not|don\s*'?t|please\s+do\s+not)\s+reply\s+to\s+this\s+(email|message)"),
+    (("thank",), r"\bthank(s|\s+you)\s+for\s+(subscribing|signing\s+up|your\s+subscription|joining)"),
+    (("your subscription",), r"\byour\s+subscription\s+(is|has\s+been)\s+(now\s+)?(active|confirmed|"
+     r"activated)"),
+]
+_CUES = [(kind, [(gate, re.compile(phrase, re.MULTILINE)) for gate, phrase in table])
+         for kind, table in (("cancellation", _CANCEL), ("not a request", _NOT_A_REQUEST))]
+
+
+def veto_cue(text: str) -> tuple[str, str] | None:
+    """(kind, the words found) of the first cue in ``text`` (a mail's ``model_text``), or None."""
+    folded = fold(text)
+    for kind, table in _CUES:
+        for gate, pattern in table:
+            if any(word in folded for word in gate):
+                found = pattern.search(folded)
+                if found:
+                    return kind, " ".join(found.group(0).split())
+    return None

@@ -1,0 +1,103 @@
+"""The cancellation/negation cues: the last veto on a subscription acknowledgement."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import pytest
+
+from mailroom.events import RawEmail, Route
+from mailroom.processor import model as text_model
+from mailroom.processor.classify import ClassifyParams, Models, classify
+from mailroom.processor.cues import veto_cue
+from mailroom.processor.rules import load_rules
+
+CANCELLATIONS = [
+    "Quiero darme de baja del boletín.", "desuscribime porfa", "Cancelar mi suscripción, gracias.",
+    "Por favor, sacadme de la lista de correo.", "¿Me pueden borrar? Me apunté por error.",
+    "Dejen de enviarme promociones.", "No quiero recibir más correos.",
+    "Ejerzo mi derecho de oposición.", "Please unsubscribe me.", "Remove me from your list.",
+    "Please cease sending marketing emails to this address.", "STOP", "Opt me out.",
+    "get me off the list plz", "Please pause my subscription.", "I no longer wish to receive it.",
+    "dont send me any more emails", "I'd like to stop receiving the newsletter.",
+]
+NOT_A_REQUEST = [
+    "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
+    "Not interested in the newsletter, I need sales.", "I don't want to subscribe, just a question.",
+    "Thanks for subscribing to FilmClub!", "¡Gracias por suscribirte! Tu suscripción ya está activa.",
+    "This is an automated message, please do not reply.",
+]
+REQUESTS = [
+    "Quiero suscribirme al boletín.", "¿Me podéis apuntar a la lista de correo?",
+    "No quiero perderme ningún número, apuntadme.", "Please add me to the newsletter.",
+    "I don't want to miss an issue, sign me up!", "Sign me up, I love your offers.",
+    "Please subscribe this address to your bulletin.\n\nIf you are not the intended recipient, "
+    "please delete this email.", "Drop me the magazine regularly, thanks.",
+    "Hola, me gustaría recibir la newsletter. Un saludo desde Madrid.",
+    "Could you include my colleague too? Thanks for the weekly digest.",
+]
+
+
+@pytest.mark.parametrize("text", CANCELLATIONS)
+def test_cancellations_are_cues(text: str) -> None:
+    assert (veto_cue(f"Hola\n{text}") or ("", ""))[0] == "cancellation"
+
+
+@pytest.mark.parametrize("text", NOT_A_REQUEST)
+def test_negations_and_notices_are_cues(text: str) -> None:
+    assert (veto_cue(f"Hi\n{text}") or ("", ""))[0] == "not a request"
+
+
+@pytest.mark.parametrize("text", REQUESTS)
+def test_requests_have_no_cue(text: str) -> None:
+    assert veto_cue(f"Hello\n{text}") is None
+
+
+class Agrees(text_model.TextModel):
+    """An intent model that reads every mail as a confident subscription request."""
+
+    def predict(self, texts: Sequence[str]) -> list[text_model.Prediction]:
+        return [text_model.Prediction("subscription", 0.97) for _ in texts]
+
+
+@pytest.fixture(scope="module")
+def agrees() -> Agrees:
+    trained = text_model.train(["quiero suscribirme", "sign me up", "darme de baja", "unsubscribe",
+                                "factura", "invoice"],
+                               ["subscription"] * 2 + ["unsubscription"] * 2 + ["other"] * 2,
+                               n_features=2**10)
+    return Agrees(**{f.name: getattr(trained, f.name) for f in dataclasses.fields(trained)})
+
+
+def mail(subject: str, text: str) -> RawEmail:
+    return RawEmail.model_validate({"mail_id": "m1", "account": "a", "folder": "INBOX",
+                                    "from_addr": "ana@example.org", "language": "en",
+                                    "subject": subject, "text": text})
+
+
+def test_a_cue_vetoes_what_the_model_confirms(agrees: Agrees) -> None:
+    decision = classify(mail("Subscription", "Lovely newsletter, but please stop sending it to me."),
+                        load_rules(None), Models(agrees, None), ClassifyParams())
+    assert (decision.route, decision.category) == (Route.REVIEW, "unsubscription")
+    assert 'says "stop sending" (cancellation cue' in decision.reasons[-1]
+
+
+def test_a_cue_vetoes_the_models_own_nomination(agrees: Agrees) -> None:
+    decision = classify(mail("Hello", "I never subscribed to your newsletter, who are you?"),
+                        load_rules(None), Models(agrees, None), ClassifyParams())
+    assert (decision.route, decision.category) == (Route.REVIEW, "other")
+    assert 'says "i never subscribe" (not a request cue' in decision.reasons[-1]
+
+
+def test_without_a_cue_the_confirmed_request_is_answered(agrees: Agrees) -> None:
+    decision = classify(mail("Subscription", "Please add me to the newsletter."),
+                        load_rules(None), Models(agrees, None), ClassifyParams())
+    assert decision.route is Route.ACKNOWLEDGE
+
+
+def test_a_cue_is_read_above_the_quoted_thread_only(agrees: Agrees) -> None:
+    decision = classify(mail("Re: Subscription", "Yes, please add me.\n\nOn Mon, Ana wrote:\n"
+                                                  "> Reply STOP to unsubscribe from our list"),
+                        load_rules(None), Models(agrees, None), ClassifyParams())
+    assert decision.route is Route.ACKNOWLEDGE
