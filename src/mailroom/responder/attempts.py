@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
+
 from mailroom.errors import RetryLater
 from mailroom.responder.smtp import Delivery, SmtpUnknown
 from mailroom.settings import UncertainReplyPolicy
@@ -62,6 +65,10 @@ class AttemptLog:
     _pending: list[_Op] = field(default_factory=list)
     _writer: asyncio.Task[None] | None = None
     _failure: BaseException | None = None
+    # the log's own store connection, kept between the commits of a batch (one writer at a
+    # time): a connection from the pool per commit cost a checkout and its liveness ping,
+    # one more round trip to the store on the path of every start
+    _conn: Connection | None = None
 
     async def start(self, key: Key, owner: str) -> bool:
         """Durably ``sending`` before the transaction; False: the claim is no longer ours."""
@@ -79,9 +86,15 @@ class AttemptLog:
             self._queue(_Op("refused", key))
 
     async def flush(self) -> None:
-        """Wait until everything queued is committed; raises if the store stayed away."""
+        """Wait until everything queued is committed; raises if the store stayed away.
+
+        The log's store connection goes back to the pool here (once per batch): it is not
+        held while the responder waits for work."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.to_thread(_close, conn)
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -124,15 +137,51 @@ class AttemptLog:
                 if op.done is not None and not op.done.done():
                     op.done.set_result((*op.key, op.owner) in started)
 
+    def close(self) -> None:
+        """Give the log's store connection back (a later commit opens another)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            _close(conn)
+
     def _commit(self, ops: list[_Op]) -> set[tuple[str, str, str]]:
-        """One transaction: what ended, then what starts (usually one statement for both)."""
+        """One transaction: what ended, then what starts (usually one statement for both).
+
+        On the log's kept connection; if the store dropped it while it was idle (a restart),
+        the commit is tried once more on a new one, as the pool's ping would have done.
+        """
+        kept = self._conn is not None
+        for last in (not kept, True):
+            try:
+                return self._commit_on(self._connection(), ops)
+            except OperationalError as exc:
+                self.close()
+                if last:
+                    raise RetryLater(f"state store unavailable: {exc.orig!r}") from exc
+            except BaseException:
+                self.close()
+                raise
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.db.engine.connect()
+        return self._conn
+
+    def _commit_on(self, conn: Connection, ops: list[_Op]) -> set[tuple[str, str, str]]:
         sent = [op.key for op in ops if op.kind == "sent"]
         refused = [op.key for op in ops if op.kind == "refused"]
         uncertain = {op.key: op.note for op in ops if op.kind == "uncertain"}
         starts = [(*op.key, op.owner) for op in ops if op.kind == "start"]
-        with self.db.begin() as conn:
+        with conn.begin():
             # a refused attempt is claimed again before its quick retry may start below
             reply_store.end_attempts(conn, refused, lease=self.claim_lease)
             reply_store.mark_uncertain_many(conn, uncertain, note=UNCERTAIN_NOTE)
             return reply_store.record_attempts(conn, sent=sent, starts=starts,
                                                lease=self.lease)
+
+
+def _close(conn: Connection) -> None:
+    try:
+        conn.close()
+    except Exception:  # a connection the store already dropped
+        conn.invalidate()

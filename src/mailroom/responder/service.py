@@ -187,6 +187,7 @@ class ResponderService(Runner[RoutedEmail]):
         finally:
             await dependencies.stop(watch)
             await self.pool.close()
+            self.attempts.close()
 
     async def _smtp_problem(self) -> str | None:
         return await dependencies.smtp_problem(self.rt.settings)
