@@ -23,7 +23,14 @@ import sys
 from collections.abc import Callable, Collection, Hashable
 from datetime import datetime
 from email.errors import HeaderParseError
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import (
+    Address,
+    BaseHeader,
+    Group,
+    HeaderRegistry,
+    MessageIDHeader,
+    UniqueAddressHeader,
+)
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
@@ -118,6 +125,69 @@ class _CachedHeaderRegistry(HeaderRegistry):
         return self._values.get((name, value), lambda: make(name, value))
 
 
+class _LazyTree:
+    """A header whose parse tree is made only when the stdlib's folding asks for it.
+
+    The reply's To (set from an ``Address``) and Message-ID (``reply_message_id``'s plain
+    ``<id@domain>``) are new in every reply, and parsing them was a third of composing
+    (py-spy, ``python -m benchmarks.responder``). Nothing else reads their tree: the
+    reply policy writes such a header as ``Name: value`` when it fits on one line, and
+    for anything else the tree is made here, from the same text the stdlib would parse,
+    so the stdlib's own folding (``policy.SMTP``, the byte-for-byte test) sees the tree
+    it would have made.
+    """
+
+    _tree: Any = None
+
+    @property
+    def _parse_tree(self) -> Any:
+        if self._tree is None:
+            self._tree = self.value_parser(str(self))  # type: ignore[attr-defined]
+        return self._tree
+
+    @_parse_tree.setter
+    def _parse_tree(self, tree: Any) -> None:
+        self._tree = tree
+
+
+class _ReplyToHeader(_LazyTree, UniqueAddressHeader):
+    """To set from one ``Address``: its group and text need no parsing (the stdlib makes
+    them the same way from the object, and gives no defects in that case)."""
+
+    @classmethod
+    def parse(cls, value: Any, kwds: dict[str, Any]) -> None:
+        if isinstance(value, Address):
+            groups = [Group(None, [value])]
+            decoded = ", ".join([str(item) for item in groups])
+            if _encodable(decoded):  # (else the stdlib sanitises it: parsed as usual)
+                kwds.update(groups=groups, defects=[], decoded=decoded, parse_tree=None)
+                return
+        super().parse(value, kwds)
+
+
+def _encodable(text: str) -> bool:
+    """No lone surrogates (the stdlib's ``_has_surrogates``, negated)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# what reply_message_id writes: a dot-atom on each side, which parses without a defect and
+# prints back as itself (test_compose checks both against the stdlib's parse)
+SIMPLE_MSG_ID = re.compile(r"<[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
+
+
+class _ReplyMessageIDHeader(_LazyTree, MessageIDHeader):
+    @classmethod
+    def parse(cls, value: Any, kwds: dict[str, Any]) -> None:
+        if isinstance(value, str) and SIMPLE_MSG_ID.fullmatch(value):
+            kwds.update(decoded=value, parse_tree=None)
+            return
+        super().parse(value, kwds)
+
+
 _FOLDED = _Memo()
 
 
@@ -137,7 +207,8 @@ class _ReplyPolicy(EmailPolicy):
             key = (type(value), name, str(value), self.linesep, self.max_line_length, self.utf8,
                    self.cte_type)
             return _FOLDED.get(key, lambda: fold(name, value))
-        tree = getattr(value, "_parse_tree", None)  # a header object: fold() reads this tree
+        # a header object: fold() reads its tree, whose text a lazy one has as its value
+        tree = value if isinstance(value, _LazyTree) else getattr(value, "_parse_tree", None)
         if tree:
             text = str(tree)
             if text.isascii() and "\r" not in text and "\n" not in text and \
@@ -146,7 +217,11 @@ class _ReplyPolicy(EmailPolicy):
         return fold(name, value)
 
 
-REPLY_POLICY = _ReplyPolicy(linesep="\r\n", header_factory=_CachedHeaderRegistry())
+_HEADERS = _CachedHeaderRegistry()
+# (the registry adds BaseHeader as a base when it makes the class: not a subclass yet)
+_HEADERS.map_to_type("to", _ReplyToHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("message-id", _ReplyMessageIDHeader)  # type: ignore[arg-type]
+REPLY_POLICY = _ReplyPolicy(linesep="\r\n", header_factory=_HEADERS)
 REPLY_POLICY_UTF8 = REPLY_POLICY.clone(utf8=True)  # for internationalised addresses (SMTPUTF8)
 # the alternatives' boundary: "=_" never occurs in quoted-printable text, and both parts are
 # always quoted-printable, so no body can contain it (RFC 2045, section 6.7)

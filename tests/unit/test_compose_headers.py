@@ -1,0 +1,80 @@
+"""The reply's To and Message-ID headers, made without parsing: the same as the stdlib's.
+
+``compose`` gives these two per-reply headers their parse tree only when something folds
+them the stdlib's way; the value, the addresses, the defects and every folded byte must be
+what the stdlib's own header registry makes from the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email import policy
+from email.headerregistry import Address, HeaderRegistry
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailroom.responder.compose import REPLY_POLICY, SIMPLE_MSG_ID
+
+STDLIB = HeaderRegistry()
+OURS = REPLY_POLICY.header_factory
+POLICIES = (policy.SMTP, policy.SMTPUTF8, REPLY_POLICY)
+
+atom = st.from_regex(r"[A-Za-z0-9]{1,40}", fullmatch=True)
+dot_atom = st.lists(atom, min_size=1, max_size=4).map(".".join)
+label = st.from_regex(r"[A-Za-z0-9-]{1,30}", fullmatch=True)
+domain = st.lists(label, min_size=1, max_size=4).map(".".join)
+names = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc", "Zl", "Zp"]),
+                max_size=120)
+
+
+def same_header(ours: object, theirs: object) -> None:
+    assert str(ours) == str(theirs)
+    assert [(type(d), str(d)) for d in ours.defects] == \
+        [(type(d), str(d)) for d in theirs.defects]  # type: ignore[attr-defined]
+    for p in POLICIES:
+        assert outcome(p.fold, ours) == outcome(p.fold, theirs)
+        assert outcome(p.fold_binary, ours) == outcome(p.fold_binary, theirs)
+
+
+def outcome(fold: Callable[[str, Any], object], header: object) -> object:
+    """What folding gives, or the error it raises (e.g. a non-ASCII id under policy.SMTP)."""
+    try:
+        return fold("X", header)
+    except Exception as exc:
+        return type(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(left=dot_atom, right=domain)
+def test_a_plain_message_id_is_the_stdlibs(left: str, right: str) -> None:
+    value = f"<{left}@{right}>"
+    assert SIMPLE_MSG_ID.fullmatch(value)
+    ours, theirs = OURS("Message-ID", value), STDLIB("Message-ID", value)
+    same_header(ours, theirs)
+    assert not theirs.defects and str(theirs) == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=st.text(max_size=60))
+def test_any_other_message_id_is_parsed_as_the_stdlib_does(value: str) -> None:
+    value = value.replace("\r", "").replace("\n", "")
+    same_header(OURS("Message-ID", value), STDLIB("Message-ID", value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=names, local=dot_atom, host=domain)
+def test_the_to_address_is_the_stdlibs(name: str, local: str, host: str) -> None:
+    address = Address(display_name=name, addr_spec=f"{local}@{host}")
+    ours, theirs = OURS("To", address), STDLIB("To", address)
+    same_header(ours, theirs)
+    assert ours.addresses == theirs.addresses  # type: ignore[attr-defined]
+    assert ours.groups == theirs.groups  # type: ignore[attr-defined]
+
+
+def test_a_to_given_as_text_is_parsed_as_usual() -> None:
+    ours = OURS("To", "Ana <ana@example.org>, bob@example.org")
+    theirs = STDLIB("To", "Ana <ana@example.org>, bob@example.org")
+    same_header(ours, theirs)
+    assert ours.addresses == theirs.addresses  # type: ignore[attr-defined]
