@@ -23,6 +23,19 @@ CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long scenarios first (slow, then faults, then integration): under ``pytest -n`` they
+    start at once and the many short tests fill the workers around them, instead of one
+    long scenario running alone at the end."""
+    def rank(item: pytest.Item) -> int:
+        for order, marker in enumerate(("slow", "faults", "integration")):
+            if item.get_closest_marker(marker) is not None:
+                return order
+        return 3
+
+    items.sort(key=rank)
+
+
 @pytest.fixture
 def broker() -> Iterator[EmbeddedBroker]:
     """A fresh embedded Tansu broker (memory storage) for one test."""

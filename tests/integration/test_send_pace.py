@@ -39,8 +39,11 @@ from pipeline import wait_until
 from responders import publish, queued, responding, routed, seed
 from servers import SmtpBehaviour, SmtpSink
 
+# serial: it counts the sink's arrivals per second, which CPU taken by tests running beside
+# it (`pytest -n`) would bunch; the README's test command runs it alone, after the rest
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.serial,
     pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning"),
 ]
 

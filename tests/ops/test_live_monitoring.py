@@ -175,7 +175,9 @@ def test_prometheus_scrapes_mailroom_panels_answer_and_an_smtp_outage_reaches_al
     # -- every panel query evaluates and shows series; the mailbox variable has values
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     queries = dashboard_queries(dashboard)
-    assert not panel_problems(prometheus, queries), panel_problems(prometheus, queries)
+    # a counter born with the last scrape has one sample, and rate() needs two: wait a scrape
+    wait_for(lambda: not panel_problems(prometheus, queries), 30, "every panel shows series",
+             lambda: str(panel_problems(prometheus, queries)))
     mailboxes = httpx.get(f"{prometheus.url}/api/v1/label/mailbox/values",
                           params={"match[]": "mailroom_collector_mailbox_up"}, timeout=5).json()
     assert mailboxes["data"], mailboxes
