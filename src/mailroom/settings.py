@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     smtp_security: Security = Security.STARTTLS
     smtp_email: str = ""
     smtp_password: SecretStr = SecretStr("")
-    smtp_pool_size: int = Field(4, ge=1, le=64)
+    smtp_pool_size: int = Field(8, ge=1, le=64)
     smtp_timeout: float = Field(30.0, gt=0)
     uncertain_reply_policy: UncertainReplyPolicy = UncertainReplyPolicy.REVIEW
     reply_from_name: str = "mailroom"

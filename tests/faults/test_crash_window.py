@@ -128,7 +128,8 @@ async def test_a_lost_250_is_sent_again_under_the_resend_policy(
 BACKLOG = 3000
 REFUSALS = 20  # DATA answered 451, spread over the run
 LOST_ANSWERS = 3  # 250s the proxy drops after the server stored the message
-POOL_SIZE = 4  # SMTP_POOL_SIZE's default, the bound per killed responder
+# SMTP_POOL_SIZE's default, the bound per killed responder
+POOL_SIZE = int(Settings.model_fields["smtp_pool_size"].default)
 
 
 class SlowlyRefusing:

@@ -126,7 +126,7 @@ class SmtpConfig:
     username: str = ""
     password: str = field(default="", repr=False)
     timeout: float = 30.0
-    pool_size: int = 4
+    pool_size: int = 8
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpConfig:
