@@ -92,7 +92,10 @@ class ServiceProcs:
         return [f"{name} (exit {p.returncode})" for name, ps in self.running.items()
                 for p in ps if p.poll() is not None]
 
-    def stop_all(self) -> None:
+    def stop_all(self) -> list[str]:
+        """SIGTERM every process still running; returns those that had to be SIGKILLed
+        (still there 30 s later), which a graceful stop must leave empty."""
+        forced = []
         for proc in self.everything:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -102,6 +105,8 @@ class ServiceProcs:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+                forced.append(" ".join(map(str, proc.args[3:])))  # type: ignore[index]
+        return forced
 
     def tail(self, lines: int = 15) -> str:
         """The last lines of every log, for assertion messages."""

@@ -208,7 +208,7 @@ def test_mailroom_up_killed_twice_leaves_at_most_the_replies_on_the_wire_in_doub
     finally:
         db.dispose()
     assert not procs.exited(), procs.tail()
-    procs.stop_all()
+    assert not procs.stop_all(), procs.tail()  # each stopped on SIGTERM, none needed a kill
     assert not brokers_on("127.0.0.1", broker_port), "a broker was left running"
 
     assert_only_the_wire_in_doubt(books, reply_rows, wanted, refusing, smtp_proxy, len(mails))
@@ -264,4 +264,7 @@ def test_split_services_on_postgresql_responder_killed_twice_leaves_only_the_wir
         reply_rows = {str(m): str(s) for m, s in conn.execute(
             select(replies.c.mail_id, replies.c.status))}
     assert not procs.exited(), procs.tail()
+    # no process of the run left: each service stops on SIGTERM, none needs a kill
+    assert not procs.stop_all(), procs.tail()
+    assert all(p.poll() is not None for p in procs.everything)
     assert_only_the_wire_in_doubt(books, reply_rows, wanted, refusing, smtp_proxy, len(mails))
