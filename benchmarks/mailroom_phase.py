@@ -2,7 +2,8 @@
 
 ``split`` mode runs ``mailroom collector|processor|responder|api`` as separate processes
 (as in production, sharing the broker and the store), so memory and CPU are measured per
-service; ``up`` runs ``mailroom up`` (every service in one process). Completion and the
+service; ``up`` runs ``mailroom up`` (its stages in child processes, counted with it;
+``--env UP_PROCESSES=false``: every service in one process). Completion and the
 per-stage timestamps are read from the state store, the reply arrival times from the sink.
 """
 
@@ -90,7 +91,8 @@ class Mailroom:
             out = (logs / f"{name}.log").open("wb")
             proc = subprocess.Popen([*MAILROOM, name], env=env, stdout=out, stderr=subprocess.STDOUT)
             self.procs[name] = proc
-            sampler.add(name, proc.pid)
+            # `mailroom up` runs its stages in child processes (UP_PROCESSES): count them with it
+            sampler.add(name, proc.pid, tree=self.mode == "up")
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():

@@ -1,6 +1,9 @@
-"""Starting and stopping services: all of them in one process (`up`) or one alone.
+"""Starting and stopping services: all of them under one supervisor (`up`) or one alone.
 
 Every service has the same shape: ``Service(runtime)`` with ``async run()`` and ``stop()``.
+With ``processes`` (``UP_PROCESSES``, `mailroom up`'s default) the Kafka stages each run in
+a child process (``mailroom.stages``) and the supervisor keeps the broker, the API and the
+reconciler; otherwise every service is a task of this process.
 In embedded mode the supervisor also owns the Tansu broker and keeps its memory bounded:
 Tansu keeps every record forever, so once every stage has caught up (nothing open in the
 store, every runner idle) the topics and consumer groups are deleted and created again.
@@ -15,16 +18,18 @@ import gc
 import importlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from mailroom import topics
 from mailroom.broker import BrokerError, EmbeddedBroker
 from mailroom.reconciler import Reconciler
-from mailroom.runtime import Runtime, build_runtime
+from mailroom.runtime import ComponentHealth, Runtime, build_runtime
 from mailroom.settings import ConfigError, Settings
+from mailroom.stages import MergedRegistry, StageError, StageProcess
 from mailroom.store import mails as mail_store
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,11 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
+def use_processes(settings: Settings, names: list[str]) -> bool:
+    """Child processes only pay when two or more Kafka stages would share a process."""
+    return settings.up_processes and sum(n in KAFKA_STAGES for n in names) >= 2
+
+
 def check_settings(settings: Settings, names: list[str]) -> None:
     """Fail start-up early, one line per setting the services lack (``Settings.missing_for``)."""
     missing = settings.missing_for(names)
@@ -101,9 +111,14 @@ class Supervisor:
     recycles: int = 0
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     on_ready: list[Callable[[Supervisor], Awaitable[None]]] = field(default_factory=list)
+    # the Kafka stages in child processes (``mailroom.stages``) rather than tasks here
+    processes: bool = False
+    stages: dict[str, StageProcess] = field(default_factory=dict)
+    last_recycle_seconds: float = 0.0  # how long the last topic recycling stopped the stages
 
     async def start_broker(self) -> str:
         if not self.settings.embedded:
+            self.spawn_stages()
             return self.settings.kafka_bootstrap_servers
         if "kafka_session_timeout_ms" not in self.settings.model_fields_set:
             self.settings = self.settings.model_copy(
@@ -114,10 +129,51 @@ class Supervisor:
         # forked from the event loop's thread, which lives as long as the process: the
         # broker's parent-death signal follows the thread that started it, not the process
         self.broker.spawn()
+        # the stages import their modules while the broker comes up
+        self.spawn_stages()
         return await asyncio.to_thread(self.broker.wait_ready)
+
+    def spawn_stages(self) -> None:
+        """Process mode: one child per Kafka stage, forked from the event loop's thread (their
+        parent-death signal follows it); they import their service and wait for ``start``."""
+        if not self.processes:
+            return
+        for name in KAFKA_STAGES:
+            if name in self.names and name not in self.stages:
+                stage = StageProcess(name)
+                stage.on_health = self._merge_health
+                self.stages[name] = stage
+                stage.spawn()
+
+    def _merge_health(self, stage: StageProcess) -> None:
+        """What a child saw of its servers, in this process's runtime (``/health``)."""
+        if self.runtime is None:
+            return
+        for component, (ok, detail, since) in stage.health.items():
+            known = self.runtime.health.get(component)
+            if known is None or known.ok != ok or known.detail != detail:
+                when = datetime.fromisoformat(since) if since else None
+                self.runtime.health[component] = (
+                    ComponentHealth(ok, detail, when) if when else ComponentHealth(ok, detail))
+
+    def _stage_metrics(self) -> list[list[Any]]:
+        return [stage.metrics for stage in self.stages.values()]
+
+    async def start_stages(self, bootstrap: str) -> None:
+        assert self.runtime is not None
+        # /metrics serves the children's counters with this process's
+        merged = MergedRegistry(self.runtime.metrics.registry, self._stage_metrics)
+        self.runtime.metrics.registry = merged  # type: ignore[assignment]
+        await asyncio.gather(*(stage.connect() for stage in self.stages.values()))
+        await asyncio.gather(*(stage.start(self.settings, bootstrap)
+                               for stage in self.stages.values()))
+        log.info("stages running in their own processes: %s", ", ".join(
+            f"{name} (pid {stage.pid})" for name, stage in self.stages.items()))
 
     def pipeline_idle(self) -> bool:
         """Every consuming stage is between batches and the collector has nothing new."""
+        if not all(stage.idle() for stage in self.stages.values()):
+            return False
         for name in KAFKA_STAGES:
             service = self.services.get(name)
             if service is None:
@@ -152,7 +208,8 @@ class Supervisor:
         check_settings(self.settings, self.names)
         # imported in a thread while the main one waits for the broker, the store and the
         # topics: a restart answers sooner
-        imported = asyncio.create_task(asyncio.to_thread(import_services, self.names))
+        here = [n for n in self.names if not (self.processes and n in KAFKA_STAGES)]
+        imported = asyncio.create_task(asyncio.to_thread(import_services, here))
         try:
             bootstrap = await self.start_broker()
             self.runtime = build_runtime(self.settings, bootstrap)
@@ -165,7 +222,9 @@ class Supervisor:
                 # a new embedded broker holds nothing: what is open in the store goes again
                 await asyncio.to_thread(self._republish_all)
             await imported
-            for name in self.names:
+            if self.stages:
+                await self.start_stages(bootstrap)
+            for name in here:
                 self.start_service(name)
             if any(n in ("processor", "responder") for n in self.names):
                 self.reconciler = Reconciler(
@@ -198,6 +257,13 @@ class Supervisor:
                     log.error("service %s stopped unexpectedly: %r", name, exc)
                     self.stopping.set()
                     return 1
+            for name, stage in self.stages.items():
+                if stage.exited.is_set() and not self.stopping.is_set():
+                    await asyncio.sleep(0.2)  # its exit code
+                    log.error("service %s stopped unexpectedly: its process (pid %s) exited "
+                              "(%s); stopping everything", name, stage.pid, stage.exit_text())
+                    self.stopping.set()
+                    return 1
             if self.broker is not None and not self.stopping.is_set():
                 await self.maybe_recycle()
         return 0
@@ -227,14 +293,15 @@ class Supervisor:
             return False
         if await asyncio.to_thread(self._open_count) > 0:
             return False
-        running = [n for n in KAFKA_STAGES if n in self.services]
+        running = [n for n in KAFKA_STAGES if n in self.services or n in self.stages]
         log.info("recycling embedded topics after %d mails", total - self._last_recycle_total)
+        started = time.monotonic()
         for name in running:
-            await self.stop_service(name)
+            await self._pause(name)
         # stopping the collector may have published more: re-check before dropping
         if await asyncio.to_thread(self._open_count) > 0:
             for name in running:
-                self.start_service(name)
+                await self._resume(name)
             return False
         kafka = self.runtime.kafka
         groups = [kafka.group_id(n) for n in KAFKA_STAGES]
@@ -245,10 +312,25 @@ class Supervisor:
             self.settings.kafka_replication_factor,
         )
         for name in running:
-            self.start_service(name)
+            await self._resume(name)
         self._last_recycle_total = total
         self.recycles += 1
+        self.last_recycle_seconds = time.monotonic() - started
+        log.info("recycled the embedded topics; the stages were stopped for %.1f s",
+                 self.last_recycle_seconds)
         return True
+
+    async def _pause(self, name: str) -> None:
+        if name in self.stages:
+            await self.stages[name].pause()
+        else:
+            await self.stop_service(name)
+
+    async def _resume(self, name: str) -> None:
+        if name in self.stages:
+            await self.stages[name].resume()
+        else:
+            self.start_service(name)
 
     async def shutdown(self) -> None:
         self.stopping.set()
@@ -256,6 +338,9 @@ class Supervisor:
             self.reconciler.stop()
         # collector first, so nothing new enters while the others drain their batch
         for name in ["collector", "processor", "responder", "api"]:
+            stage = self.stages.pop(name, None)
+            if stage is not None:
+                await stage.stop()
             await self.stop_service(name)
         task = self.tasks.pop("reconciler", None)
         if task is not None:
@@ -272,7 +357,7 @@ def run_supervised(settings: Settings, names: list[str],
     """Run services until SIGINT/SIGTERM; returns the exit code."""
 
     async def main() -> int:
-        supervisor = Supervisor(settings, names)
+        supervisor = Supervisor(settings, names, processes=use_processes(settings, names))
         if on_ready is not None:
             supervisor.on_ready.append(on_ready)
         loop = asyncio.get_running_loop()
@@ -285,4 +370,7 @@ def run_supervised(settings: Settings, names: list[str],
     except (ConfigError, BrokerError) as exc:
         log.error("%s", exc)
         return 2
+    except StageError as exc:
+        log.error("%s", exc)
+        return 1
 

@@ -45,11 +45,13 @@ FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirect
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, tag: str | None = None) -> None:
+    """Log lines on stderr; ``tag`` names the stage of a `mailroom up` child process."""
     numeric = getattr(logging, level.upper(), logging.INFO)
+    where = f"[{tag}] " if tag else ""
     logging.basicConfig(
         level=numeric,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s %(levelname)s {where}%(name)s: %(message)s",
         stream=sys.stderr,
     )
     if numeric > logging.DEBUG:

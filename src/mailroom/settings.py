@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     kafka_group_prefix: str = "mailroom"
     embedded_broker_port: int = Field(9092, ge=0, le=65535)
     embedded_recycle_records: int = Field(20_000, ge=100)
+    # `mailroom up`: collector, processor and responder each in a child process (true) or
+    # every service in one process (false); docs/deployment.md
+    up_processes: bool = True
 
     # State store
     database_url: SecretStr = SecretStr("")  # its password must never print
