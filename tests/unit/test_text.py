@@ -50,6 +50,7 @@ QUOTED_REPLIES = [
     ("Alta\n________________________________\nDe: Club <c@x.es>\nEnviado: lunes\nbaja", "Alta"),
     ("add me\n> quoted line\nthanks", "add me\nthanks"),
     ("> only quoted\n> text", "> only quoted\n> text"),
+    ("-- \nEnviado desde mi iPhone", ""),
     ("From: is how I start a sentence sometimes\nplease add me", "From: is how I start a sentence "
      "sometimes\nplease add me"),
 ]

@@ -66,14 +66,19 @@ def own_words(body: str) -> str:
 
     Lines quoted with ">" are dropped; the first attribution line, original-message
     separator, Outlook header block or "-- " delimiter ends the sender's words. A body that
-    is nothing but quote is kept whole (there is nothing else to read).
+    is nothing but quote is kept whole (there is nothing else to read); one that is nothing
+    but a signature says nothing (the subject is the mail).
     """
     if not _MAYBE_QUOTED.search(body):  # most mails: nothing to cut, one C-speed scan
         return body.strip()
     lines = body.splitlines()
     kept: list[str] = []
     for n, line in enumerate(lines):
-        if line in _SIGNATURE or line.rstrip() == "--" or _SEPARATOR.match(line):
+        if line in _SIGNATURE or line.rstrip() == "--":
+            if not "\n".join(kept).strip():  # a signature and nothing above it: no words
+                return ""
+            break
+        if _SEPARATOR.match(line):
             break
         if _ATTRIBUTION.match(line) or (
                 n + 1 < len(lines) and _ATTRIBUTION.match(f"{line} {lines[n + 1]}")
