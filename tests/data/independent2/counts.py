@@ -84,9 +84,9 @@ def main():
     print(f"\n{len(rows)} mails, {len(errors)} errors, {len(warnings)} warnings\n")
     by = Counter((r["language"], r["label"]) for r in rows)
     print("language x label")
-    print(f"{'':6}" + "".join(f"{l:>16}" for l in LABELS) + f"{'total':>8}")
+    print(f"{'':6}" + "".join(f"{label:>16}" for label in LABELS) + f"{'total':>8}")
     for lang in LANGS:
-        cells = [by[(lang, l)] for l in LABELS]
+        cells = [by[(lang, label)] for label in LABELS]
         print(f"{lang:6}" + "".join(f"{c:>16}" for c in cells) + f"{sum(cells):>8}")
 
     print("\nslice counts (language / label)")
@@ -95,9 +95,10 @@ def main():
     for s in SLICES:
         cells = []
         for lang in LANGS:
-            per = [sum(1 for r in rows if r["language"] == lang and r["label"] == l and s in r["slices"])
-                   for l in LABELS]
-            cells += per + [sum(per)]
+            per = [sum(1 for r in rows
+                       if r["language"] == lang and r["label"] == label and s in r["slices"])
+                   for label in LABELS]
+            cells += [*per, sum(per)]
         cells.append(sum(1 for r in rows if s in r["slices"]))
         print(f"{s:16}" + "".join(f"{c:>10}" for c in cells))
     return 1 if errors else 0
