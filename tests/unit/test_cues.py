@@ -21,12 +21,16 @@ CANCELLATIONS = [
     "Please cease sending marketing emails to this address.", "STOP", "Opt me out.",
     "get me off the list plz", "Please pause my subscription.", "I no longer wish to receive it.",
     "dont send me any more emails", "I'd like to stop receiving the newsletter.",
+    "Les solicito que den por finalizada mi suscripción a su boletín.",
+    "Please terminate my subscription to the journal.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
     "Not interested in the newsletter, I need sales.", "I don't want to subscribe, just a question.",
     "Thanks for subscribing to FilmClub!", "¡Gracias por suscribirte! Tu suscripción ya está activa.",
     "This is an automated message, please do not reply.",
+    "This message was created automatically by mail delivery software.",
+    "A message that you sent could not be delivered to one or more of its recipients.",
 ]
 REQUESTS = [
     "Quiero suscribirme al boletín.", "¿Me podéis apuntar a la lista de correo?",
@@ -36,6 +40,8 @@ REQUESTS = [
     "please delete this email.", "Drop me the magazine regularly, thanks.",
     "Hola, me gustaría recibir la newsletter. Un saludo desde Madrid.",
     "Could you include my colleague too? Thanks for the weekly digest.",
+    "Por la presente solicito la suscripción al boletín; termino con un saludo.",
+    "I hereby request a subscription to the bulletin. Please deliver it to this address.",
 ]
 
 

@@ -12,7 +12,7 @@ Two kinds:
 
 - ``cancellation``: asking to leave, stop or pause ("darme de baja", "desuscribime",
   "cancelar mi suscripción", "unsubscribe", "remove me", "stop sending", "cease sending",
-  "opt out", "pause my subscription");
+  "opt out", "pause my subscription", "den por finalizada mi suscripción");
 - ``not a request``: negations and mail about a subscription rather than asking for one
   ("I never subscribed", "no me interesa el boletín", "don't want to subscribe", "thanks
   for subscribing", "your subscription is active", "do not reply to this message").
@@ -34,8 +34,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("baja",), r"\bd\w{0,6}\s+de\s+baja\b|\bde\s+baja\s+(de|del|en|a)\b|\bla\s+baja\b|^\s*baja\b"),
     (("desus", "dess", "desub", "desins", "desap", "desaf"),
      r"\bdes(s?u?s|u?b?s|ins)cri[bvp]|\bdesapunt|\bdesafili"),
-    (("cancel", "anul", "suspend", "paus", "congel", "revoc"),
-     r"\b(cancel|anul|suspend|paus|congel|revoc)\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
+    (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
+     r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin)\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
      r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
     (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu"),
      r"\b(quit|sac|borr|elimin|retir|remov|exclu)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
@@ -94,7 +94,10 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("gracias por",), r"\bgracias\s+por\s+(suscribirte|suscribirse|tu\s+suscripcion|su\s+suscripcion|"
      r"darte\s+de\s+alta)"),
     (("suscripcion",), r"\btu\s+suscripcion\s+(ya\s+)?(esta|ha\s+sido)\s+(activa|confirmada|activada)"),
-    (("automatic", "automated"), r"\bmensaje\s+automatico\b|\bthis\s+is\s+an\s+automated\s+(message|email)"),
+    (("automatic", "automated"), r"\bmensaje\s+automatico\b|\bthis\s+is\s+an\s+automated\s+(message|email)"
+     r"|\bcreated\s+automatically\s+by\s+mail\s+delivery"),
+    (("deliver", "entreg"), r"\bcould\s+not\s+be\s+delivered\s+to\b|\bno\s+(se\s+)?(ha\s+)?pudo\s+(ser\s+)?"
+     r"entregar\w*\s+(a|al)\b"),
     (("never", "n't", "didnt", "dont", "did not", "do not", "not interested"),
      r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for)"
      r"|\b(do\s*n[o']?t|do\s+not|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join|"
