@@ -91,6 +91,26 @@ def use_processes(settings: Settings, names: list[str]) -> bool:
     return settings.up_processes and sum(n in KAFKA_STAGES for n in names) >= 2
 
 
+def spawn_stage_processes(settings: Settings, names: list[str]) -> dict[str, StageProcess]:
+    """Process mode: the stages' children, spawned as early as possible so that their imports
+    overlap the start-up checks and the broker's start. Call from the main thread (their
+    parent-death signal follows the thread that forked them); they wait for ``start``."""
+    if not use_processes(settings, names):
+        return {}
+    stages = {}
+    for name in KAFKA_STAGES:
+        if name in names:
+            stages[name] = StageProcess(name)
+            stages[name].spawn()
+    return stages
+
+
+def stop_stage_processes(stages: dict[str, StageProcess]) -> None:
+    """End children spawned for a start that did not happen (they only imported)."""
+    for stage in stages.values():
+        stage.kill_unstarted()
+
+
 def check_settings(settings: Settings, names: list[str]) -> None:
     """Fail start-up early, one line per setting the services lack (``Settings.missing_for``)."""
     missing = settings.missing_for(names)
@@ -140,10 +160,10 @@ class Supervisor:
             return
         for name in KAFKA_STAGES:
             if name in self.names and name not in self.stages:
-                stage = StageProcess(name)
-                stage.on_health = self._merge_health
-                self.stages[name] = stage
-                stage.spawn()
+                self.stages[name] = StageProcess(name)
+                self.stages[name].spawn()
+        for stage in self.stages.values():
+            stage.on_health = self._merge_health
 
     def _merge_health(self, stage: StageProcess) -> None:
         """What a child saw of its servers, in this process's runtime (``/health``)."""
@@ -353,11 +373,14 @@ class Supervisor:
 
 
 def run_supervised(settings: Settings, names: list[str],
-                   on_ready: Callable[[Supervisor], Awaitable[None]] | None = None) -> int:
-    """Run services until SIGINT/SIGTERM; returns the exit code."""
+                   on_ready: Callable[[Supervisor], Awaitable[None]] | None = None,
+                   stages: dict[str, StageProcess] | None = None) -> int:
+    """Run services until SIGINT/SIGTERM; returns the exit code. ``stages``: children
+    ``spawn_stage_processes`` started already (process mode), else they are spawned here."""
 
     async def main() -> int:
-        supervisor = Supervisor(settings, names, processes=use_processes(settings, names))
+        supervisor = Supervisor(settings, names, processes=use_processes(settings, names),
+                                stages=dict(stages or {}))
         if on_ready is not None:
             supervisor.on_ready.append(on_ready)
         loop = asyncio.get_running_loop()

@@ -107,7 +107,12 @@ async def _log_checks(settings: Settings, services: Sequence[str]) -> None:
 
 def cmd_services(names: list[str]) -> Handler:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from mailroom.app import SERVICE_CLASSES, run_supervised
+        from mailroom.app import (
+            SERVICE_CLASSES,
+            run_supervised,
+            spawn_stage_processes,
+            stop_stage_processes,
+        )
         from mailroom.check import startup_problems
 
         if names != ["all"] and settings.embedded:
@@ -119,8 +124,14 @@ def cmd_services(names: list[str]) -> Handler:
         if getattr(args, "with_api", False) and "api" not in wanted:
             # containers: the API in the same process serves this stage's /metrics and probes
             wanted = [*wanted, "api"]
-        startup_problems(settings, wanted)
-        return run_supervised(settings, wanted, log_startup_checks(wanted))
+        # process mode: the stages import their modules while the checks below run
+        stages = spawn_stage_processes(settings, wanted)
+        try:
+            startup_problems(settings, wanted)
+        except BaseException:
+            stop_stage_processes(stages)
+            raise
+        return run_supervised(settings, wanted, log_startup_checks(wanted), stages)
 
     return run
 

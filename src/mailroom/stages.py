@@ -112,6 +112,18 @@ class StageProcess:
             child_end.close()
         self._sock = parent_end
 
+    def kill_unstarted(self) -> None:
+        """SIGTERM a child that was never sent ``start`` (it dies at once) and reap it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._sock is not None:
+            self._sock.close()
+
     async def connect(self) -> None:
         assert self._sock is not None
         reader, self._writer = await asyncio.open_unix_connection(sock=self._sock, limit=2**24)
