@@ -888,7 +888,57 @@ OTHER_MORE = {  # name the list or the keyword without asking to join or leave i
            "Weekly newsletter report: {n} subscribers, {day} sign-ups and {day} unsubscribes.",
            "My neighbour is subscribed too and says {thing} arrives late."],
 }
-for _table, _more in ((SUBSCRIBE, SUBSCRIBE_MORE), (UNSUBSCRIBE, UNSUBSCRIBE_MORE), (OTHER, OTHER_MORE)):
+# kinds the second independent set's misses showed (formal noun-phrase requests, institutions,
+# "leave my email so you send me", existing subscribers' questions, adverts in the bulletin)
+SUBSCRIBE_MORE2 = {
+    "es": ["Por medio del presente solicito mi suscripción a {thing}.",
+           "Por la presente solicito la suscripción a {thing} para mi empresa.",
+           "Solicitamos la suscripción a {thing}, en formato electrónico, para nuestro departamento.",
+           "La biblioteca solicita la suscripción institucional a {thing}.",
+           "Les escribo para formalizar la suscripción a {thing}.",
+           "Os escribo para suscribirme a {thing}.", "Sí, suscríbeme, gracias.",
+           "¿Me pueden suscribir ustedes a {thing}? El botón no me funciona.",
+           "¿Podrían agregarme a su lista de correo para recibir {thing}?",
+           "Me dijeron en la feria que dejara mi correo para recibir {thing}: aquí lo tienen.",
+           "Quisiera darme de alta en {thing}, les dejo mi correo.", "alta porfa",
+           "Me gustaría empezar a recibir {thing} por correo."],
+    "en": ["I hereby request a subscription to {thing}.",
+           "We request a subscription to {thing}, in electronic format, for our research unit.",
+           "The library wishes to take out an institutional subscription to {thing}.",
+           "I should very much like to receive {thing}.",
+           "I would welcome being added to your mailing list for {thing}.",
+           "I was told to leave my email so you could send me {thing}. Here it is: {email}.",
+           "can i get ur emails bout {thing}??", "heard you do {thing} - I want it! this email's fine",
+           "Is there a way to subscribe to {thing}? Would be great.",
+           "I'd like to start receiving {thing} by email.", "Yes, subscribe me, thanks."],
+}
+UNSUBSCRIBE_MORE2 = {
+    "es": ["Por la presente les solicito que den por finalizada mi suscripción a {thing}.",
+           "Les ruego que den por terminada mi suscripción a {thing}.",
+           "Quiero finalizar mi suscripción a {thing}."],
+    "en": ["Please terminate my subscription to {thing} with effect from today.",
+           "I would like to end my subscription to {thing}."],
+}
+OTHER_MORE2 = {
+    "es": ["Soy suscriptor desde hace años y me gustaría usar en clase textos de {thing}. ¿Necesito permiso?",
+           "Gracias por la confirmación. Una pregunta: ¿{thing} se envía los lunes o los jueves?",
+           "Estoy suscrito a la edición impresa. ¿Puedo recibir también el PDF sin coste?",
+           "Nos gustaría poner un anuncio en {thing} de diciembre. ¿Nos envían sus tarifas?",
+           "Por la presente solicito una copia de la factura de mi suscripción.",
+           "Solicitamos información sobre las tarifas de suscripción institucional.",
+           "Me parece una falta de seriedad y quiero que me den una solución.",
+           "Les escribo bastante molesto: quiero que me devuelvan el dinero de la chaqueta."],
+    "en": ["I subscribe to the print edition. Is it possible to receive the PDF as well at no extra cost?",
+           "We would like to place an advert in {thing} for December. Could you send us your rates?",
+           "Thank you for the confirmation. Which day is {thing} sent?",
+           "I've been a subscriber for years; may I use some texts from {thing} in class?",
+           "I hereby request a copy of the invoice for my subscription.",
+           "A message that you sent could not be delivered to one or more of its recipients.",
+           "We request information about institutional subscription rates.",
+           "I find this unacceptable and I want you to give me a solution."],
+}
+for _table, _more in ((SUBSCRIBE, SUBSCRIBE_MORE), (UNSUBSCRIBE, UNSUBSCRIBE_MORE), (OTHER, OTHER_MORE),
+                      (SUBSCRIBE, SUBSCRIBE_MORE2), (UNSUBSCRIBE, UNSUBSCRIBE_MORE2), (OTHER, OTHER_MORE2)):
     for _language in ("es", "en"):
         _table[_language] += _more[_language]
 

@@ -51,6 +51,10 @@ QUOTED_REPLIES = [
     ("add me\n> quoted line\nthanks", "add me\nthanks"),
     ("> only quoted\n> text", "> only quoted\n> text"),
     ("-- \nEnviado desde mi iPhone", ""),
+    ("Hi\n\nSent from my Galaxy", ""), ("Anna Bell\nanna.bell@example.com", ""),
+    ("Yours sincerely,\nProfessor H. Langley", ""), ("Enviado desde mi iPhone", ""),
+    ("Remove Me\nSent from my iPhone", "Remove Me\nSent from my iPhone"), ("Stop", "Stop"),
+    ("alta", "alta"), ("Please add me\nThanks", "Please add me\nThanks"),
     ("From: is how I start a sentence sometimes\nplease add me", "From: is how I start a sentence "
      "sometimes\nplease add me"),
 ]

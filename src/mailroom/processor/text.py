@@ -61,16 +61,56 @@ def body_text(email: RawEmail) -> str:
     return html_to_text(email.html) if email.html else ""
 
 
+# lines that say nothing on their own: a greeting, a sign-off, "Sent from my phone", an
+# address; a body made only of these (and a name beside one of them) leaves the subject alone
+_NOTHING_LINE = re.compile(
+    r"(hi|hello|hey|hola|buenas|buenos dias|buenas tardes|buenas noches|good (morning|afternoon|evening)"
+    r"|regards|best regards|kind regards|best wishes|best|cheers|thanks|thank you|many thanks|thx"
+    r"|yours (sincerely|faithfully|truly)|sincerely|saludos|un saludo|saludos cordiales|atentamente"
+    r"|cordialmente|gracias|muchas gracias|un abrazo|besos|slds|bss)[\s,.!]*"
+    r"|(sent from|enviado desde|get outlook for|obtener outlook para)\b.*"
+    r"|[\w.+-]+@[\w-]+(\.[\w-]+)+\.?", re.IGNORECASE)
+# a name: up to five capitalised words (initials, titles, "de la"), no verb of a request
+_NAME_LINE = re.compile(r"([A-Z][\w'.-]*|de|del|la|van|von|da|y)(\s+([A-Z][\w'.-]*|de|del|la|van|von|da|y))"
+                        r"{0,4}[\s,.]*")
+_LONG_NOTHING = ("sent from", "enviado desde", "get outlook", "obtener outlook")
+_NOT_A_NAME = frozenset({"stop", "remove", "unsubscribe", "cancel", "baja", "alta", "delete", "pause",
+                         "subscribe", "suscribir", "suscribirme", "please", "no", "not", "yes", "si",
+                         "me", "end", "quit", "add", "join", "newsletter", "boletin", "lista", "list"})
+
+
+def says_nothing(words: str) -> bool:
+    """A short body of greetings, sign-offs, "Sent from my iPhone", addresses and a name
+    beside them: no words of the sender's own, so the subject is the mail."""
+    if not words or len(words) > 200:
+        return False
+    lines = [line.strip() for line in words.splitlines() if line.strip()]
+    if len(lines) > 5:
+        return False
+    said_nothing = False
+    for line in lines:  # stops at the first line that says something: most bodies' first or second
+        if len(line) > 40 and not line[:14].lower().startswith(_LONG_NOTHING):
+            return False  # a greeting, sign-off, address or name is short: a long line says something
+        folded = fold(line)
+        if _NOTHING_LINE.fullmatch(folded):
+            said_nothing = True
+        elif not _NAME_LINE.fullmatch(line) or not _NOT_A_NAME.isdisjoint(_WORD.findall(folded)):
+            return False
+    return said_nothing
+
+
 def own_words(body: str) -> str:
     """The part of a body its sender wrote: above a quoted reply or a signature.
 
     Lines quoted with ">" are dropped; the first attribution line, original-message
     separator, Outlook header block or "-- " delimiter ends the sender's words. A body that
     is nothing but quote is kept whole (there is nothing else to read); one that is nothing
-    but a signature says nothing (the subject is the mail).
+    but a signature, or only greetings, sign-offs, "Sent from my iPhone", an address and a
+    name beside them (``says_nothing``), says nothing (the subject is the mail).
     """
     if not _MAYBE_QUOTED.search(body):  # most mails: nothing to cut, one C-speed scan
-        return body.strip()
+        words = body.strip()
+        return "" if len(words) <= 200 and says_nothing(words) else words
     lines = body.splitlines()
     kept: list[str] = []
     for n, line in enumerate(lines):
@@ -90,6 +130,8 @@ def own_words(body: str) -> str:
         if not line.lstrip().startswith(">"):
             kept.append(line)
     words = "\n".join(kept).strip()
+    if says_nothing(words):
+        return ""
     return words or body.strip()
 
 
