@@ -20,7 +20,8 @@ from mailgen import make_mail
 from mailroom.broker import brokers_on, free_port
 from servers import Dovecot, SmtpSink
 
-pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
+# serial: it times a restart (answered within 10 s), which tests running beside it would slow
+pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 
 RESTART_TO_REPLY = 10.0  # the bound: a restarted `mailroom up` answers within this
 
