@@ -31,6 +31,7 @@ NOT_A_REQUEST = [
     "This is an automated message, please do not reply.",
     "This message was created automatically by mail delivery software.",
     "A message that you sent could not be delivered to one or more of its recipients.",
+    "You're subscribed to the HTML version of the Comics by E-mail.",
 ]
 REQUESTS = [
     "Quiero suscribirme al boletín.", "¿Me podéis apuntar a la lista de correo?",

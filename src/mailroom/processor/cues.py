@@ -108,6 +108,8 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("thank",), r"\bthank(s|\s+you)\s+for\s+(subscribing|signing\s+up|your\s+subscription|joining)"),
     (("your subscription",), r"\byour\s+subscription\s+(is|has\s+been)\s+(now\s+)?(active|confirmed|"
      r"activated)"),
+    (("you're subscribed", "you are subscribed", "youre subscribed"),
+     r"\byou\s*'?\s*(re|are)\s+(now\s+|currently\s+)?subscribed\s+to\b"),
 ]
 _CUES = [(kind, [(gate, re.compile(phrase, re.MULTILINE)) for gate, phrase in table])
          for kind, table in (("cancellation", _CANCEL), ("not a request", _NOT_A_REQUEST))]
