@@ -87,12 +87,15 @@ class Mailroom:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         names = ["up"] if self.mode == "up" else self.services
-        for name in names:
-            out = (logs / f"{name}.log").open("wb")
+        for n, name in enumerate(names):
+            # a service named twice (--services ...,responder,responder) runs twice: the
+            # second is "responder2" in the logs and the per-process numbers
+            key = name if name not in names[:n] else f"{name}{names[:n].count(name) + 1}"
+            out = (logs / f"{key}.log").open("wb")
             proc = subprocess.Popen([*MAILROOM, name], env=env, stdout=out, stderr=subprocess.STDOUT)
-            self.procs[name] = proc
+            self.procs[key] = proc
             # `mailroom up` runs its stages in child processes (UP_PROCESSES): count them with it
-            sampler.add(name, proc.pid, tree=self.mode == "up")
+            sampler.add(key, proc.pid, tree=self.mode == "up")
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
