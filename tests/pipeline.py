@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 from mailroom.app import Supervisor
 from mailroom.settings import Settings
+from mailroom.store import MailStatus
 from mailroom.store import mails as mail_store
 
 ALL = ["collector", "processor", "responder", "api"]
@@ -41,3 +42,17 @@ def statuses(supervisor: Supervisor) -> dict[str, int]:
     assert supervisor.runtime is not None
     with supervisor.runtime.db.begin() as conn:
         return mail_store.count_by(conn, "status")
+
+
+async def settle_and_recycle(supervisor: Supervisor, total: int) -> None:
+    """Wait until the store holds ``total`` mails and none is still collected or awaiting a
+    reply, then until the supervisor recycles the embedded topics once more."""
+    def settled() -> bool:
+        counts = statuses(supervisor)
+        return sum(counts.values()) == total and counts.get(MailStatus.COLLECTED, 0) == 0 \
+            and counts.get(MailStatus.AWAITING_REPLY, 0) == 0
+
+    assert await wait_until(settled, 120), statuses(supervisor)
+    recycles = supervisor.recycles
+    assert await wait_until(lambda: supervisor.recycles > recycles, 30), \
+        "topics were not recycled after the pipeline caught up"

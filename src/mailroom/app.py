@@ -111,6 +111,21 @@ def stop_stage_processes(stages: dict[str, StageProcess]) -> None:
         stage.kill_unstarted()
 
 
+async def stop_gracefully(name: str, service: Service, task: asyncio.Task[None]) -> None:
+    """Ask a running service to stop and wait for its task; cancel it after 30 s. Used by
+    the supervisor for its in-process services and by a stage's child process for its own."""
+    service.stop()
+    try:
+        await asyncio.wait_for(task, timeout=30)
+    except TimeoutError:
+        log.warning("%s did not stop in 30 s; cancelling", name)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    except Exception:
+        log.exception("%s failed while stopping", name)
+
+
 def check_settings(settings: Settings, names: list[str]) -> None:
     """Fail start-up early, one line per setting the services lack (``Settings.missing_for``)."""
     missing = settings.missing_for(names)
@@ -213,16 +228,7 @@ class Supervisor:
         task = self.tasks.pop(name, None)
         if service is None or task is None:
             return
-        service.stop()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            log.warning("%s did not stop in 30 s; cancelling", name)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        except Exception:
-            log.exception("%s failed while stopping", name)
+        await stop_gracefully(name, service, task)
 
     async def run(self) -> int:
         check_settings(self.settings, self.names)

@@ -23,8 +23,7 @@ from prometheus_client import generate_latest
 from mailgen import make_mail
 from mailroom.app import Supervisor
 from mailroom.broker import free_port
-from mailroom.store import MailStatus
-from pipeline import statuses, wait_until
+from pipeline import settle_and_recycle, wait_until
 from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
@@ -154,15 +153,7 @@ async def test_topics_are_recycled_with_the_stages_in_child_processes(
             dovecot.preload("support@example.com", [make_mail(i, subscription=i % 2 == 0).raw
                                                     for i in range(start, total)])
 
-            def settled(total: int = total) -> bool:
-                counts = statuses(supervisor)
-                return sum(counts.values()) == total and counts.get(MailStatus.COLLECTED, 0) == 0 \
-                    and counts.get(MailStatus.AWAITING_REPLY, 0) == 0
-
-            assert await wait_until(settled, 120), statuses(supervisor)
-            recycles = supervisor.recycles
-            assert await wait_until(lambda r=recycles: supervisor.recycles > r, 30), \
-                "topics were not recycled after the pipeline caught up"
+            await settle_and_recycle(supervisor, total)
             print(f"recycle {supervisor.recycles}: stages stopped for "
                   f"{supervisor.last_recycle_seconds:.2f} s")
         assert smtp_sink.wait_for(120, 30)

@@ -12,8 +12,7 @@ import resource
 import pytest
 
 from mailgen import make_mail
-from mailroom.store import MailStatus
-from pipeline import running, statuses, wait_until
+from pipeline import running, settle_and_recycle
 from servers import Dovecot, SmtpSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -42,15 +41,7 @@ async def test_broker_and_service_memory_stay_flat_across_batches(
             dovecot.preload("support@example.com", [padded(i) for i in range(start, start + PER_BATCH)])
             total = start + PER_BATCH
 
-            def settled(total: int = total) -> bool:
-                counts = statuses(supervisor)
-                return sum(counts.values()) == total and counts.get(MailStatus.COLLECTED, 0) == 0 \
-                    and counts.get(MailStatus.AWAITING_REPLY, 0) == 0
-
-            assert await wait_until(settled, 120), statuses(supervisor)
-            recycles = supervisor.recycles
-            assert await wait_until(lambda r=recycles: supervisor.recycles > r, 30), \
-                "topics were not recycled after the pipeline caught up"
+            await settle_and_recycle(supervisor, total)
             broker_rss.append(supervisor.broker.rss_bytes())
             service_rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         assert smtp_sink.wait_for(BATCHES * PER_BATCH // 2, 30)
