@@ -20,6 +20,7 @@ from pathlib import Path
 from mailroom.children import (
     cmdline,
     die_with_parent,
+    end,
     is_mailroom,
     parent_of,
     status_field,
@@ -204,10 +205,5 @@ class EmbeddedBroker:
                 self.pid_file.unlink(missing_ok=True)
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        end(self.process, grace=5)
         self.process = None

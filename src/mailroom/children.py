@@ -12,6 +12,7 @@ import ctypes.util
 import functools
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,22 @@ def die_with_parent() -> Callable[[], None]:
             os._exit(1)
 
     return arm
+
+
+def end(proc: subprocess.Popen[bytes], grace: float) -> bool:
+    """SIGTERM a child and reap it; SIGKILL it if it is still there after ``grace`` seconds.
+    Returns whether it had to be killed."""
+    if proc.poll() is not None:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        proc.wait(grace)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        return True
 
 
 @functools.cache

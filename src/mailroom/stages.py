@@ -40,7 +40,7 @@ from prometheus_client.core import Metric
 from prometheus_client.samples import Sample
 from pydantic import SecretStr
 
-from mailroom.children import die_with_parent
+from mailroom.children import die_with_parent, end
 from mailroom.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,13 +114,8 @@ class StageProcess:
 
     def kill_unstarted(self) -> None:
         """SIGTERM a child that was never sent ``start`` (it dies at once) and reap it."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            end(self.proc, grace=10)
         if self._sock is not None:
             self._sock.close()
 
@@ -200,15 +195,8 @@ class StageProcess:
 
     async def stop(self) -> None:
         """SIGTERM and wait; SIGKILL after ``STOP_TIMEOUT``."""
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.proc.wait, STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in %.0f s; killing it", self.name, STOP_TIMEOUT)
-                self.proc.kill()
-                await asyncio.to_thread(self.proc.wait, 5)
+        if self.proc is not None and await asyncio.to_thread(end, self.proc, STOP_TIMEOUT):
+            log.warning("%s did not stop in %.0f s; it was killed", self.name, STOP_TIMEOUT)
         if self._writer is not None:
             self._writer.close()
         if self._reader_task is not None:
@@ -265,7 +253,7 @@ def health_of(runtime: Any) -> dict[str, list[Any]]:
 
 
 async def serve(name: str, sock: socket.socket) -> int:
-    from mailroom.app import load_service, settle_garbage_collector
+    from mailroom.app import load_service, settle_garbage_collector, stop_gracefully
     from mailroom.cli import setup_logging
     from mailroom.logs import protect
     from mailroom.runtime import build_runtime
@@ -304,16 +292,7 @@ async def serve(name: str, sock: socket.socket) -> int:
         nonlocal task
         if task is None:
             return
-        service.stop()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            log.warning("%s did not stop in 30 s; cancelling", name)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        except Exception:
-            log.exception("%s failed while stopping", name)
+        await stop_gracefully(name, service, task)
         task = None
 
     async def commands() -> None:

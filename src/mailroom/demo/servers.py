@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailroom.broker import free_port, wait_for_port
-from mailroom.children import die_with_parent
+from mailroom.children import die_with_parent, end
 
 DEMO_USER = "support@demo.mailroom.test"
 DEMO_PASSWORD = "demo-imap"  # noqa: S105 - a local, in-memory demo mailbox
@@ -52,11 +52,7 @@ class DemoImapServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+            end(self.process, grace=5)
             self.process = None
 
 
