@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+import functools
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Row,
+    Table,
+    TextClause,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.dml import Insert
@@ -51,6 +66,60 @@ def insert_ignore(conn: Connection, table: Table) -> Insert:
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table)
+
+
+def insert_ignore_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                       returning: Sequence[str] = ()) -> list[Row[Any]]:
+    """``insert_ignore`` of many rows (each with the same keys); the ``returning`` columns
+    of the rows inserted.
+
+    On PostgreSQL one statement whose parameters are one array per column (``INSERT ...
+    SELECT FROM unnest(...)``): its text is the same for any number of rows, so psycopg
+    converts it once and the server prepares it, where a multi-row ``VALUES`` of a few
+    thousand parameters was converted and parsed anew for every batch (psycopg caches no
+    statement of more than 50 parameters). Elsewhere an ``executemany``.
+    """
+    if not rows:
+        return []
+    if conn.dialect.name != "postgresql":
+        insert_rows = insert_ignore(conn, table)
+        if not returning:
+            conn.execute(insert_rows, list(rows))
+            return []
+        return list(conn.execute(insert_rows.returning(*(table.c[n] for n in returning)),
+                                 list(rows)).all())
+    names = tuple(rows[0])
+    params = {f"a{i}": [_array_item(table.c[name].type, row[name]) for row in rows]
+              for i, name in enumerate(names)}
+    result = conn.execute(_unnest_insert(table, names, tuple(returning)), params)
+    return list(result.all()) if returning else []
+
+
+def _array_item(column_type: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(column_type, JSON):
+        return json.dumps(value)
+    return value.value if isinstance(value, Enum) else value
+
+
+@functools.lru_cache(maxsize=64)
+def _unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]) -> TextClause:
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(n) for n in names)
+    # a JSON column travels as text (json.dumps) and is cast back per value
+    types = ["TEXT" if isinstance(table.c[n].type, JSON) else table.c[n].type.compile(dialect=dialect)
+             for n in names]
+    arrays = ", ".join(f"CAST(:a{i} AS {t}[])" for i, t in enumerate(types))
+    values = ", ".join(f"CAST(v.{quote(n)} AS JSON)" if isinstance(table.c[n].type, JSON)
+                       else f"v.{quote(n)}" for n in names)
+    # only the table's own (quoted) names are formatted in; every value is a parameter
+    sql = (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {values} "  # noqa: S608
+           f"FROM unnest({arrays}) AS v({columns}) ON CONFLICT DO NOTHING")
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(n) for n in returning)
+    return text(sql)
 
 
 def plan_with_values(conn: Connection) -> None:

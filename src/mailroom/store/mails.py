@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, literal_column, or_, select, update
 
 from mailroom.events import Decision, RawEmail, Route, utcnow
-from mailroom.store.db import insert_ignore
+from mailroom.store.db import insert_ignore_many
 from mailroom.store.schema import MailStatus, mails
 
 ROUTE_STATUS = {
@@ -54,7 +54,7 @@ def record_collected(conn: Connection, emails: Sequence[RawEmail]) -> None:
     if not emails:
         return
     now = utcnow()
-    conn.execute(insert_ignore(conn, mails), [_row(e, MailStatus.COLLECTED, now) for e in emails])
+    insert_ignore_many(conn, mails, [_row(e, MailStatus.COLLECTED, now) for e in emails])
 
 
 def _statuses(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
@@ -98,8 +98,8 @@ def record_decisions(conn: Connection, decided: Sequence[tuple[RawEmail, Decisio
     existing = _statuses(conn, ids)
     missing = {e.mail_id: e for e, _ in decided if e.mail_id not in existing}
     if missing:
-        conn.execute(insert_ignore(conn, mails),
-                     [_row(e, MailStatus.COLLECTED, now) for e in missing.values()])
+        insert_ignore_many(conn, mails, [_row(e, MailStatus.COLLECTED, now)
+                                         for e in missing.values()])
     params = [
         {
             "b_mail_id": email.mail_id, "b_status": ROUTE_STATUS[decision.route],

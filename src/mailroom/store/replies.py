@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 
 from mailroom.events import as_utc, utcnow
-from mailroom.store.db import insert_ignore, plan_with_values
+from mailroom.store.db import insert_ignore_many, plan_with_values
 from mailroom.store.schema import MailStatus, ReplyStatus, autoreply_log, mails, replies, suppressions
 
 Key = tuple[str, str]  # (mail id, template)
@@ -133,15 +133,12 @@ def claim_many(
     result: dict[Key, Claim] = {}
     if not unique:
         return result
-    # executemany: SQLAlchemy batches it into multi-row INSERTs from one cached statement
-    inserted = conn.execute(
-        insert_ignore(conn, replies).returning(replies.c.mail_id, replies.c.template),
-        [dict(mail_id=r.mail_id, template=r.template, recipient=r.recipient,
-              message_id=r.message_id, status=ReplyStatus.CLAIMED, attempts=0, owner=owner,
-              lease_until=now + lease, created_at=now, body=r.body)
-         for r in unique],
-    ).all()
-    result.update({(m, t): Claim.CLAIMED for m, t in inserted})
+    inserted = insert_ignore_many(conn, replies, [
+        dict(mail_id=r.mail_id, template=r.template, recipient=r.recipient,
+             message_id=r.message_id, status=ReplyStatus.CLAIMED, attempts=0, owner=owner,
+             lease_until=now + lease, created_at=now, body=r.body)
+        for r in unique], returning=("mail_id", "template"))
+    result.update({(row.mail_id, row.template): Claim.CLAIMED for row in inserted})
     rest = [r.key for r in unique if r.key not in result]
     if rest:
         retaken = conn.execute(
@@ -339,11 +336,9 @@ def take_rate_slots(
     if not groups:
         return granted
     ordered = sorted(groups)
-    inserted = conn.execute(
-        insert_ignore(conn, autoreply_log).returning(autoreply_log.c.recipient),
-        [dict(recipient=rcpt, template=ANY_TEMPLATE, mail_id=groups[rcpt][0], at=now)
-         for rcpt in ordered],
-    ).scalars().all()
+    inserted = [rcpt for rcpt, in insert_ignore_many(conn, autoreply_log, [
+        dict(recipient=rcpt, template=ANY_TEMPLATE, mail_id=groups[rcpt][0], at=now)
+        for rcpt in ordered], returning=("recipient",))]
     granted.update((rcpt, groups[rcpt][0]) for rcpt in inserted)
     taken = set(inserted)
     for rcpt in ordered:  # a slot that exists: few in a batch, one statement each
