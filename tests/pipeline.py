@@ -46,13 +46,15 @@ def statuses(supervisor: Supervisor) -> dict[str, int]:
 
 async def settle_and_recycle(supervisor: Supervisor, total: int) -> None:
     """Wait until the store holds ``total`` mails and none is still collected or awaiting a
-    reply, then until the supervisor recycles the embedded topics once more."""
+    reply, then until the embedded topics hold fewer than ``EMBEDDED_RECYCLE_RECORDS`` mails'
+    records: recycled after the last of them, or (the collector holds after that many) during
+    the batch with fewer collected since."""
     def settled() -> bool:
         counts = statuses(supervisor)
         return sum(counts.values()) == total and counts.get(MailStatus.COLLECTED, 0) == 0 \
             and counts.get(MailStatus.AWAITING_REPLY, 0) == 0
 
     assert await wait_until(settled, 120), statuses(supervisor)
-    recycles = supervisor.recycles
-    assert await wait_until(lambda: supervisor.recycles > recycles, 30), \
-        "topics were not recycled after the pipeline caught up"
+    per_recycle = supervisor.settings.embedded_recycle_records
+    assert await wait_until(lambda: total - sum(supervisor.recycled_after) < per_recycle, 30), \
+        f"topics were not recycled after the pipeline caught up: {supervisor.recycled_after}"

@@ -7,7 +7,10 @@ reconciler; otherwise every service is a task of this process.
 In embedded mode the supervisor also owns the Tansu broker and keeps its memory bounded:
 Tansu keeps every record forever, so once every stage has caught up (nothing open in the
 store, every runner idle) the topics and consumer groups are deleted and created again.
-That is safe because the store, not the broker, records every mail's fate.
+That is safe because the store, not the broker, records every mail's fate. A backlog
+never catches up on its own, so the collector holds after ``EMBEDDED_RECYCLE_RECORDS``
+mails (``collector/ahead.py``) and the supervisor, seeing it hold, recycles as soon as
+the other stages have settled what it collected.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ KAFKA_STAGES = ("collector", "processor", "responder")
 # process and the broker dies with it, so no dead member is ever waited for: a short
 # session costs nothing (see docs/reliability.md, `mailroom up` SIGKILLed).
 EMBEDDED_SESSION_TIMEOUT_MS = 2000
+RECYCLE_CHECK_EVERY = 2.0  # seconds between the embedded broker's checks for a recycle
 
 
 class Service(Protocol):
@@ -150,6 +154,7 @@ class Supervisor:
     processes: bool = False
     stages: dict[str, StageProcess] = field(default_factory=dict)
     last_recycle_seconds: float = 0.0  # how long the last topic recycling stopped the stages
+    recycled_after: list[int] = field(default_factory=list)  # mails collected between recycles
 
     async def start_broker(self) -> str:
         if not self.settings.embedded:
@@ -272,11 +277,20 @@ class Supervisor:
         while reconciler.republish_open(timedelta(0), limit=5000) >= 5000:
             pass
 
+    def collector_holding(self) -> bool:
+        """The collector waits for the topics' recycle (``collector.ahead``)."""
+        stage = self.stages.get("collector")
+        if stage is not None:
+            return stage.holding
+        return bool(getattr(self.services.get("collector"), "holding", False))
+
     async def _watch(self) -> int:
-        check_every = 2.0
+        # the tick is short so that a collector holding for a recycle waits little; the
+        # store is counted for an unprompted recycle only every RECYCLE_CHECK_EVERY
+        tick, recycle_checked = 0.25, 0.0
         while not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=check_every)
+                await asyncio.wait_for(self.stopping.wait(), timeout=tick)
             for name, task in list(self.tasks.items()):
                 if task.done() and not self.stopping.is_set():
                     exc = task.exception() if not task.cancelled() else None
@@ -290,7 +304,10 @@ class Supervisor:
                               "(%s); stopping everything", name, stage.pid, stage.exit_text())
                     self.stopping.set()
                     return 1
-            if self.broker is not None and not self.stopping.is_set():
+            if self.broker is not None and not self.stopping.is_set() and (
+                    self.collector_holding()
+                    or time.monotonic() - recycle_checked >= RECYCLE_CHECK_EVERY):
+                recycle_checked = time.monotonic()
                 await self.maybe_recycle()
         return 0
 
@@ -308,26 +325,31 @@ class Supervisor:
     _last_recycle_total: int = 0
 
     async def maybe_recycle(self, force: bool = False) -> bool:
-        """Delete and recreate the topics when every stage has caught up."""
+        """Delete and recreate the topics when every stage has caught up, after
+        ``EMBEDDED_RECYCLE_RECORDS`` mails or when the collector holds for it."""
         assert self.runtime is not None
         # the in-memory check first: the store is counted only when every stage is idle,
         # not every 2 s under load
         if not self.pipeline_idle():
             return False
-        total = await asyncio.to_thread(self._collected_total)
-        if not force and total - self._last_recycle_total < self.settings.embedded_recycle_records:
-            return False
+        # a holding collector has counted its mails: only the open ones (an index range)
+        # are counted then, not every mail every tick
+        if not (force or self.collector_holding()):
+            total = await asyncio.to_thread(self._collected_total)
+            if total - self._last_recycle_total < self.settings.embedded_recycle_records:
+                return False
         if await asyncio.to_thread(self._open_count) > 0:
             return False
+        total = await asyncio.to_thread(self._collected_total)
         running = [n for n in KAFKA_STAGES if n in self.services or n in self.stages]
         log.info("recycling embedded topics after %d mails", total - self._last_recycle_total)
         started = time.monotonic()
-        for name in running:
-            await self._pause(name)
+        # all at once: each stop and each start (a Kafka client's first request) takes a
+        # good part of a second, and a backlog's collector waits for the whole recycle
+        await asyncio.gather(*(self._pause(name) for name in running))
         # stopping the collector may have published more: re-check before dropping
         if await asyncio.to_thread(self._open_count) > 0:
-            for name in running:
-                await self._resume(name)
+            await asyncio.gather(*(self._resume(name) for name in running))
             return False
         kafka = self.runtime.kafka
         groups = [kafka.group_id(n) for n in KAFKA_STAGES]
@@ -337,8 +359,8 @@ class Supervisor:
             kafka.create_topics, self.settings.kafka_topic_partitions,
             self.settings.kafka_replication_factor,
         )
-        for name in running:
-            await self._resume(name)
+        await asyncio.gather(*(self._resume(name) for name in running))
+        self.recycled_after.append(total - self._last_recycle_total)
         self._last_recycle_total = total
         self.recycles += 1
         self.last_recycle_seconds = time.monotonic() - started

@@ -25,6 +25,8 @@ RETRYING_STAGES = ("processor", "responder")
 DEAD_LETTER_SOURCES = ("imap", topics.RAW_EMAILS, topics.ACKNOWLEDGEMENT_QUEUE)
 # the responder outcomes (``responder.service.Outcome``) the MailroomSmtpDown alert counts
 FAILING_REPLY_OUTCOMES = ("retry", "failed")
+# why the collector waits (``collector.ahead.WaitReason``)
+COLLECTOR_WAIT_REASONS = ("pipeline", "recycle")
 
 
 class QueueSizeCollector(Collector):
@@ -119,6 +121,16 @@ class Metrics:
         self.collector_lag = Gauge("mailroom_collector_lag",
                                    "Messages on the server not yet collected", ["mailbox"],
                                    registry=r)
+        # COLLECTOR_MAX_AHEAD reached ("pipeline") or held for the embedded topics' recycle
+        self.collector_waiting = Gauge(
+            "mailroom_collector_waiting", "1 while the collector waits before its next FETCH",
+            ["reason"], registry=r)
+        self.collector_wait_seconds = Counter(
+            "mailroom_collector_wait_seconds_total",
+            "Seconds the collector waited before a FETCH, by reason", ["reason"], registry=r)
+        for reason in COLLECTOR_WAIT_REASONS:
+            self.collector_waiting.labels(reason)
+            self.collector_wait_seconds.labels(reason)
         # processor
         self.decisions = Counter("mailroom_decisions_total", "Decisions per category and rule",
                                  ["category", "rule"], registry=r)

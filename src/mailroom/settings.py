@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     max_email_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     imap_idle: bool = True
     imap_idle_renew_seconds: float = Field(24 * 60, gt=0, le=29 * 60)
+    # mails collected and not yet settled (collected or awaiting a reply) at most: a backlog
+    # waits in the mailbox, not in the broker (0: no bound); docs/collector.md
+    collector_max_ahead: int = Field(2000, ge=0)
 
     # SMTP
     smtp_server: str = ""

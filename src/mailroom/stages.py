@@ -8,7 +8,8 @@ the child), one JSON object per line:
 - parent -> child: ``start`` (the settings and the broker's address), ``pause`` (stop the
   service, keep the process: the topics are being recycled), ``resume`` (a new service).
 - child -> parent: ``started`` / ``paused`` / ``resumed`` acknowledgements, and every
-  ``STATE_EVERY`` seconds its ``state``: busy / caught up (for the topic recycling), the
+  ``STATE_EVERY`` seconds its ``state``: busy / caught up / holding (for the topic
+  recycling), the
   health it has seen of its servers (for ``/health``) and, every ``METRICS_EVERY``
   seconds, a snapshot of its metrics (the parent's ``/metrics`` serves their sum).
 
@@ -86,6 +87,7 @@ class StageProcess:
         self.exited = asyncio.Event()  # its end of the socket closed: it exited or is exiting
         self.busy = True
         self.caught_up = False
+        self.holding = False  # the collector waits for the topics' recycle
         self.paused = False
         self.state_at = 0.0  # monotonic time of the last state report
         self.health: dict[str, tuple[bool, str, str]] = {}
@@ -131,6 +133,7 @@ class StageProcess:
                 op = message.get("op")
                 if op == "state":
                     self.busy, self.caught_up = message["busy"], message["caught_up"]
+                    self.holding = bool(message.get("holding", False))
                     self.state_at = time.monotonic()
                     if "health" in message:
                         self.health = {k: tuple(v) for k, v in message["health"].items()}
@@ -179,7 +182,7 @@ class StageProcess:
         await self._ack("paused")
 
     async def resume(self) -> None:
-        self.busy, self.caught_up = True, False
+        self.busy, self.caught_up, self.holding = True, False, False
         await self._send({"op": "resume"})
         await self._ack("resumed")
         self.paused = False
@@ -313,8 +316,9 @@ async def serve(name: str, sock: socket.socket) -> int:
         while True:
             busy = task is not None and bool(getattr(service, "busy", False))
             caught_up = task is not None and bool(getattr(service, "caught_up", True))
+            holding = task is not None and bool(getattr(service, "holding", False))
             message: dict[str, Any] = {"op": "state", "busy": busy, "caught_up": caught_up,
-                                       "health": health_of(runtime)}
+                                       "holding": holding, "health": health_of(runtime)}
             now = time.monotonic()
             if now - last_metrics >= METRICS_EVERY:
                 message["metrics"], last_metrics = snapshot(runtime.metrics.registry), now

@@ -1,7 +1,8 @@
 """The loop for one watched folder: connect, catch up, wait (IDLE or poll), repeat.
 
-Per batch: fetch -> parse -> skip mails already known -> publish and wait for the broker's
-acknowledgement -> one transaction (mails + dead letters + checkpoint) -> post-action.
+Per batch: wait for room in the pipeline (``collector/ahead.py``) -> fetch -> parse -> skip
+mails already known -> publish and wait for the broker's acknowledgement -> one transaction
+(mails + dead letters + checkpoint) -> post-action.
 The checkpoint never moves before the broker has the batch, so a crash or a cut
 connection at any point re-reads the batch, and the store's ``known_ids`` keeps a mail
 from being published twice once it is recorded. Nor does it move past a UID without an
@@ -237,8 +238,13 @@ class FolderWatcher:
         lag.set(len(uids))
         size = self.rt.settings.max_emails_per_batch
         start = 0
+        gate = self.service.gate
         while start < len(uids):
-            if self.service.stopping:
+            # how far the pipeline lets this batch go (it may wait here, between batches)
+            allowed = await gate.take(min(size, self.batch_limit, len(uids) - start),
+                                      keepalive=conn.noop)
+            if self.service.stopping or not allowed:
+                gate.release(allowed)
                 return start
             self.service.enter_batch()
             self.in_batch = True
@@ -247,7 +253,7 @@ class FolderWatcher:
                     await self._dead_letter_unreadable(uids[start], state.uidvalidity)
                     start += 1
                     continue
-                chunk = uids[start:start + min(size, self.batch_limit)]
+                chunk = uids[start:start + allowed]
                 try:
                     start += await self.collect_batch(conn, state, chunk)
                 except ImapError as exc:
@@ -256,6 +262,7 @@ class FolderWatcher:
                 self.batch_limit = min(size, self.batch_limit * 2)
                 self.failures.pop(chunk[0], None)
             finally:
+                gate.release(allowed)
                 self.in_batch = False
                 self.service.leave_batch()
             lag.set(len(uids) - start)
@@ -310,6 +317,7 @@ class FolderWatcher:
         records += [dead_letter_record(letter) for letter in letters]
         await self.service.publish(records)
         await asyncio.to_thread(self._commit, events, letters, state.uidvalidity, max(uids))
+        self.service.gate.recorded(len(events))
         metrics.processed.labels(topic="imap", status="collected").inc(len(events))
         if letters:
             metrics.processed.labels(topic="imap", status="dead_letter").inc(len(letters))

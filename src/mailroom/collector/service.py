@@ -1,8 +1,10 @@
 """The collector service: one ``FolderWatcher`` task per (account, folder).
 
 It owns what the watchers share: the Kafka producer, the parse limits, the OAuth2 token
-sources, and the stop signal. ``busy`` is True while any batch is between its FETCH and
-its checkpoint, so the supervisor never recycles topics under a batch in flight.
+sources, the stop signal, and the bounds on how far it runs ahead of the pipeline
+(``collector/ahead.py``). ``busy`` is True while any batch is between its FETCH and its
+checkpoint, so the supervisor never recycles topics under a batch in flight; ``holding``
+while it waits for that recycle.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from confluent_kafka import Producer
 
 from mailroom.autoreply import own_addresses
+from mailroom.collector.ahead import AheadGate
 from mailroom.collector.folder import FolderWatcher
 from mailroom.collector.imap import ImapConnection
 from mailroom.collector.mailboxes import Account, load_accounts
@@ -41,11 +44,16 @@ class CollectorService:
         self.producer: Producer | None = None
         self._in_flight = 0
         self._publish_lock = asyncio.Lock()
+        self.gate = AheadGate(rt, self.stop_event)
 
     # -- what the watchers share -----------------------------------------------------
     @property
     def busy(self) -> bool:
         return self._in_flight > 0
+
+    @property
+    def holding(self) -> bool:
+        return self.gate.holding
 
     @property
     def stopping(self) -> bool:

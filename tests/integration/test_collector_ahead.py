@@ -1,0 +1,117 @@
+"""Issue 21, bounded work in flight: the collector runs at most ``COLLECTOR_MAX_AHEAD`` mails
+ahead of the pipeline, and with the embedded broker holds after ``EMBEDDED_RECYCLE_RECORDS``
+mails until the supervisor has recycled the topics, so a backlog waits in the mailbox; the
+waits lose, skip and double nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+
+import mailgen
+from mailgen import make_batch
+from mailroom.app import EMBEDDED_SESSION_TIMEOUT_MS, Supervisor
+from mailroom.store import MailStatus
+from mailroom.store import mails as mail_store
+from pipeline import running, statuses, wait_until
+from servers import Dovecot, SmtpSink
+
+pytestmark = [pytest.mark.integration]
+
+USER = "support@example.com"
+
+
+def settled(supervisor: Supervisor, total: int) -> bool:
+    """The store holds ``total`` mails and none is still collected or awaiting a reply."""
+    counts = statuses(supervisor)
+    return sum(counts.values()) == total and counts.get(MailStatus.COLLECTED, 0) == 0 \
+        and counts.get(MailStatus.AWAITING_REPLY, 0) == 0
+
+
+def assert_answered_once(sink: SmtpSink, mails: list[mailgen.TestMail]) -> None:
+    replies = Counter(r.in_reply_to for r in sink.received)
+    wanted = [m.message_id for m in mails if m.wants_reply]
+    assert wanted and all(replies[m] == 1 for m in wanted), \
+        {m: replies[m] for m in wanted if replies[m] != 1}
+    assert sum(replies.values()) == len(wanted)
+
+
+@pytest.mark.timeout(120)
+async def test_open_mails_stay_within_max_ahead_while_a_backlog_drains_each_answered_once(
+        dovecot: Dovecot, smtp_sink: SmtpSink, make_settings) -> None:  # type: ignore[no-untyped-def]
+    max_ahead, batch = 40, 20
+    mails = make_batch(300)
+    dovecot.preload(USER, [m.raw for m in mails])
+    settings = make_settings(dovecot=dovecot, smtp=smtp_sink, collector_max_ahead=max_ahead,
+                             max_emails_per_batch=batch)
+    samples: list[int] = []
+    async with running(settings) as supervisor:
+        assert supervisor.runtime is not None
+        db = supervisor.runtime.db
+
+        def count_open() -> int:
+            with db.begin() as conn:
+                return mail_store.count_open(conn)
+
+        async def sample() -> None:
+            while True:
+                samples.append(await asyncio.to_thread(count_open))
+                await asyncio.sleep(0.01)
+
+        sampler = asyncio.create_task(sample())
+        started = time.monotonic()
+        try:
+            assert await wait_until(lambda: settled(supervisor, len(mails)), 90), \
+                statuses(supervisor)
+        finally:
+            sampler.cancel()
+        drained = time.monotonic() - started
+        wanted = sum(m.wants_reply for m in mails)
+        assert await wait_until(lambda: len(smtp_sink.received) >= wanted, 30)
+        waited = supervisor.runtime.metrics.registry.get_sample_value(
+            "mailroom_collector_wait_seconds_total", {"reason": "pipeline"})
+    print(f"{len(samples)} samples, open mails at most {max(samples)} "
+          f"(COLLECTOR_MAX_AHEAD {max_ahead}, batch {batch}); drained in {drained:.1f} s, "
+          f"the collector waited {waited:.1f} s")
+    assert len(samples) > 20
+    assert max(samples) <= max_ahead + batch
+    assert waited is not None and waited > 0, "the collector never waited for the pipeline"
+    assert_answered_once(smtp_sink, mails)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_up_recycles_the_topics_during_a_backlog_larger_than_the_recycle_count(
+        dovecot: Dovecot, smtp_sink: SmtpSink, make_settings) -> None:  # type: ignore[no-untyped-def]
+    """`mailroom up` (stages in child processes): a backlog of 4.5x EMBEDDED_RECYCLE_RECORDS
+    is collected in holds of that many mails, each followed by a recycle, so the broker never
+    holds more than that many mails' records; every mail is answered exactly once."""
+    per_recycle = 100
+    mails = make_batch(450)
+    dovecot.preload(USER, [m.raw for m in mails])
+    settings = make_settings(dovecot=dovecot, smtp=smtp_sink, max_emails_per_batch=50,
+                             embedded_recycle_records=per_recycle,
+                             kafka_session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS)
+    supervisor = Supervisor(settings, ["collector", "processor", "responder", "api"],
+                            processes=True)
+    task = asyncio.create_task(supervisor.run())
+    try:
+        assert await wait_until(lambda: supervisor.ready.is_set() or task.done(), 90)
+        started = time.monotonic()
+        assert await wait_until(lambda: settled(supervisor, len(mails)), 150), \
+            (statuses(supervisor), supervisor.recycled_after)
+        drained = time.monotonic() - started
+        wanted = sum(m.wants_reply for m in mails)
+        assert await wait_until(lambda: len(smtp_sink.received) >= wanted, 30)
+    finally:
+        supervisor.stopping.set()
+        await asyncio.wait_for(task, 90)
+    assert task.result() == 0
+    print(f"drained {len(mails)} mails in {drained:.1f} s with {supervisor.recycles} recycles "
+          f"after {supervisor.recycled_after} mails")
+    assert supervisor.recycles >= 3, supervisor.recycled_after
+    assert max(supervisor.recycled_after) <= per_recycle, supervisor.recycled_after
+    assert_answered_once(smtp_sink, mails)
