@@ -1,6 +1,7 @@
-"""The reply's To and Message-ID headers, made without parsing: the same as the stdlib's.
+"""The reply's To, Message-ID, Subject, In-Reply-To and References headers, made without
+parsing where the text allows it: the same as the stdlib's.
 
-``compose`` gives these two per-reply headers their parse tree only when something folds
+``compose`` gives these per-reply headers their parse tree only when something folds
 them the stdlib's way; the value, the addresses, the defects and every folded byte must be
 what the stdlib's own header registry makes from the same value.
 """
@@ -78,3 +79,28 @@ def test_a_to_given_as_text_is_parsed_as_usual() -> None:
     theirs = STDLIB("To", "Ana <ana@example.org>, bob@example.org")
     same_header(ours, theirs)
     assert ours.addresses == theirs.addresses  # type: ignore[attr-defined]
+
+
+# ASCII text as subjects, ids and reference lists carry it, including what looks like an
+# encoded word (parsed as usual), long runs that must fold, and runs of spaces
+ascii_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(ascii_text, names, st.just("=?utf-8?q?Suscripci=C3=B3n?= x"),
+                       ascii_text.map(lambda t: f"<{t}@x> " * 3)))
+def test_unstructured_headers_are_the_stdlibs(value: str) -> None:
+    for header in ("Subject", "In-Reply-To", "References"):
+        same_header(OURS(header, value), STDLIB(header, value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=names, local=dot_atom, host=domain)
+def test_a_plain_recipient_address_is_the_parsed_one(name: str, local: str, host: str) -> None:
+    from mailroom.responder.compose import _address
+
+    ours = _address(f"{local}@{host}", "From", name)
+    theirs = Address(display_name=name.strip(), addr_spec=f"{local}@{host}")
+    assert ours == theirs and str(ours) == str(theirs)
+    assert (ours.username, ours.domain, ours.addr_spec) == \
+        (theirs.username, theirs.domain, theirs.addr_spec)

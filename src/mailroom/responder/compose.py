@@ -30,6 +30,8 @@ from email.headerregistry import (
     HeaderRegistry,
     MessageIDHeader,
     UniqueAddressHeader,
+    UniqueUnstructuredHeader,
+    UnstructuredHeader,
 )
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -188,6 +190,22 @@ class _ReplyMessageIDHeader(_LazyTree, MessageIDHeader):
         super().parse(value, kwds)
 
 
+class _ReplyUnstructuredHeader(_LazyTree, UnstructuredHeader):
+    """In-Reply-To and References (message ids we checked) and an ASCII Subject: text
+    without an encoded word decodes to itself, so only its folding may need the tree."""
+
+    @classmethod
+    def parse(cls, value: Any, kwds: dict[str, Any]) -> None:
+        if isinstance(value, str) and value.isascii() and "=?" not in value:
+            kwds.update(decoded=value, parse_tree=None)
+            return
+        super().parse(value, kwds)
+
+
+class _ReplySubjectHeader(_ReplyUnstructuredHeader, UniqueUnstructuredHeader):
+    pass
+
+
 _FOLDED = _Memo()
 
 
@@ -221,6 +239,9 @@ _HEADERS = _CachedHeaderRegistry()
 # (the registry adds BaseHeader as a base when it makes the class: not a subclass yet)
 _HEADERS.map_to_type("to", _ReplyToHeader)  # type: ignore[arg-type]
 _HEADERS.map_to_type("message-id", _ReplyMessageIDHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("in-reply-to", _ReplyUnstructuredHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("references", _ReplyUnstructuredHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("subject", _ReplySubjectHeader)  # type: ignore[arg-type]
 REPLY_POLICY = _ReplyPolicy(linesep="\r\n", header_factory=_HEADERS)
 REPLY_POLICY_UTF8 = REPLY_POLICY.clone(utf8=True)  # for internationalised addresses (SMTPUTF8)
 # the alternatives' boundary: "=_" never occurs in quoted-printable text, and both parts are
@@ -293,7 +314,11 @@ def _address(value: str, what: str, display_name: str = "") -> Address:
     if len(found) != 1 or found[0].count("@") != 1 or not all(found[0].split("@")):
         raise ComposeRefused(f"{what} is not one valid address: {value[:80]!r}")
     try:
-        return Address(display_name=_clean(display_name, f"{what} name"), addr_spec=found[0])
+        name = _clean(display_name, f"{what} name")
+        if found[0] is value:  # a plain dot-atom: its parts need no parser (the same Address)
+            local, domain = value.split("@")
+            return Address(display_name=name, username=local, domain=domain)
+        return Address(display_name=name, addr_spec=found[0])
     except (ValueError, HeaderParseError) as exc:
         raise ComposeRefused(f"{what} is not a valid address: {exc}") from None
 
