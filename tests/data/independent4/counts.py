@@ -78,7 +78,8 @@ def main():
             errors.append(f"{rid}: body_only with empty body")
         if "body_only" in slices and label != "other" and STEM.search(fold(r["subject"])):
             errors.append(f"{rid}: body_only but the subject has a stem")
-        if "no_accents" in slices and re.search("[áéíóú]", " ".join([r["subject"], r["body"], r["html"]]).lower()):
+        text = " ".join([r["subject"], r["body"], r["html"]]).lower()
+        if "no_accents" in slices and re.search("[áéíóú]", text):
             errors.append(f"{rid}: no_accents but has accents")
         if not (r["body"] or r["html"] or r["subject"]):
             errors.append(f"{rid}: empty mail")
@@ -91,8 +92,10 @@ def main():
     print("| label | es | en | total |")
     print("|---|---|---|---|")
     for label in TARGET:
-        print(f"| {label} | {by[('es', label)]} | {by[('en', label)]} | {by[('es', label)] + by[('en', label)]} |")
-    print(f"| total | {sum(by[('es', l)] for l in TARGET)} | {sum(by[('en', l)] for l in TARGET)} | {len(rows)} |")
+        es, en = by[("es", label)], by[("en", label)]
+        print(f"| {label} | {es} | {en} | {es + en} |")
+    es_all, en_all = (sum(by[(lang, lab)] for lab in TARGET) for lang in ("es", "en"))
+    print(f"| total | {es_all} | {en_all} | {len(rows)} |")
 
     print("\n| slice | " + " | ".join(f"{lg} {lb[:5]}" for lg in langs for lb in TARGET) + " | total |")
     print("|---|" + "---|" * (len(langs) * len(TARGET) + 1))
