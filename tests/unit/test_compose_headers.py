@@ -13,7 +13,8 @@ from email import policy
 from email.headerregistry import Address, HeaderRegistry
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailroom.responder.compose import REPLY_POLICY, SIMPLE_MSG_ID
@@ -59,9 +60,16 @@ def test_a_plain_message_id_is_the_stdlibs(left: str, right: str) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(value=st.text(max_size=60))
+@example(value="<")
 def test_any_other_message_id_is_parsed_as_the_stdlib_does(value: str) -> None:
     value = value.replace("\r", "").replace("\n", "")
-    same_header(OURS("Message-ID", value), STDLIB("Message-ID", value))
+    try:
+        theirs = STDLIB("Message-ID", value)
+    except Exception as exc:  # the stdlib's parser fails on some text ("<": IndexError)
+        with pytest.raises(type(exc)):
+            OURS("Message-ID", value)
+        return
+    same_header(OURS("Message-ID", value), theirs)
 
 
 @settings(max_examples=300, deadline=None)
