@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,15 @@ def settled(supervisor: Supervisor, total: int) -> bool:
     counts = statuses(supervisor)
     return sum(counts.values()) == total and counts.get(MailStatus.COLLECTED, 0) == 0 \
         and counts.get(MailStatus.AWAITING_REPLY, 0) == 0
+
+
+def sample_value(registry: Any, name: str, labels: dict[str, str]) -> float:
+    """One sample of the registry /metrics serves (in process mode: the children's too)."""
+    for metric in registry.collect():
+        for sample in metric.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    raise AssertionError(f"no sample {name}{labels}")
 
 
 def assert_answered_once(sink: SmtpSink, mails: list[mailgen.TestMail]) -> None:
@@ -71,8 +81,8 @@ async def test_open_mails_stay_within_max_ahead_while_a_backlog_drains_each_answ
         drained = time.monotonic() - started
         wanted = sum(m.wants_reply for m in mails)
         assert await wait_until(lambda: len(smtp_sink.received) >= wanted, 30)
-        waited = supervisor.runtime.metrics.registry.get_sample_value(
-            "mailroom_collector_wait_seconds_total", {"reason": "pipeline"})
+        waited = sample_value(supervisor.runtime.metrics.registry,
+                              "mailroom_collector_wait_seconds_total", {"reason": "pipeline"})
     print(f"{len(samples)} samples, open mails at most {max(samples)} "
           f"(COLLECTOR_MAX_AHEAD {max_ahead}, batch {batch}); drained in {drained:.1f} s, "
           f"the collector waited {waited:.1f} s")
@@ -82,22 +92,40 @@ async def test_open_mails_stay_within_max_ahead_while_a_backlog_drains_each_answ
     assert_answered_once(smtp_sink, mails)
 
 
+PADDING = b"x" * 30_000  # ~30 KB a mail, so that the broker's memory shows what it holds
+
+
+def padded(mail: mailgen.TestMail) -> bytes:
+    lines = b"\n".join(PADDING[k:k + 76] for k in range(0, len(PADDING), 76))
+    return mail.raw + b"\n" + lines + b"\n"
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_up_recycles_the_topics_during_a_backlog_larger_than_the_recycle_count(
-        dovecot: Dovecot, smtp_sink: SmtpSink, make_settings) -> None:  # type: ignore[no-untyped-def]
-    """`mailroom up` (stages in child processes): a backlog of 4.5x EMBEDDED_RECYCLE_RECORDS
-    is collected in holds of that many mails, each followed by a recycle, so the broker never
-    holds more than that many mails' records; every mail is answered exactly once."""
-    per_recycle = 100
-    mails = make_batch(450)
-    dovecot.preload(USER, [m.raw for m in mails])
+        dovecot: Dovecot, smtp_sink: SmtpSink, make_settings,  # type: ignore[no-untyped-def]
+        per_recycle: int = 100) -> None:
+    """`mailroom up` (stages in child processes): a backlog of 6x EMBEDDED_RECYCLE_RECORDS
+    is collected in holds of that many mails, each followed by a recycle, so the broker holds
+    at most that many mails' records and its memory stays well below what the backlog would
+    take; every mail is answered exactly once."""
+    mails = make_batch(6 * per_recycle)
+    dovecot.preload(USER, [padded(m) for m in mails])
     settings = make_settings(dovecot=dovecot, smtp=smtp_sink, max_emails_per_batch=50,
                              embedded_recycle_records=per_recycle,
                              kafka_session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS)
     supervisor = Supervisor(settings, ["collector", "processor", "responder", "api"],
                             processes=True)
     task = asyncio.create_task(supervisor.run())
+    broker_rss: list[int] = []
+
+    async def sample() -> None:
+        while True:
+            if supervisor.broker is not None and supervisor.broker.process is not None:
+                broker_rss.append(supervisor.broker.rss_bytes())
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
     try:
         assert await wait_until(lambda: supervisor.ready.is_set() or task.done(), 90)
         started = time.monotonic()
@@ -106,12 +134,24 @@ async def test_up_recycles_the_topics_during_a_backlog_larger_than_the_recycle_c
         drained = time.monotonic() - started
         wanted = sum(m.wants_reply for m in mails)
         assert await wait_until(lambda: len(smtp_sink.received) >= wanted, 30)
+        await asyncio.sleep(1.5)  # the collector's next metrics snapshot
+        assert supervisor.runtime is not None
+        held = sample_value(supervisor.runtime.metrics.registry,
+                            "mailroom_collector_wait_seconds_total", {"reason": "recycle"})
     finally:
+        sampler.cancel()
         supervisor.stopping.set()
         await asyncio.wait_for(task, 90)
     assert task.result() == 0
+    ready_rss, peak_rss = broker_rss[0], max(broker_rss)
+    # raw_emails, classified_emails, and acknowledgement_queue for half of them
+    fed = int(len(mails) * len(PADDING) * 2.5)
     print(f"drained {len(mails)} mails in {drained:.1f} s with {supervisor.recycles} recycles "
-          f"after {supervisor.recycled_after} mails")
-    assert supervisor.recycles >= 3, supervisor.recycled_after
+          f"after {supervisor.recycled_after} mails; the collector held {held:.1f} s; broker "
+          f"RSS {ready_rss / 2**20:.0f} MB at start, peak {peak_rss / 2**20:.0f} MB "
+          f"(the backlog's records: about {fed / 2**20:.0f} MB)")
+    assert held > 0
+    assert supervisor.recycles >= 5, supervisor.recycled_after
     assert max(supervisor.recycled_after) <= per_recycle, supervisor.recycled_after
+    assert peak_rss - ready_rss < fed / 2
     assert_answered_once(smtp_sink, mails)

@@ -1,8 +1,18 @@
-"""How many UIDs the collector's next FETCH may take (``collector.ahead.batch_size``)."""
+"""How far the collector may run ahead: how many UIDs its next FETCH may take
+(``collector.ahead.batch_size``, pure) and the recycle hold (``AheadGate``, no servers)."""
 
 from __future__ import annotations
 
-from mailroom.collector.ahead import batch_size
+import asyncio
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from mailroom.collector.ahead import AheadGate, batch_size, recycle_hold_seconds
+from mailroom.metrics import Metrics
+from mailroom.settings import Settings
 
 
 def test_no_bound_and_no_quota_take_what_is_wanted() -> None:
@@ -41,3 +51,52 @@ def test_the_recycle_quota_cuts_the_batch_then_holds() -> None:
     assert batch_size(500, in_flight=0, max_ahead=2_000, quota_left=-5) == 0
     # the last few of the quota go even into a nearly full pipeline, if they fit
     assert batch_size(500, in_flight=1_990, max_ahead=2_000, quota_left=4) == 4
+
+
+def gate_for(stop: asyncio.Event, **settings: Any) -> AheadGate:
+    """A gate on the embedded broker (the recycle quota applies) with no store: with
+    COLLECTOR_MAX_AHEAD 0 it never counts one."""
+    values: dict[str, Any] = {"collector_max_ahead": 0, "embedded_recycle_records": 100}
+    rt = SimpleNamespace(settings=Settings(_env_file=None, **(values | settings)),  # type: ignore[call-arg]
+                         metrics=Metrics(), db=None)
+    return AheadGate(rt, stop)  # type: ignore[arg-type]
+
+
+def sample(gate: AheadGate, name: str) -> float | None:
+    return gate.rt.metrics.registry.get_sample_value(name, {"reason": "recycle"})
+
+
+async def test_a_hold_shows_to_the_supervisor_and_ends_when_the_service_stops() -> None:
+    stop = asyncio.Event()
+    gate = gate_for(stop)
+    assert await gate.take(500) == 100  # cut to what is left before the recycle
+    gate.recorded(100)
+    gate.release(100)
+    waiting = asyncio.create_task(gate.take(50))
+    for _ in range(100):
+        if gate.holding:
+            break
+        await asyncio.sleep(0.01)
+    assert gate.holding and sample(gate, "mailroom_collector_waiting") == 1
+    stop.set()
+    assert await asyncio.wait_for(waiting, 2) == 0
+    assert not gate.holding and sample(gate, "mailroom_collector_waiting") == 0
+    assert (sample(gate, "mailroom_collector_wait_seconds_total") or 0) > 0
+
+
+async def test_a_hold_that_is_never_ended_times_out_and_collecting_goes_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A mail that never settles stops the recycle, not the collector."""
+    gate = gate_for(asyncio.Event())
+    gate.hold_seconds = 0.3
+    gate.recorded(100)
+    started = time.monotonic()
+    assert await asyncio.wait_for(gate.take(50), 5) == 50
+    assert 0.3 <= time.monotonic() - started < 3
+    assert not gate.holding
+    assert "collecting again without the recycle" in caplog.text
+
+
+def test_the_hold_lasts_two_reconciler_periods_and_a_minute() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert recycle_hold_seconds(settings) == 2 * settings.reconcile_after_seconds + 60 == 120

@@ -87,9 +87,14 @@ class AheadGate:
         self.added = 0  # mails this service recorded since that read began
         self.taken = 0  # UIDs taken by batches not recorded yet
         self.collected = 0  # mails recorded towards the recycle quota
-        self.holding = False  # waiting for the topics' recycle (the supervisor reads it)
+        self._waiting = dict.fromkeys(WaitReason, 0)  # folders waiting, by reason
         self._logged_at = -LOG_EVERY
         self._unlogged = (0, 0.0)  # waits and seconds since the last log line
+
+    @property
+    def holding(self) -> bool:
+        """Waiting for the topics' recycle (the supervisor reads it)."""
+        return self._waiting[WaitReason.RECYCLE] > 0
 
     def estimate(self) -> int:
         return (self.open_mails or 0) + self.added + self.taken
@@ -170,10 +175,10 @@ class AheadGate:
         wait.counted = now
 
     def _wait_starts(self, reason: WaitReason) -> _Wait:
+        self._waiting[reason] += 1
         self.rt.metrics.collector_waiting.labels(reason.value).set(1)
         wait = _Wait(reason)
         if reason is WaitReason.RECYCLE:
-            self.holding = True
             log.info("collector: %d mails collected since the embedded topics were last "
                      "recycled (EMBEDDED_RECYCLE_RECORDS); holding until they are recycled",
                      self.collected)
@@ -190,10 +195,10 @@ class AheadGate:
 
     def _wait_ends(self, wait: _Wait) -> None:
         self._count(wait)
-        self.rt.metrics.collector_waiting.labels(wait.reason.value).set(0)
-        if wait.reason is WaitReason.RECYCLE:
-            self.holding = False
-        elif not wait.logged:
+        self._waiting[wait.reason] -= 1
+        if not self._waiting[wait.reason]:
+            self.rt.metrics.collector_waiting.labels(wait.reason.value).set(0)
+        if wait.reason is WaitReason.PIPELINE and not wait.logged:
             waits, seconds = self._unlogged
             self._unlogged = (waits + 1, seconds + time.monotonic() - wait.started)
 
