@@ -98,8 +98,12 @@ def one_batch(db: Database, start: int) -> dict[str, float]:
 
     def settle() -> None:
         for chunk in chunks:
-            with db.begin() as conn:
-                reply_store.mark_sent_many(conn, [r.key for r in chunk])
+            keys = [r.key for r in chunk]
+            with db.begin() as conn:  # the attempt log's start and end, then the settle
+                reply_store.record_attempts(conn, sent=[], starts=[(*k, "bench") for k in keys],
+                                            lease=LEASE)
+                reply_store.record_attempts(conn, sent=keys, starts=[], lease=LEASE)
+                reply_store.mark_mails_replied(conn, sorted({m for m, _ in keys}))
 
     return {"collected": timed(collected), "decided": timed(decide), "claimed": timed(claim),
             "settled": timed(settle)}

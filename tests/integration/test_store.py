@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from mailroom.events import Decision, RawEmail, Route
 from mailroom.store import Database, MailStatus, ReplyStatus, checkpoints, mails, replies
@@ -76,6 +77,18 @@ def claim(db: Database, owner: str, lease: float = 60) -> Claim:
 KEY = ("m1", "subscription")
 
 
+def deliver(conn: Connection, keys: list[tuple[str, str]],
+            notes: dict[str, str] | None = None) -> None:
+    """What the responder records for replies the server took: each attempt started under
+    its claim and ended sent (the attempt log), then their mails replied (the settle)."""
+    owners = {(r["mail_id"], r["template"]): r["owner"]
+              for mail_id in {m for m, _ in keys} for r in replies.get(conn, mail_id)}
+    lease = timedelta(seconds=60)
+    replies.record_attempts(conn, sent=[], starts=[(*k, owners[k]) for k in keys], lease=lease)
+    replies.record_attempts(conn, sent=keys, starts=[], lease=lease)
+    replies.mark_mails_replied(conn, sorted({m for m, _ in keys}), notes)
+
+
 def start(db: Database, owner: str, lease: float = 60, key: tuple[str, str] = KEY) -> bool:
     """Record that the reply's SMTP transaction starts; False when the claim is not ``owner``'s."""
     with db.begin() as conn:
@@ -103,7 +116,7 @@ def test_a_sent_reply_is_never_claimed_again(db: Database) -> None:
         mails.record_collected(conn, [email(1)])
     assert claim(db, "a") is Claim.CLAIMED
     with db.begin() as conn:
-        replies.mark_sent_many(conn, [KEY])
+        deliver(conn, [KEY])
     assert claim(db, "b") is Claim.ALREADY_SENT
 
 
@@ -269,7 +282,7 @@ def test_a_batch_claim_gives_each_reply_the_answer_a_single_claim_would(db: Data
         ["m1", "m2", "m3", "m4", "m5"], Claim.CLAIMED)
     assert start(db, "a", key=("m2", "subscription"))
     with db.begin() as conn:
-        replies.mark_sent_many(conn, [("m1", "subscription")])
+        deliver(conn, [("m1", "subscription")])
         replies.fail_many(conn, {("m5", "subscription"): "550"})
     park(db, ("m2", "subscription"), -1)
     park(db, ("m3", "subscription"), 3600)
@@ -351,8 +364,8 @@ def test_marking_a_batch_sent_settles_replies_and_mails_with_notes(db: Database)
         mails.record_collected(conn, [email(1), email(2)])
     claim_batch(db, [1, 2], "a")
     with db.begin() as conn:
-        replies.mark_sent_many(conn, [("m1", "subscription"), ("m2", "subscription")],
-                               {"m2": "some recipients refused: b@x: 550"})
+        deliver(conn, [("m1", "subscription"), ("m2", "subscription")],
+                {"m2": "some recipients refused: b@x: 550"})
         assert replies.counts(conn) == {"sent": 2}
         one, two = mails.get_mail(conn, "m1"), mails.get_mail(conn, "m2")
         assert one is not None and two is not None
@@ -392,7 +405,7 @@ def test_settling_touches_exactly_the_mail_and_template_pairs_asked_for(db: Data
     pairs = [request(1), request(1, "manual-x"), request(2), request(2, "manual-x")]
     with db.begin() as conn:
         replies.claim_many(conn, pairs, owner="a", lease=timedelta(seconds=60))
-        replies.mark_sent_many(conn, [("m1", "subscription"), ("m2", "manual-x")])
+        deliver(conn, [("m1", "subscription"), ("m2", "manual-x")])
         found = {(r["mail_id"], r["template"]): r["status"]
                  for mail_id in ("m1", "m2") for r in replies.get(conn, mail_id)}
         again = replies.claim_many(conn, pairs, owner="b", lease=timedelta(seconds=60))

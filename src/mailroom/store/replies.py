@@ -369,18 +369,6 @@ def waiting_to_send(conn: Connection) -> int:
                             .where(replies.c.status == ReplyStatus.CLAIMED)).scalar_one())
 
 
-def mark_sent_many(conn: Connection, sent: Sequence[Key],
-                   notes: Mapping[str, str] | None = None) -> None:
-    """Reply rows ``sent`` and their mails ``replied`` (``mark_mails_replied``)."""
-    if not sent:
-        return
-    plan_with_values(conn)
-    conn.execute(update(replies).where(_pairs(sent))
-                 .values(status=ReplyStatus.SENT, sent_at=utcnow(), last_error=None,
-                         lease_until=None))
-    mark_mails_replied(conn, sorted({m for m, _ in sent}), notes)
-
-
 def mark_mails_replied(conn: Connection, mail_ids: Sequence[str],
                        notes: Mapping[str, str] | None = None) -> None:
     """Mails ``replied``, in one statement per 500 (and one per mail with a note).
