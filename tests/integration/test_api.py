@@ -496,8 +496,8 @@ def test_xss_in_subject_body_attachment_names_and_html_renders_inert(
 def test_the_mail_page_says_when_its_reply_may_already_have_gone_out(
         api_factory: Callable[..., RunningApi]) -> None:
     """A reply cut off on the wire is in review: its page says ``uncertain`` and why, up top."""
-    from mailroom.responder.service import UNCERTAIN_NOTE
     from mailroom.store import replies as reply_store
+    from mailroom.store.replies import CUT_OFF
 
     api = api_factory()
     email, decision = review_mail("Alta")
@@ -509,7 +509,7 @@ def test_the_mail_page_says_when_its_reply_may_already_have_gone_out(
         reply_store.record_attempts(conn, sent=[], starts=[(*key, "dead")],
                                     lease=timedelta(seconds=60))
         reply_store.mark_uncertain_many(conn, {key: "no answer after DATA"}, note="unused")
-        mail_store.set_status(conn, mail_id, MailStatus.IN_REVIEW, error=UNCERTAIN_NOTE)
+        mail_store.set_status(conn, mail_id, MailStatus.IN_REVIEW, error=CUT_OFF)
     with api.client() as client:
         login(client)
         page = client.get(f"/mails/{mail_id}")

@@ -26,11 +26,12 @@ import pytest
 from aiosmtpd.smtp import Envelope
 from sqlalchemy import select
 
-from mailroom.responder.service import UNCERTAIN_NOTE, ResponderService
+from mailroom.responder.service import ResponderService
 from mailroom.runtime import build_runtime
 from mailroom.settings import Settings
 from mailroom.store import MailStatus, ReplyStatus
 from mailroom.store import mails as mail_store
+from mailroom.store.replies import CUT_OFF
 from mailroom.store.schema import replies
 from responders import queued, routed, seed
 from servers import SmtpSink
@@ -139,7 +140,7 @@ async def test_a_killed_responder_leaves_only_the_replies_on_the_wire_in_doubt(
         assert row is not None
         if mail_id in in_doubt:  # a person decides; the page says why
             assert final[mail_id] == ReplyStatus.UNCERTAIN
-            assert row["status"] == MailStatus.IN_REVIEW and row["error"] == UNCERTAIN_NOTE, row
+            assert row["status"] == MailStatus.IN_REVIEW and row["error"] == CUT_OFF, row
         else:  # sent before the kill, or claimed and sent again now: once either way
             assert final[mail_id] == ReplyStatus.SENT and sent_to[mail_id] == 1, mail_id
             assert row["status"] == MailStatus.REPLIED

@@ -103,9 +103,6 @@ SETTLE_PATIENCE = 120.0  # seconds to wait for the store before giving a sent ba
 # called off: it starts only if the row is still claimed under its token)
 CLAIM_LEASE = timedelta(seconds=30)
 
-UNCERTAIN_NOTE = ("the responder stopped while sending this reply, so it may have been "
-                  "delivered; check the sent mail before answering")
-
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -518,7 +515,7 @@ class ResponderService(Runner[RoutedEmail]):
             if r.claim is Claim.UNCERTAIN:
                 # never send twice: a person decides whether the cut-off reply went out
                 mail_store.set_status(conn, r.mail_id, MailStatus.IN_REVIEW,
-                                      error=UNCERTAIN_NOTE,
+                                      error=reply_store.CUT_OFF,
                                       only_from=(MailStatus.AWAITING_REPLY,))
                 r.outcome = Outcome.UNCERTAIN
             elif r.claim is Claim.ALREADY_SENT:

@@ -48,7 +48,10 @@ from mailroom.store.schema import MailStatus, ReplyStatus, autoreply_log, mails,
 
 Key = tuple[str, str]  # (mail id, template)
 
-CUT_OFF = "the responder stopped while sending; the reply may have gone out"
+# why a reply (its row) and its mail are in doubt after an attempt was cut off; the mail
+# goes to review with this text
+CUT_OFF = ("the responder stopped while sending this reply, so it may have been delivered; "
+           "check the sent mail before answering")
 
 
 class Claim(StrEnum):
