@@ -41,13 +41,14 @@ from pathlib import Path
 
 from mailroom.events import RawEmail, Route
 from mailroom.processor.conditions import Always, Condition, MailView
-from mailroom.processor.rules_yaml import RulesError, parse_rules
+from mailroom.processor.rules_yaml import NEVER_ANSWERED, RulesError, parse_rules
 
 __all__ = [
     "DEFAULT_CATEGORIES",
     "SEED_RULES",
     "CategoryAction",
     "Explanation",
+    "NEVER_ANSWERED",
     "Rule",
     "RuleSet",
     "RulesError",
@@ -77,8 +78,6 @@ DEFAULT_CATEGORIES: Mapping[str, CategoryAction] = {
     "automated": CategoryAction(Route.REVIEW),
     "spam": CategoryAction(Route.ARCHIVE),
 }
-# categories that must never be answered, whatever a rules file says
-NEVER_ANSWERED = frozenset({"automated", "spam"})
 
 
 @dataclass(frozen=True)

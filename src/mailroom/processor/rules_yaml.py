@@ -29,6 +29,10 @@ from mailroom.processor.conditions import (
 from mailroom.processor.text import fold
 from mailroom.settings import ConfigError
 
+# categories that must never be answered, whatever a rules file says: a file routing one to
+# acknowledgement_queue is refused here, and the processor vetoes it again (classify.py)
+NEVER_ANSWERED = frozenset({"automated", "spam"})
+
 RULE_KEYS = ("name", "when", "category", "route", "template", "decides_alone")
 CONDITION_KEYS = (*TEXT_FIELDS, "headers", "language", "has_attachment", "any", "all", "not")
 ROUTES = {r.value: r for r in Route}
@@ -190,7 +194,7 @@ class _Reader:
         return name
 
     def check_answerable(self, category: str, route: Route | None, node: Node) -> None:
-        if route is Route.ACKNOWLEDGE and category in ("automated", "spam"):
+        if route is Route.ACKNOWLEDGE and category in NEVER_ANSWERED:
             raise self.error(node, f"category {category!r} is never answered: it cannot route "
                                    "to acknowledgement_queue")
 
