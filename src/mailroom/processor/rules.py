@@ -45,10 +45,10 @@ from mailroom.processor.rules_yaml import NEVER_ANSWERED, RulesError, parse_rule
 
 __all__ = [
     "DEFAULT_CATEGORIES",
+    "NEVER_ANSWERED",
     "SEED_RULES",
     "CategoryAction",
     "Explanation",
-    "NEVER_ANSWERED",
     "Rule",
     "RuleSet",
     "RulesError",
