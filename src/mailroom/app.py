@@ -354,7 +354,7 @@ class Supervisor:
         kafka = self.runtime.kafka
         groups = [kafka.group_id(n) for n in KAFKA_STAGES]
         await asyncio.to_thread(kafka.delete_topics_and_groups, topics.ALL_TOPICS, groups)
-        await asyncio.sleep(0.5)
+        await asyncio.to_thread(self._wait_topics_gone)
         await asyncio.to_thread(
             kafka.create_topics, self.settings.kafka_topic_partitions,
             self.settings.kafka_replication_factor,
@@ -367,6 +367,19 @@ class Supervisor:
         log.info("recycled the embedded topics; the stages were stopped for %.1f s",
                  self.last_recycle_seconds)
         return True
+
+    def _wait_topics_gone(self, timeout: float = 5.0) -> None:
+        """Until the broker lists none of the deleted topics (``create_topics`` leaves a
+        listed topic alone), at most ``timeout`` seconds."""
+        assert self.runtime is not None
+        admin = self.runtime.kafka.admin()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not set(topics.ALL_TOPICS) & set(admin.list_topics(timeout=timeout).topics):
+                return
+            time.sleep(0.05)
+        log.warning("the deleted topics are still listed after %.0f s; creating them anyway",
+                    timeout)
 
     async def _pause(self, name: str) -> None:
         if name in self.stages:
