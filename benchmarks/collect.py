@@ -59,6 +59,8 @@ async def bench(args: argparse.Namespace, dovecot: Dovecot, bootstrap: str, data
         _env_file=None, imap_server=dovecot.host, imap_port=dovecot.port, imap_security="none",
         imap_email=USER, imap_password="support-pass", kafka_bootstrap_servers=bootstrap,
         mailroom_data_dir=data, max_emails_per_batch=args.batch,
+        # the collector alone: nothing settles its mails, so no bound on how far ahead it runs
+        collector_max_ahead=0,
     )
     rt = build_runtime(settings, bootstrap)
     rt.kafka.create_topics(3, 1)
