@@ -62,3 +62,20 @@ def test_a_cut_off_send_in_review_may_have_one_reply_but_not_two() -> None:
     books.replies.update({"b@t": 1})
     books.sent_total = 3
     assert any("more than once" in p for p in books.problems(3))
+
+
+def test_a_mail_without_message_id_is_matched_by_the_address_its_reply_went_to() -> None:
+    """Its reply cannot carry In-Reply-To; it is counted against the sender, once."""
+    from books import unthreaded
+
+    books = balanced()
+    books.rows["d"] = {"mail_id": "d", "status": "replied", "message_id": "",
+                       "from_addr": "Zoe@Example.org"}
+    books.__post_init__()
+    assert any("no reply at the sink" in p for p in books.problems(4))
+    books.replies.update({unthreaded("zoe@example.org"): 1})
+    books.sent_total = 2
+    assert books.problems(4) == []
+    books.replies.update({unthreaded("zoe@example.org"): 1})
+    books.sent_total = 3
+    assert any("more than once" in p for p in books.problems(4))

@@ -220,3 +220,23 @@ def test_a_batch_asks_each_model_once(intent: text_model.TextModel,
                                PARAMS)
     assert len(decisions) == 100 and [d.mail_id for d in decisions] == [m.mail_id for m in mails]
     assert (type(counting_intent).calls, type(counting_spam).calls) == (1, 1)
+
+
+def test_a_mail_without_words_is_never_acknowledged_whatever_the_model_leans() -> None:
+    """A model that learned "an empty body means a subject-only request" still cannot answer
+    a mail with no subject and no text (an attachment alone): nothing in it asks."""
+    from mailroom.processor.text import SUBJECT_ONLY
+
+    texts = [f"quiero suscribirme {SUBJECT_ONLY}", f"alta boletín {SUBJECT_ONLY}",
+             f"sign me up {SUBJECT_ONLY}", f" {SUBJECT_ONLY}",
+             "darme de baja", "unsubscribe me", "la factura tiene un error", "cannot log in"]
+    labels = ["subscription"] * 4 + ["unsubscription"] * 2 + ["other"] * 2
+    leaning = text_model.train(texts, labels, n_features=2**12)
+    empty = mail("", "", "m-empty")
+    assert leaning.predict(leaning.texts_for([empty]))[0].label == "subscription"
+    decision = classify(empty, load_rules(None), Models(leaning), PARAMS)
+    assert (decision.route, decision.category) == (Route.REVIEW, "other")
+    assert "no words" in decision.reasons[-1]
+    worded = classify(mail("quiero suscribirme", "", "m-worded"), load_rules(None),
+                      Models(leaning), PARAMS)
+    assert worded.route is Route.ACKNOWLEDGE

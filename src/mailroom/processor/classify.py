@@ -37,7 +37,7 @@ from mailroom.processor.automated import SPAM, doubtful_address_to_review, never
 from mailroom.processor.cues import veto_cue
 from mailroom.processor.model import Prediction, TextModel
 from mailroom.processor.rules import NEVER_ANSWERED, RuleSet
-from mailroom.processor.text import model_text
+from mailroom.processor.text import has_words, model_text
 from mailroom.settings import AutoreplyMode, Settings
 
 DEFAULT_SPAM_THRESHOLD = 0.9
@@ -170,6 +170,11 @@ def _vetted(text: str, nominee: Decision, spam: Decision | None,
         veto = (f"vetoed: the intent model's confidence in {wanted} is "
                 f"{prediction.confidence:.2f}, below CLASSIFIER_MIN_CONFIDENCE "
                 f"{params.min_confidence:.2f}", wanted, prediction.confidence, intent.version)
+    if veto is None and not has_words(text):
+        # nothing in it to answer: a model's lean on an empty mail is no evidence
+        veto = ("vetoed: the mail has no words (no subject, no text)", NOT_A_REQUEST,
+                prediction.confidence if prediction is not None else 1.0,
+                intent.version if intent is not None else None)
     if veto is None and wanted == SUBSCRIPTION and prediction is not None and intent is not None:
         # the last veto, also on the intent model's own nomination: words that say no
         cue = veto_cue(text)

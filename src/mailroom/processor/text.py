@@ -163,6 +163,15 @@ def model_text(email: RawEmail) -> str:
     return f"{email.subject}\n{body}"
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def has_words(text: str) -> bool:
+    """Whether a ``model_text`` holds a letter of the sender's (the subject-only marker
+    aside): a mail without one (no subject, no text, only an attachment) asks for nothing."""
+    return _LETTER.search(text.replace(SUBJECT_ONLY, "")) is not None
+
+
 _WORD = re.compile(r"[a-z0-9]+")
 
 
