@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=20.0, help="length of the latency phase")
     p.add_argument("--mode", choices=("split", "up"), default="split",
                    help="split: one process per service (per-service RSS/CPU); up: `mailroom up`")
+    p.add_argument("--embedded", action="store_true",
+                   help="with --mode up: `mailroom up` starts its own broker (the embedded "
+                        "defaults: topic recycling, the collector's recycle hold), measured "
+                        "as one of its children")
     p.add_argument("--services", default="collector,processor,responder,api",
                    help="services started in split mode")
     p.add_argument("--db", choices=("postgres", "sqlite"), default="postgres",
@@ -99,7 +103,8 @@ def run_mailroom(args: argparse.Namespace, world: World, broker: EmbeddedBroker,
     extra = dict(item.split("=", 1) for item in args.env)
     with store_url(args.db, workdir) as db_url:
         room = mailroom_phase.Mailroom(
-            world, broker.bootstrap_servers, db_url, workdir, mode=args.mode,
+            world, "" if args.embedded else broker.bootstrap_servers, db_url, workdir,
+            mode=args.mode,
             services=[s for s in args.services.split(",") if s], batch=args.batch, extra_env=extra)
         try:
             room.start(sampler)
@@ -127,7 +132,10 @@ def run_mailroom(args: argparse.Namespace, world: World, broker: EmbeddedBroker,
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.embedded and args.mode != "up":
+        parser.error("--embedded needs --mode up")
     # the sinks run in this process: keep aiosmtpd's per-connection chatter out of the report
     warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
     logging.basicConfig(level=logging.WARNING)

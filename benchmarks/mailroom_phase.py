@@ -33,6 +33,7 @@ from benchmarks.world import (
     wait,
     workload,
 )
+from mailroom.broker import free_port
 from mailroom.settings import normalise_database_url
 from mailroom.store import Database, MailStatus
 from mailroom.store import mails as mail_store
@@ -77,13 +78,16 @@ class Mailroom:
             "MAX_EMAILS_PER_BATCH": str(self.batch), "LOG_LEVEL": "WARNING",
             "KAFKA_SESSION_TIMEOUT_MS": "6000", "DEFAULT_LANGUAGE": "en",
         })
+        if not self.bootstrap:  # `mailroom up`'s own broker, on a port of its own
+            env["EMBEDDED_BROKER_PORT"] = str(free_port())
         env.update(self.extra_env)
         return env
 
     def start(self, sampler: Sampler) -> None:
         env = self.env()
-        subprocess.run([*MAILROOM, "topics", "create"], env=env, check=True, timeout=120,
-                       capture_output=True)
+        if self.bootstrap:  # (an embedded broker's topics are made by `mailroom up`)
+            subprocess.run([*MAILROOM, "topics", "create"], env=env, check=True, timeout=120,
+                           capture_output=True)
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         names = ["up"] if self.mode == "up" else self.services

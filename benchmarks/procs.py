@@ -52,6 +52,17 @@ def descendants(root: int, parents: dict[int, int]) -> set[int]:
     return found
 
 
+def child_name(cmdline: str) -> str:
+    """What a child of `mailroom up` runs, from its /proc cmdline (NUL-separated): the stage
+    (`python -m mailroom.stages collector ...`), "broker" (the embedded Tansu), else the program."""
+    argv = [a for a in cmdline.split("\0") if a]
+    if "mailroom.stages" in argv and argv.index("mailroom.stages") + 1 < len(argv):
+        return argv[argv.index("mailroom.stages") + 1]
+    if any(a.endswith("tansu") for a in argv[:1]):
+        return "broker"
+    return argv[0].rsplit("/", 1)[-1] if argv else "?"
+
+
 @dataclass
 class Group:
     name: str
@@ -61,6 +72,9 @@ class Group:
     cpu: dict[int, float] = field(default_factory=dict)  # last cumulative CPU seen per pid
     peak_hwm: int = 0  # the largest VmHWM of any one process in the group
     peak_rss_sum: int = 0  # the largest sum of VmRSS over the group at one sample
+    # a tree's processes by what they run (`mailroom up`: its stages and embedded broker):
+    # the largest VmHWM of each
+    children: dict[str, int] = field(default_factory=dict)
     series: list[tuple[float, int]] = field(default_factory=list)  # (monotonic, rss sum)
 
     def cpu_seconds(self) -> float:
@@ -76,6 +90,7 @@ class Sampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+        self._names: dict[int, str] = {}  # pid -> what it runs (child_name)
 
     def add(self, name: str, pid: int, *, tree: bool = False, others: tuple[int, ...] = ()) -> None:
         with self._lock:
@@ -119,6 +134,10 @@ class Sampler:
                     mem = parse_proc_status(status)
                     rss_sum += mem.get("VmRSS", 0)
                     group.peak_hwm = max(group.peak_hwm, mem.get("VmHWM", 0))
+                    if group.tree and pid != group.pid:
+                        name = self._names.get(pid) or self._names.setdefault(
+                            pid, child_name(read_text(f"/proc/{pid}/cmdline") or ""))
+                        group.children[name] = max(group.children.get(name, 0), mem.get("VmHWM", 0))
                     with contextlib.suppress(ValueError, IndexError):
                         cpu = parse_proc_stat(stat)[1]
                         group.cpu[pid] = max(group.cpu.get(pid, 0.0), cpu)
@@ -135,4 +154,6 @@ class Sampler:
                 start = g.series[0][0] if g.series else 0.0
                 out[name] = {"peak_hwm_bytes": g.peak_hwm, "peak_rss_sum_bytes": g.peak_rss_sum,
                              "rss_series": [(round(t - start, 2), rss) for t, rss in g.series[::every]]}
+                if g.children:
+                    out[name]["children_peak_hwm_bytes"] = dict(sorted(g.children.items()))
             return out

