@@ -49,7 +49,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for name, mem in memory.items():
         target = "<=300 MB" if name in SERVICES else ""
         out.append((f"peak RSS {name}, MB", fmt(mem.get("peak_hwm_bytes", 0) / MB, 0), "", "", target))
-        for child, peak in mem.get("children_peak_hwm_bytes", {}).items():
+        for child, peak in (mem.get("children_peak_hwm_bytes", {}) if name == "up" else {}).items():
             out.append((f"  peak RSS {name}/{child}, MB", fmt(peak / MB, 0), "", "",
                         "<=200 MB" if child == "broker" else "<=300 MB"))
     if memory or nd:
