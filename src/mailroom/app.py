@@ -334,13 +334,15 @@ class Supervisor:
             return False
         # a holding collector has counted its mails: only the open ones (an index range)
         # are counted then, not every mail every tick
+        total: int | None = None
         if not (force or self.collector_holding()):
             total = await asyncio.to_thread(self._collected_total)
             if total - self._last_recycle_total < self.settings.embedded_recycle_records:
                 return False
         if await asyncio.to_thread(self._open_count) > 0:
             return False
-        total = await asyncio.to_thread(self._collected_total)
+        if total is None:
+            total = await asyncio.to_thread(self._collected_total)
         running = [n for n in KAFKA_STAGES if n in self.services or n in self.stages]
         log.info("recycling embedded topics after %d mails", total - self._last_recycle_total)
         started = time.monotonic()

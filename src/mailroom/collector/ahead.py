@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailroom.collector.folder import KEEPALIVE_SECONDS  # (also the longest quiet wait here)
 from mailroom.runtime import Runtime
 from mailroom.settings import Settings
 from mailroom.store import mails as mail_store
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.2  # the store's open mails are counted at most this often
 LOG_EVERY = 60.0  # seconds between two "waiting for the pipeline" lines
-# the longest wait without an IMAP command: a server may log out a quiet client after 30 min
-KEEPALIVE_SECONDS = 300.0
 # a hold for a recycle lasts at most two reconciler periods (a mail whose record was lost is
 # published again within about one and a half) plus this
 RECYCLE_HOLD_MARGIN = 60.0
