@@ -78,8 +78,8 @@ def insert_ignore_many(conn: Connection, table: Table, rows: Sequence[Mapping[st
     thousand parameters was converted and parsed anew for every batch (psycopg caches no
     statement of more than 50 parameters). The arrays go in binary (``%b``): psycopg's
     text form escapes every element in Python, far slower for a batch of mails' JSON
-    (``python -m benchmarks.arrays``; docs/benchmarks.md). A ``None`` is SQL NULL (also in a JSON column). Elsewhere an
-    ``executemany``.
+    (``python -m benchmarks.arrays``; docs/benchmarks.md). A ``None`` is SQL NULL (also
+    in a JSON column). Elsewhere an ``executemany``.
     """
     if not rows:
         return []
