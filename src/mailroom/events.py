@@ -104,12 +104,32 @@ class Decision(Event):
     decided_at: datetime = Field(default_factory=utcnow)
 
 
+class ComposedReply(BaseModel):
+    """An automatic reply composed by the processor, ready for SMTP (``compose.Composer``).
+
+    The responder sends it as it is when it is fresh and matches what it would compose
+    itself (``Composer.usable``); otherwise it composes the reply again.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: str = Field(description="The reply's identity per mail (compose.reply_key).")
+    message_id: str
+    recipients: list[str]
+    data: str = Field(description="The whole message as sent (CRLF lines), UTF-8.")
+    composer: str = Field("", description="What it was composed with: templates folder, "
+                                          "From and default language (a digest).")
+    composed_at: datetime = Field(default_factory=utcnow)
+
+
 class RoutedEmail(Event):
     """A mail with its decision, published to ``acknowledgement_queue`` or ``human_review``."""
 
     version: Literal[1] = 1
     email: RawEmail
     decision: Decision
+    reply: ComposedReply | None = Field(
+        None, description="The automatic reply, composed ahead by the processor.")
 
 
 class DeadLetter(Event):

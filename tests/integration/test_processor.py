@@ -58,7 +58,8 @@ def collect(consumer: Consumer, until: Callable[[dict[str, list[tuple[str | None
 @pytest.fixture
 async def pipeline(broker, make_settings) -> AsyncIterator[tuple[Runtime, ProcessorService, Consumer]]:  # type: ignore[no-untyped-def]
     settings: Settings = make_settings(bootstrap=broker.bootstrap_servers,
-                                       imap_email="support@example.com")
+                                       imap_email="support@example.com",
+                                       smtp_email="replies@example.com")
     rt = build_runtime(settings, broker.bootstrap_servers)
     rt.kafka.create_topics(3, 1)
     service = ProcessorService(rt)
@@ -101,6 +102,12 @@ async def test_mails_are_classified_routed_and_recorded(
     acks = [RoutedEmail.model_validate_json(v) for _, v in seen[topics.ACKNOWLEDGEMENT_QUEUE]]
     assert [(a.email.mail_id, a.decision.template) for a in acks] == [("mail-1", "subscription")]
     assert [k for k, _ in seen[topics.ACKNOWLEDGEMENT_QUEUE]] == ["mail-1"]
+    # the reply goes with it, composed here for the responder to send
+    (reply,) = [a.reply for a in acks]
+    assert reply is not None and reply.key == "subscription"
+    assert reply.recipients == [mails[0].from_addr] and "\r\nAuto-Submitted: auto-replied\r\n" in reply.data
+    reviewed = [RoutedEmail.model_validate_json(v) for _, v in seen[topics.HUMAN_REVIEW]]
+    assert [r.reply for r in reviewed] == [None, None]
     assert sorted(k or "" for k, _ in seen[topics.HUMAN_REVIEW]) == ["mail-2", "mail-3"]
     with rt.db.begin() as conn:
         rows = {m.mail_id: mail_store.get_mail(conn, m.mail_id) for m in mails}

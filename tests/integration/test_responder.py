@@ -22,6 +22,7 @@ from mailroom import topics
 from mailroom.broker import EmbeddedBroker
 from mailroom.events import DeadLetter, RoutedEmail
 from mailroom.reconciler import Reconciler
+from mailroom.responder.compose import PRECOMPOSED_MAX_AGE, Composer
 from mailroom.responder.service import ResponderService, RetryPolicy
 from mailroom.runtime import Runtime, build_runtime
 from mailroom.settings import Settings
@@ -106,6 +107,38 @@ async def test_one_threaded_reply_per_mail_even_when_delivered_twice(
             ".reply@example.com>")
     assert sample(rt, "emails_processed_total", topic="acknowledgement_queue", status="sent") == 5
     assert sample(rt, "mailroom_smtp_send_seconds_count") == 5
+
+
+async def test_a_reply_composed_ahead_is_sent_as_it_is_unless_it_no_longer_fits(
+        rt: Runtime, settings: Settings, smtp_sink: SmtpSink) -> None:
+    """The processor's composition is what goes out (marked here by an extra header); one
+    whose recipient was changed on the queue, or that waited too long, is composed again."""
+    composer = Composer.from_settings(settings)
+    fresh, moved, stale = (routed() for _ in range(3))
+    marked: list[RoutedEmail] = []
+    for event in (fresh, moved, stale):
+        composed = composer.ahead(event.email, event.decision)
+        assert composed is not None
+        composed = composed.model_copy(update={"data": "X-Ahead: yes\r\n" + composed.data})
+        if event is moved:
+            composed = composed.model_copy(update={"recipients": ["victim@example.net"]})
+        if event is stale:
+            composed = composed.model_copy(update={
+                "composed_at": composed.composed_at - PRECOMPOSED_MAX_AGE - timedelta(seconds=5)})
+        marked.append(event.model_copy(update={"reply": composed}))
+    seed(rt, marked)
+    publish(rt, marked)
+    async with responding(ResponderService(rt)):
+        assert await wait_until(lambda: all(
+            mail_row(rt, e.email.mail_id)["status"] == MailStatus.REPLIED for e in marked), 60)
+    assert replies_to(smtp_sink) == Counter(e.email.message_id for e in marked)
+    got = {str(r.message["In-Reply-To"]).strip(): r for r in smtp_sink.received}
+    assert got[fresh.email.message_id].message["X-Ahead"] == "yes"
+    for event in (moved, stale):
+        received = got[event.email.message_id]
+        assert received.message["X-Ahead"] is None
+        assert received.rcpt_tos == [event.email.from_addr]
+        assert received.message["To"].addresses[0].addr_spec == event.email.from_addr
 
 
 async def test_two_responders_in_one_group_send_each_reply_once(

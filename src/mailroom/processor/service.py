@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailroom import topics
-from mailroom.events import Decision, RawEmail, Route, RoutedEmail
+from mailroom.events import ComposedReply, Decision, RawEmail, Route, RoutedEmail
 from mailroom.kafka import Outgoing
 from mailroom.processor.classify import ClassifyParams, Models, classify_batch
 from mailroom.processor.conversation import route_answer
 from mailroom.processor.model import ModelError, TextModel
 from mailroom.processor.rules import load_rules
 from mailroom.processor.training import STARTER_MODEL, load_intent_model, load_spam_model
+from mailroom.responder.compose import Composer
 from mailroom.runner import Item, Runner
 from mailroom.runtime import Runtime
 from mailroom.store import mails as mail_store
@@ -56,6 +57,7 @@ class ProcessorService(Runner[RawEmail]):
         self._shown_version: str | None = None
         self._show_version(intent)
         self._next_check = time.monotonic() + RELOAD_CHECK_SECONDS
+        self.composer = Composer.from_settings(settings)
         log.info("processor: %d rule(s) from %s, model %s, spam model %s, AUTOREPLY_MODE=%s",
                  len(self.rules.rules), self.rules.source, intent.version,
                  self.models.spam.version if self.models.spam else "none",
@@ -101,6 +103,10 @@ class ProcessorService(Runner[RawEmail]):
         decisions = await asyncio.to_thread(classify_batch, emails, self.rules, self.models,
                                             self.params)
         decided, settled = await asyncio.to_thread(self._record, list(zip(emails, decisions, strict=True)))
+        # the automatic replies composed here, off the responder's event loop (it sends them)
+        replies = await asyncio.to_thread(self._compose_ahead, [
+            (email, decision) for email, decision in decided
+            if decision.route is Route.ACKNOWLEDGE and email.mail_id not in settled])
         out: list[Outgoing] = []
         metrics = self.rt.metrics
         for item, (email, decision) in zip(latest.values(), decided, strict=True):
@@ -112,8 +118,23 @@ class ProcessorService(Runner[RawEmail]):
             metrics.processed.labels(topic=topics.RAW_EMAILS, status=decision.route.value).inc()
             metrics.decisions.labels(category=decision.category, rule=decision.rule or "").inc()
             metrics.confidence.observe(decision.confidence)
-            out.extend(routed_records(email, decision))
+            out.extend(routed_records(email, decision, replies.get(email.mail_id)))
         return out
+
+    def _compose_ahead(self, acknowledged: list[tuple[RawEmail, Decision]]
+                       ) -> dict[str, ComposedReply]:
+        """Each automatic reply, composed as the responder would; a reply that cannot be
+        composed here is left to the responder, which composes or refuses it itself."""
+        replies: dict[str, ComposedReply] = {}
+        for email, decision in acknowledged:
+            try:
+                composed = self.composer.ahead(email, decision)
+            except Exception:  # never a reason to hold a decision back
+                log.exception("processor: composing the reply to %s ahead failed", email.mail_id)
+                continue
+            if composed is not None:
+                replies[email.mail_id] = composed
+        return replies
 
     def _record(self, decided: list[tuple[RawEmail, Decision]]
                 ) -> tuple[list[tuple[RawEmail, Decision]], set[str]]:
@@ -128,12 +149,14 @@ class ProcessorService(Runner[RawEmail]):
             return decided, settled
 
 
-def routed_records(email: RawEmail, decision: Decision) -> list[Outgoing]:
-    """The decision for ``classified_emails`` and the mail for its route (none for archive)."""
+def routed_records(email: RawEmail, decision: Decision,
+                   reply: ComposedReply | None = None) -> list[Outgoing]:
+    """The decision for ``classified_emails`` and the mail for its route (none for archive),
+    with its reply when it was composed ahead."""
     records = [Outgoing(topics.CLASSIFIED_EMAILS, email.mail_id, decision.to_bytes())]
     if decision.route is not Route.ARCHIVE:
         if email.language is None and decision.language:
             email = email.model_copy(update={"language": decision.language})
-        routed = RoutedEmail(email=email, decision=decision)
+        routed = RoutedEmail(email=email, decision=decision, reply=reply)
         records.append(Outgoing(decision.route.value, email.mail_id, routed.to_bytes()))
     return records

@@ -21,7 +21,8 @@ import re
 import secrets
 import sys
 from collections.abc import Callable, Collection, Hashable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import (
     Address,
@@ -36,14 +37,17 @@ from email.headerregistry import (
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from jinja2 import TemplateError
 
-from mailroom.autoreply import Refusal, reply_target
+from mailroom.autoreply import Refusal, own_addresses, refusal, reply_target
 from mailroom.errors import DeadLetterError
-from mailroom.events import Decision, RawEmail, utcnow
+from mailroom.events import ComposedReply, Decision, RawEmail, as_utc, utcnow
 from mailroom.responder.templates import Templates
+
+if TYPE_CHECKING:
+    from mailroom.settings import Settings
 
 MANUAL_TEMPLATE = "manual"
 SUBJECT_MAX_BYTES = 200
@@ -466,6 +470,83 @@ def _crlf_lines(text: str) -> bytes:
     """An ASCII payload with CRLF line ends, as the generator writes it (no final CRLF
     added when the text has none)."""
     return "\r\n".join(_NEWLINE.split(text)).encode("ascii")
+
+
+# how old a reply composed ahead may be when it is sent: its Date is its composition time
+PRECOMPOSED_MAX_AGE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Composer:
+    """``compose_reply`` with the settings every reply of a service shares.
+
+    The processor composes an automatic reply ahead (``ahead``), so the responder, whose
+    one event loop also carries every SMTP conversation, only checks it (``usable``) and
+    sends it; anything else (a person's reply, a reply republished from the store, one
+    composed too long ago) the responder composes itself.
+    """
+
+    templates: Templates
+    from_addr: str
+    from_name: str
+    default_language: str
+    own_addresses: frozenset[str] = frozenset()
+
+    templates_dir: str = ""  # (for ``fingerprint``: the folder ``templates`` searches first)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Composer:
+        folder = settings.mailroom_templates
+        return cls(Templates(folder), settings.smtp_email, settings.reply_from_name,
+                   settings.default_language, own_addresses(settings),
+                   str(folder.resolve()) if folder is not None else "")
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The settings a reply is composed with: a processor and a responder configured
+        apart (another templates folder, From or default language) do not take each
+        other's replies."""
+        seen = "\x00".join([self.templates_dir, self.from_addr, self.from_name,
+                            self.default_language])
+        return hashlib.sha256(seen.encode("utf-8", "replace")).hexdigest()[:16]
+
+    def compose(self, email: RawEmail, decision: Decision, *,
+                now: datetime | None = None) -> EmailMessage:
+        return compose_reply(email, decision, templates=self.templates,
+                             from_addr=self.from_addr, from_name=self.from_name,
+                             default_language=self.default_language,
+                             own_addresses=self.own_addresses, now=now)
+
+    def ahead(self, email: RawEmail, decision: Decision) -> ComposedReply | None:
+        """The automatic reply, ready to send; ``None`` where the responder must decide
+        (a person's text, the loop guard's or the address's refusal, a template it cannot
+        fill): it refuses or composes there, as for any reply."""
+        if decision.reply_body is not None or refusal(email, self.own_addresses) is not None:
+            return None
+        try:
+            message = self.compose(email, decision)
+            data = serialise(message).decode("utf-8")
+        except (ComposeRefused, UnicodeDecodeError):
+            return None
+        return ComposedReply(key=reply_key(decision), message_id=str(message["Message-ID"]),
+                             recipients=envelope_recipients(message), data=data,
+                             composer=self.fingerprint)
+
+    def usable(self, composed: ComposedReply, email: RawEmail, decision: Decision,
+               now: datetime | None = None) -> bool:
+        """A reply composed ahead is sent as it is only if it is what ``compose`` would
+        give now but for its Date: the same settings, reply key and Message-ID (the claim
+        records it), the one recipient ``recipient`` names, and composed at most
+        ``PRECOMPOSED_MAX_AGE`` ago."""
+        if decision.reply_body is not None or composed.key != reply_key(decision) \
+                or composed.composer != self.fingerprint:
+            return False
+        if (now or utcnow()) - as_utc(composed.composed_at) > PRECOMPOSED_MAX_AGE:
+            return False
+        to = recipient(email, self.own_addresses)  # (raises ComposeRefused, as compose)
+        sender = _our_address(self.from_addr, self.from_name)
+        return composed.recipients == [to.addr_spec] and \
+            composed.message_id == reply_message_id(email, composed.key, sender)
 
 
 def envelope_recipients(msg: EmailMessage) -> list[str]:

@@ -31,7 +31,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
 from enum import StrEnum
 
 from sqlalchemy import Connection
@@ -44,8 +43,8 @@ from mailroom.kafka import Outgoing
 from mailroom.responder.attempts import AttemptLog
 from mailroom.responder.compose import (
     MANUAL_TEMPLATE,
+    Composer,
     ComposeRefused,
-    compose_reply,
     envelope_recipients,
     reply_key,
     serialise,
@@ -61,7 +60,6 @@ from mailroom.responder.smtp import (
     SmtpTransient,
     SmtpUnknown,
 )
-from mailroom.responder.templates import Templates
 from mailroom.runner import Item, Runner, backoff_delay, dead_letter_record
 from mailroom.runtime import Runtime
 from mailroom.settings import AutoreplyMode, UncertainReplyPolicy
@@ -129,8 +127,8 @@ class Reply:
 
     item: Item[RoutedEmail]
     suppress: str | None = None  # a guard reason, or RATE_LIMITED
-    message: EmailMessage | None = None
-    data: bytes = b""  # the message as sent
+    data: bytes = b""  # the message as sent; empty until composed
+    message_id: str = ""
     key: str = ""
     to: list[str] = field(default_factory=list)
     body: str | None = None
@@ -161,8 +159,8 @@ class ResponderService(Runner[RoutedEmail]):
         settings = runtime.settings
         self.pool = pool or SmtpPool(SmtpConfig.from_settings(settings))
         self.retry = retry or RetryPolicy()
-        self.templates = Templates(settings.mailroom_templates)
-        self.own_addresses = autoreply.own_addresses(settings)
+        self.composer = Composer.from_settings(settings)
+        self.own_addresses = self.composer.own_addresses
         # one SMTP transaction (MAIL, RCPT, DATA, each up to the timeout); an attempt whose
         # lease ran out is never sent again (it goes to a person), so the lease only decides
         # how soon that happens
@@ -279,12 +277,15 @@ class ResponderService(Runner[RoutedEmail]):
                 return
             if decision.template == MANUAL_TEMPLATE and decision.reply_body is None:
                 decision = decision.model_copy(update={"reply_body": bodies.get(email.mail_id)})
-            reply.message = compose_reply(email, decision, templates=self.templates,
-                                          from_addr=settings.smtp_email,
-                                          from_name=settings.reply_from_name,
-                                          default_language=settings.default_language,
-                                          own_addresses=self.own_addresses)
-            reply.data = serialise(reply.message)
+            composed = reply.item.event.reply
+            if composed is not None and self.composer.usable(composed, email, decision):
+                reply.data = composed.data.encode("utf-8")
+                reply.to, reply.message_id = list(composed.recipients), composed.message_id
+            else:
+                message = self.composer.compose(email, decision)
+                reply.data = serialise(message)
+                reply.to = envelope_recipients(message)
+                reply.message_id = str(message["Message-ID"])
         except ComposeRefused as exc:
             self.rt.metrics.replies.labels(outcome="refused").inc()
             self._failed(reply, exc.reason, "ComposeRefused", MailStatus.DEAD, keyed=False)
@@ -293,7 +294,6 @@ class ResponderService(Runner[RoutedEmail]):
             self._unexpected(reply, exc)
             return
         reply.key = reply_key(decision)
-        reply.to = envelope_recipients(reply.message)
         reply.body = decision.reply_body
         reply.rate_limited = decision.requested_by is None and settings.autoreply_period > 0
 
@@ -489,7 +489,7 @@ class ResponderService(Runner[RoutedEmail]):
         for r in batch:
             if r.outcome is None and r.suppress is not None:
                 r.outcome = self._record_suppression(conn, r.mail_id, r.suppress, r.reason)
-        wanted = [r for r in open_ if r.suppress is None and r.message is not None]
+        wanted = [r for r in open_ if r.suppress is None and r.data]
         if not wanted:
             return
         ids = [r.mail_id for r in wanted]
@@ -501,9 +501,9 @@ class ResponderService(Runner[RoutedEmail]):
         # a token per chunk: an attempt starts only while its own claim holds the row
         owner = f"{self.rt.instance}/{next(self._tokens)}"
         claims = reply_store.claim_many(conn, [
-            reply_store.ClaimRequest(r.mail_id, r.key, ", ".join(r.to)[:512],
-                                     str(r.message["Message-ID"]), r.body)
-            for r in wanted if r.message is not None  # (always: narrows the type)
+            reply_store.ClaimRequest(r.mail_id, r.key, ", ".join(r.to)[:512], r.message_id,
+                                     r.body)
+            for r in wanted
         ], owner=owner, lease=self.attempts.claim_lease)
         first: set[tuple[str, str]] = set()
         for r in wanted:
