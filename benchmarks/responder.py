@@ -7,7 +7,9 @@ broker, no processor; what it measures is the responder's own ceiling with every
 on (rate slots, claims, the attempt log's durable group commits before DATA, the settle).
 Each ``--variant`` is a set of settings (``NAME=VALUE`` joined by ``,``; a bare label means
 the defaults; ``SRC=<dir>`` runs the mailroom package found in ``<dir>``, e.g. a worktree
-of another commit's ``src``); the variants run in turn, ``--rounds`` times, each in a
+of another commit's ``src``; ``COMPOSE=responder`` leaves composing to the responder, as
+for a reply the processor did not compose, where by default each event carries its reply
+composed ahead, as the processor sends it); the variants run in turn, ``--rounds`` times, each in a
 process of its own on a fresh database, so they are compared back to back on a shared
 machine. Per run it prints replies/s (the
 backlog's replies over the wall time of its batches), the responder's CPU per 1,000
@@ -81,7 +83,7 @@ def parse_variant(text: str) -> dict[str, str]:
 
 
 async def one_run(port: int, db_url: str, workdir: Path, replies: int, batch: int,
-                  overrides: dict[str, str]) -> dict[str, Any]:
+                  overrides: dict[str, str], compose: str = "processor") -> dict[str, Any]:
     values: dict[str, Any] = {
         "mailroom_data_dir": workdir, "database_url": db_url, "kafka_bootstrap_servers": "",
         "smtp_server": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
@@ -104,6 +106,12 @@ async def one_run(port: int, db_url: str, workdir: Path, replies: int, batch: in
         return commit(ops)
 
     service.attempts._commit = counting  # type: ignore[method-assign]
+    if compose == "processor":  # as the pipeline does: the processor composed each reply
+        from mailroom.responder.compose import Composer
+
+        composer = Composer.from_settings(settings)
+        backlog = [e.model_copy(update={"reply": composer.ahead(e.email, e.decision)})
+                   for e in backlog]
     # the first batch opens the SMTP connections and warms the store's statements
     warm, backlog = backlog[:50], backlog[50:]
     await service.handle_batch([Item(e, e.email.mail_id, topics.ACKNOWLEDGEMENT_QUEUE, 0, n,
@@ -131,7 +139,9 @@ def run_alone(args: argparse.Namespace) -> None:
     overrides = parse_variant(args.one)
     with TemporaryDirectory(prefix="mailroom-resp-") as tmp, store(args.db, Path(tmp)) as url:
         result = asyncio.run(one_run(args.port, url, Path(tmp), args.replies, args.batch,
-                                     {k: v for k, v in overrides.items() if k != "SRC"}))
+                                     {k: v for k, v in overrides.items()
+                                      if k not in ("SRC", "COMPOSE")},
+                                     overrides.get("COMPOSE", "processor")))
     print(json.dumps(result))
 
 

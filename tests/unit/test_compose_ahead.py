@@ -67,8 +67,6 @@ def test_it_travels_on_the_queue_and_reads_back_the_same() -> None:
 
 @pytest.mark.parametrize(("why", "email", "dec"), [
     ("a person's text", mail(), decision(reply_body="Hola Ana", requested_by="rev")),
-    ("our own address", mail(from_addr="support@example.com"), decision()),
-    ("a system sender", mail(from_addr="mailer-daemon@example.org"), decision()),
     ("several Reply-To", mail(reply_to=["a@example.org", "b@example.org"]), decision()),
     ("a header injection", mail(message_id="<a@example.org>\r\nBcc: x@example.org"), decision()),
 ])

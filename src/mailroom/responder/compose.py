@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from jinja2 import TemplateError
 
-from mailroom.autoreply import Refusal, own_addresses, refusal, reply_target
+from mailroom.autoreply import Refusal, own_addresses, reply_target
 from mailroom.errors import DeadLetterError
 from mailroom.events import ComposedReply, Decision, RawEmail, as_utc, utcnow
 from mailroom.responder.templates import Templates
@@ -519,9 +519,10 @@ class Composer:
 
     def ahead(self, email: RawEmail, decision: Decision) -> ComposedReply | None:
         """The automatic reply, ready to send; ``None`` where the responder must decide
-        (a person's text, the loop guard's or the address's refusal, a template it cannot
-        fill): it refuses or composes there, as for any reply."""
-        if decision.reply_body is not None or refusal(email, self.own_addresses) is not None:
+        (a person's text, a refused address, a template it cannot fill): it refuses or
+        composes there, as for any reply. The loop guard is not asked here: the processor
+        routed the mail past it, and the responder asks it again before sending anything."""
+        if decision.reply_body is not None:
             return None
         try:
             message = self.compose(email, decision)
