@@ -491,7 +491,6 @@ class Composer:
     from_name: str
     default_language: str
     own_addresses: frozenset[str] = frozenset()
-
     templates_dir: str = ""  # (for ``fingerprint``: the folder ``templates`` searches first)
 
     @classmethod

@@ -12,7 +12,8 @@ republish; the partition never waits.
 
 A batch moves in phases, so the store is visited a few times per batch and not per reply
 (measured: two transactions and two thread hops per reply were half the responder's
-time). Per chunk of ``PIPELINE_CHUNK`` records: guard and compose (pure), then ONE
+time). Per chunk of ``PIPELINE_CHUNK`` records: guard, and compose what the processor did
+not compose ahead (pure; ``compose.Composer``), then ONE
 transaction records the suppressions and takes the rate slots and claims, then the
 claimed replies are handed to the pool and the next chunk starts: the SMTP server works
 on them while it is composed, and their answers are read while it is claimed. A sent
