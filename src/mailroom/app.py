@@ -9,8 +9,9 @@ Tansu keeps every record forever, so once every stage has caught up (nothing ope
 store, every runner idle) the topics and consumer groups are deleted and created again.
 That is safe because the store, not the broker, records every mail's fate. A backlog
 never catches up on its own, so the collector holds after ``EMBEDDED_RECYCLE_RECORDS``
-mails (``collector/ahead.py``) and the supervisor, seeing it hold, recycles as soon as
-the other stages have settled what it collected.
+mails or ``EMBEDDED_RECYCLE_BYTES`` of records (``collector/ahead.py``) and the
+supervisor, seeing it hold, recycles as soon as the other stages have settled what it
+collected.
 """
 
 from __future__ import annotations

@@ -91,7 +91,11 @@ class Settings(BaseSettings):
     kafka_consumer_batch: int = Field(500, ge=1)
     kafka_group_prefix: str = "mailroom"
     embedded_broker_port: int = Field(9092, ge=0, le=65535)
-    embedded_recycle_records: int = Field(20_000, ge=100)
+    embedded_recycle_records: int = Field(50_000, ge=100)
+    # ... or after so many bytes of raw_emails records, whichever comes first: the broker
+    # holds about three times that (each mail's record, its routed copy with the composed
+    # reply, its decision), so big mails recycle sooner than the count alone would
+    embedded_recycle_bytes: int = Field(24 * 2**20, ge=2**16)
     # `mailroom up`: collector, processor and responder each in a child process (true) or
     # every service in one process (false); docs/deployment.md
     up_processes: bool = True

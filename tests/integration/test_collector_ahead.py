@@ -102,18 +102,23 @@ def padded(mail: mailgen.TestMail) -> bytes:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("quota", ["records", "bytes"])
 async def test_up_recycles_the_topics_during_a_backlog_larger_than_the_recycle_count(
         dovecot: Dovecot, smtp_sink: SmtpSink, make_settings,  # type: ignore[no-untyped-def]
-        per_recycle: int = 100) -> None:
+        quota: str, per_recycle: int = 100) -> None:
     """`mailroom up` (stages in child processes): a backlog of 6x EMBEDDED_RECYCLE_RECORDS
+    (or of 6x EMBEDDED_RECYCLE_BYTES' worth of these 30 kB mails, the count out of reach)
     is collected in holds of that many mails, each followed by a recycle, so the broker holds
     at most that many mails' records and its memory stays well below what the backlog would
     take; every mail is answered exactly once."""
     mails = make_batch(6 * per_recycle)
     dovecot.preload(USER, [padded(m) for m in mails])
+    # by bytes: two batches of 50 of these mails reach the quota, one does not
+    limits = {"embedded_recycle_records": per_recycle} if quota == "records" else \
+        {"embedded_recycle_records": 100 * per_recycle,
+         "embedded_recycle_bytes": per_recycle * len(PADDING) * 5 // 6}
     settings = make_settings(dovecot=dovecot, smtp=smtp_sink, max_emails_per_batch=50,
-                             embedded_recycle_records=per_recycle,
-                             kafka_session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS)
+                             kafka_session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS, **limits)
     supervisor = Supervisor(settings, ["collector", "processor", "responder", "api"],
                             processes=True)
     task = asyncio.create_task(supervisor.run())

@@ -100,3 +100,22 @@ async def test_a_hold_that_is_never_ended_times_out_and_collecting_goes_on(
 def test_the_hold_lasts_two_reconciler_periods_and_a_minute() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert recycle_hold_seconds(settings) == 2 * settings.reconcile_after_seconds + 60 == 120
+
+
+async def test_big_mails_hold_for_the_recycle_at_the_byte_quota_before_the_count() -> None:
+    """EMBEDDED_RECYCLE_BYTES: 10 mails of 20 kB fill a 200 kB quota though the count (100)
+    has room, so the broker's records stay bounded however big the mails; a hold that times
+    out starts both counts again."""
+    gate = gate_for(asyncio.Event(), embedded_recycle_bytes=200_000)
+    assert await gate.take(10) == 10
+    gate.recorded(10, 200_000)
+    gate.release(10)
+    gate.hold_seconds = 0.3
+    waiting = asyncio.create_task(gate.take(5))
+    for _ in range(100):
+        if gate.holding:
+            break
+        await asyncio.sleep(0.01)
+    assert gate.holding  # 90 mails were left by count, none by bytes
+    assert await asyncio.wait_for(waiting, 5) == 5
+    assert gate.collected == 0 and gate.collected_bytes == 0

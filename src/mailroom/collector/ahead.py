@@ -7,10 +7,11 @@ Two bounds, checked before each FETCH batch (``AheadGate.take``):
   mailbox, not in the broker or the stages' memory. The store is counted only when the
   collector's own estimate (the last count plus what it collected since) says the bound is
   reached, and at most every ``REFRESH_SECONDS``.
-- With the embedded broker, ``EMBEDDED_RECYCLE_RECORDS``: after collecting that many mails
-  the collector holds until the supervisor has recycled the topics (which stops this
-  service; the next one starts with a fresh count), so the broker never holds much more
-  than that many mails' records. A mail that never settles would block the recycle for
+- With the embedded broker, ``EMBEDDED_RECYCLE_RECORDS`` and ``EMBEDDED_RECYCLE_BYTES``:
+  after collecting that many mails, or that many bytes of ``raw_emails`` records, the
+  collector holds until the supervisor has recycled the topics (which stops this service;
+  the next one starts with a fresh count), so the broker never holds much more than that
+  many mails' records, however big the mails. A mail that never settles would block the recycle for
   ever, so the hold ends after ``recycle_hold_seconds`` and collection goes on without it.
 
 Neither moves a checkpoint: a waiting collector has fetched nothing it has not recorded.
@@ -42,7 +43,7 @@ RECYCLE_HOLD_MARGIN = 60.0
 
 class WaitReason(StrEnum):
     PIPELINE = "pipeline"  # COLLECTOR_MAX_AHEAD mails are collected and not yet settled
-    RECYCLE = "recycle"  # EMBEDDED_RECYCLE_RECORDS collected: the topics are due a recycle
+    RECYCLE = "recycle"  # EMBEDDED_RECYCLE_RECORDS/_BYTES collected: the topics are due a recycle
 
 
 def batch_size(want: int, *, in_flight: int, max_ahead: int, quota_left: int | None) -> int:
@@ -80,12 +81,14 @@ class AheadGate:
         self.max_ahead = settings.collector_max_ahead
         # only `mailroom up` runs with the embedded broker, and its supervisor recycles
         self.quota = settings.embedded_recycle_records if settings.embedded else None
+        self.byte_quota = settings.embedded_recycle_bytes if settings.embedded else None
         self.hold_seconds = recycle_hold_seconds(settings)
         self.open_mails: int | None = None  # the store's count at the last read
         self.read_at = 0.0
         self.added = 0  # mails this service recorded since that read began
         self.taken = 0  # UIDs taken by batches not recorded yet
         self.collected = 0  # mails recorded towards the recycle quota
+        self.collected_bytes = 0  # ... and the bytes of their raw_emails records
         self._waiting = dict.fromkeys(WaitReason, 0)  # folders waiting, by reason
         self._logged_at = -LOG_EVERY
         self._unlogged = (0, 0.0)  # waits and seconds since the last log line
@@ -99,7 +102,11 @@ class AheadGate:
         return (self.open_mails or 0) + self.added + self.taken
 
     def _quota_left(self) -> int | None:
-        return None if self.quota is None else self.quota - self.collected - self.taken
+        if self.quota is None:
+            return None
+        if self.byte_quota is not None and self.collected_bytes >= self.byte_quota:
+            return 0
+        return self.quota - self.collected - self.taken
 
     def _size(self, want: int) -> int:
         return batch_size(want, in_flight=self.estimate(), max_ahead=self.max_ahead,
@@ -142,7 +149,7 @@ class AheadGate:
                     log.warning("collector: the embedded topics were not recycled within %.0f s "
                                 "(a mail has not settled); collecting again without the recycle",
                                 self.hold_seconds)
-                    self.collected = 0
+                    self.collected = self.collected_bytes = 0
                     continue
                 if reason is WaitReason.PIPELINE and now - self.read_at >= REFRESH_SECONDS:
                     await self._read()
@@ -159,10 +166,12 @@ class AheadGate:
             if wait is not None:
                 self._wait_ends(wait)
 
-    def recorded(self, mails: int) -> None:
-        """A batch's mails are in the store (called after its commit)."""
+    def recorded(self, mails: int, record_bytes: int = 0) -> None:
+        """A batch's mails are in the store (called after its commit), their raw_emails
+        records ``record_bytes`` long in all."""
         self.added += mails
         self.collected += mails
+        self.collected_bytes += record_bytes
 
     def release(self, taken: int) -> None:
         """A batch that ``take`` allowed is over (recorded, or failed)."""
@@ -178,9 +187,9 @@ class AheadGate:
         self.rt.metrics.collector_waiting.labels(reason.value).set(1)
         wait = _Wait(reason)
         if reason is WaitReason.RECYCLE:
-            log.info("collector: %d mails collected since the embedded topics were last "
-                     "recycled (EMBEDDED_RECYCLE_RECORDS); holding until they are recycled",
-                     self.collected)
+            log.info("collector: %d mails (%.1f MB of records) collected since the embedded "
+                     "topics were last recycled (EMBEDDED_RECYCLE_RECORDS, _BYTES); holding "
+                     "until they are recycled", self.collected, self.collected_bytes / 1e6)
             return wait
         if wait.started - self._logged_at < LOG_EVERY:
             return wait  # a backlog waits at every batch: one line a minute says it

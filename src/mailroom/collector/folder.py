@@ -317,7 +317,8 @@ class FolderWatcher:
         records += [dead_letter_record(letter) for letter in letters]
         await self.service.publish(records)
         await asyncio.to_thread(self._commit, events, letters, state.uidvalidity, max(uids))
-        self.service.gate.recorded(len(events))
+        self.service.gate.recorded(len(events), sum(len(r.value) for r in records
+                                                     if r.topic == topics.RAW_EMAILS))
         metrics.processed.labels(topic="imap", status="collected").inc(len(events))
         if letters:
             metrics.processed.labels(topic="imap", status="dead_letter").inc(len(letters))
