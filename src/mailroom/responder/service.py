@@ -50,7 +50,7 @@ from mailroom.responder.compose import (
     reply_key,
     serialise,
 )
-from mailroom.responder.pace import LEAD, PaceDeferred, Pacer, budget_of, too_many
+from mailroom.responder.pace import PaceDeferred, Pacer, budget_of, too_many
 from mailroom.responder.smtp import (
     Attempt,
     Delivery,
@@ -425,16 +425,7 @@ class ResponderService(Runner[RoutedEmail]):
         goes at the slot, whatever MAIL, RCPT and the commit took (within ``LEAD``)."""
         starting = asyncio.ensure_future(self.attempts.start(key, owner))
         await self.pacer.wait_for(at)  # (never raises: the start must be settled)
-        started = await starting
-        if started and time.time() - at > LEAD:
-            # the commit (or this process's event loop) came back well after the slot: DATA
-            # on a new one, not together with every send held up with it (a send a little
-            # late keeps its slot: a new one would leave the old one unused)
-            try:
-                await self.pacer.wait_for(await self.pacer.one())
-            except Exception as exc:  # the day is spent or the store is away: the old slot
-                log.debug("responder: no new send slot for a late start: %s", exc)
-        return started
+        return await starting
 
     async def _slow_down(self, reason: str) -> None:
         try:
