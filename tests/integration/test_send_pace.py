@@ -224,9 +224,11 @@ async def test_three_responders_keep_the_relay_at_fifty_per_second(
     print(f"{replies} replies at 50/s: {mean:.1f}/s on average, peak second {peak}, "
           f"peak sliding second {sliding}")
     assert peak <= 55, seconds.most_common(3)
-    # any 1-s window: a late group commit releases one responder's connections together
-    # (their slots passed meanwhile), so a window may hold a pool's worth more
-    assert sliding <= 50 + POOL + 2, sliding
+    # any 1-s window: a late group commit releases the connections it held up together
+    # (their slots passed meanwhile). Here the three responders share one event loop, so
+    # one stall holds up all of theirs: on a slower machine (docs/responder.md, "Send
+    # pace") windows of 59 and 65 were seen while every clock second stayed within 55
+    assert sliding <= 50 + 3 * POOL + 6, sliding
     assert mean >= 45, mean  # the pace is what bounds it, not something slower
 
 
