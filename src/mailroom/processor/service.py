@@ -57,7 +57,7 @@ class ProcessorService(Runner[RawEmail]):
         self._shown_version: str | None = None
         self._show_version(intent)
         self._next_check = time.monotonic() + RELOAD_CHECK_SECONDS
-        self.composer = Composer.from_settings(settings)
+        self.composer = Composer.from_settings(settings, self.params.own_addresses)
         log.info("processor: %d rule(s) from %s, model %s, spam model %s, AUTOREPLY_MODE=%s",
                  len(self.rules.rules), self.rules.source, intent.version,
                  self.models.spam.version if self.models.spam else "none",

@@ -494,10 +494,12 @@ class Composer:
     templates_dir: str = ""  # (for ``fingerprint``: the folder ``templates`` searches first)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Composer:
+    def from_settings(cls, settings: Settings, own: frozenset[str] | None = None) -> Composer:
+        """``own``: the service's own addresses when it has them already (building them
+        reads the mailboxes file)."""
         folder = settings.mailroom_templates
         return cls(Templates(folder), settings.smtp_email, settings.reply_from_name,
-                   settings.default_language, own_addresses(settings),
+                   settings.default_language, own if own is not None else own_addresses(settings),
                    str(folder.resolve()) if folder is not None else "")
 
     @functools.cached_property
