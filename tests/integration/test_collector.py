@@ -168,6 +168,25 @@ async def test_batches_are_bounded_by_bytes_and_lose_nothing(
     assert fetches is not None and fetches >= n / 3
 
 
+async def test_a_backlog_starts_with_a_small_batch_and_doubles(
+        broker: EmbeddedBroker, dovecot: Dovecot, runtime_for: Callable[..., Runtime]) -> None:
+    """A backlog's first FETCH is ``FIRST_BATCH`` mails, so the processor starts on them
+    while the next (twice as many) is fetched: 120 mails with batches of up to 500 go in
+    two FETCHes (50, then the 70 left), each published once."""
+    from mailroom.collector.folder import FIRST_BATCH
+    n = 120
+    assert FIRST_BATCH < n < 3 * FIRST_BATCH
+    dovecot.preload(USER, [make_mail(i, tag="s") for i in range(n)])
+    rt = runtime_for(dovecot=dovecot, max_emails_per_batch=500)
+    async with collector(rt):
+        await until(idle_entered(rt, f"{USER}/INBOX"), what="catch-up")
+        got = events(await read(broker.bootstrap_servers, topics.RAW_EMAILS, n))
+    assert sorted(e["message_id"] for e in got) == sorted(f"<s{i}@test.example>" for i in range(n))
+    assert checkpoint(rt, USER) == checkpoints.Checkpoint(dovecot_uidvalidity(dovecot), n)
+    assert rt.metrics.registry.get_sample_value(
+        "mailroom_collector_fetch_seconds_count", {"mailbox": f"{USER}/INBOX"}) == 2
+
+
 def dovecot_uidvalidity(dovecot: Dovecot, folder: str = "INBOX") -> int:
     imap = dovecot.connect()
     try:

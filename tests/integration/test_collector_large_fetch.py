@@ -17,6 +17,7 @@ from test_collector import (  # noqa: F401 - runtime_for is a fixture
 
 from mailroom import topics
 from mailroom.broker import EmbeddedBroker
+from mailroom.collector import folder
 from mailroom.runtime import Runtime
 from servers import Dovecot
 
@@ -24,11 +25,12 @@ pytestmark = pytest.mark.integration
 
 
 async def test_one_fetch_of_800_tiny_mails_is_collected_whole(
-        broker: EmbeddedBroker, dovecot: Dovecot,
-        runtime_for: Callable[..., Runtime]) -> None:  # noqa: F811 - the fixture
+        broker: EmbeddedBroker, dovecot: Dovecot, runtime_for: Callable[..., Runtime],
+        monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811 - the fixture
     """aioimaplib parses a read recursively per line; 800 tiny mails in one FETCH used to
     raise RecursionError and cut the connection, every time, so the folder never moved."""
     n = 800
+    monkeypatch.setattr(folder, "FIRST_BATCH", n)  # one FETCH of all, not a slow start
     tiny = [f"Subject: t{i}\r\nMessage-ID: <tiny{i}@x>\r\n\r\nx\r\n".encode() for i in range(n)]
     dovecot.preload(USER, tiny)
     rt = runtime_for(dovecot=dovecot, max_emails_per_batch=n)
@@ -36,5 +38,7 @@ async def test_one_fetch_of_800_tiny_mails_is_collected_whole(
         await until(idle_entered(rt, f"{USER}/INBOX"), timeout=60, what="catch-up")
         got = events(await read(broker.bootstrap_servers, topics.RAW_EMAILS, n, settle=1.0))
     assert len(got) == n
+    assert rt.metrics.registry.get_sample_value(
+        "mailroom_collector_fetch_seconds_count", {"mailbox": f"{USER}/INBOX"}) == 1
     assert rt.metrics.registry.get_sample_value(
         "mailroom_collector_reconnects_total", {"mailbox": f"{USER}/INBOX"}) in (None, 0.0)

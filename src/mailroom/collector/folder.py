@@ -54,6 +54,9 @@ FETCH_RETRIES = 2
 FETCH_RETRY_PAUSE = 0.5
 # a UID whose FETCH failed this many times in a row, fetched alone, is dead-lettered
 UNREADABLE_AFTER = 3
+# a backlog's first batch: the stages after the collector start on it while the next,
+# twice as large, is fetched (up to MAX_EMAILS_PER_BATCH), instead of waiting for a whole one
+FIRST_BATCH = 50
 
 
 class FolderWatcher:
@@ -237,6 +240,7 @@ class FolderWatcher:
         lag = self.rt.metrics.collector_lag.labels(self.label)
         lag.set(len(uids))
         size = self.rt.settings.max_emails_per_batch
+        self.batch_limit = min(self.batch_limit, FIRST_BATCH)
         start = 0
         gate = self.service.gate
         while start < len(uids):
