@@ -10,8 +10,8 @@ Data:
 Intent model: the generated lines plus the corpus' training ham and spam as ``other`` (real
 mail that is not a request), the spam also with a subscription keyword put before its
 subject, so a keyword in a spam subject is not read as a request; plus the hand-written mail
-of ``HAND_SETS`` (the first four independent sets, now seen, and scripts/intent_data/), each
-mail ``HAND_WEIGHT`` times. The dev set is not trained on, and ``tests/data/independent5/`` is
+of ``HAND_SETS`` (the first five independent sets, now seen, and scripts/intent_data/), each
+mail ``HAND_WEIGHT`` times. The dev set is not trained on, and ``tests/data/independent6/`` is
 never read here.
 
 Spam model: corpus training ham plus generated legitimate mail of our own domain (requests,
@@ -69,13 +69,19 @@ SPAM_FEATURES = 2**17
 INTENT_FEATURES = 2**17
 SPAM_CHARS = (4,)  # one size of character n-grams: the spam model reads long mails
 SENTENCES_PER_CORPUS_MAIL = 4
-# hand-written mail trained on: the first four independent sets (each evaluated once, so
+# written by hand for training and kept, but not trained on: the intent models trained
+# without set 4 or without set 5 read that set worse with it (docs/classification.md,
+# "Sixth rebuild")
+NOT_TRAINED = frozenset({"hand-w.jsonl"})
+# hand-written mail trained on: the first five independent sets (each evaluated once, so
 # no longer a test; docs/classification.md) and the training mail written by hand for it
 # (scripts/intent_data/). Not the dev set (tests/data/intent_testset.jsonl: never trained
-# on, it stays a measure), never tests/data/independent5/.
+# on, it stays a measure), never tests/data/independent6/.
 HAND_SETS = [ROOT / "tests" / "data" / name / "intent_testset.jsonl"
-             for name in ("independent", "independent2", "independent3", "independent4")] + \
-    sorted((ROOT / "scripts" / "intent_data").glob("*.jsonl"))
+             for name in ("independent", "independent2", "independent3", "independent4",
+                          "independent5")] + \
+    [path for path in sorted((ROOT / "scripts" / "intent_data").glob("*.jsonl"))
+     if path.name not in NOT_TRAINED]
 HAND_WEIGHT = 8  # copies of each hand-written mail (8 and 20 compared: docs/classification.md)
 KEYWORDS = ["Suscripción: ", "Subscription: ", "suscripcion ", "SUBSCRIPTION - ", "Re: subscription ",
             "Solicitud de suscripción: ", "Newsletter subscription: "]

@@ -240,3 +240,11 @@ def test_a_mail_without_words_is_never_acknowledged_whatever_the_model_leans() -
     worded = classify(mail("quiero suscribirme", "", "m-worded"), load_rules(None),
                       Models(leaning), PARAMS)
     assert worded.route is Route.ACKNOWLEDGE
+    # a bare reply or forward prefix above nothing is no word of the sender's either
+    for subject in ("RV:", "Fwd:", "Re: RE: FW:", "AW: [2]:"):
+        bare = classify(mail(subject, "", f"m-{subject}"), load_rules(None), Models(leaning),
+                        PARAMS)
+        assert (bare.route, "no words" in bare.reasons[-1]) == (Route.REVIEW, True), subject
+    forwarded = classify(mail("Fwd: quiero suscribirme", "", "m-fwd"), load_rules(None),
+                         Models(leaning), PARAMS)
+    assert forwarded.route is Route.ACKNOWLEDGE

@@ -164,12 +164,18 @@ def model_text(email: RawEmail) -> str:
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+# what mail clients put before a subject they answer or forward (en, es, fr, de, nordic,
+# pt): "Re:", "RV:", "Fwd:", "TR:", "AW:", "WG:", "SV:", "Enc:", also repeated or numbered
+_REPLY_PREFIXES = re.compile(r"\A(?:\s*(?:re|rv|fw|fwd|tr|aw|wg|sv|vs|enc)\s*(?:\[\d+\])?\s*:)+",
+                             re.IGNORECASE)
 
 
 def has_words(text: str) -> bool:
-    """Whether a ``model_text`` holds a letter of the sender's (the subject-only marker
-    aside): a mail without one (no subject, no text, only an attachment) asks for nothing."""
-    return _LETTER.search(text.replace(SUBJECT_ONLY, "")) is not None
+    """Whether a ``model_text`` holds a letter of the sender's (the subject-only marker and
+    the subject's reply and forward prefixes aside): a mail without one (no subject, no
+    text, only an attachment; or a bare "RV:" or "Fwd:" above nothing) asks for nothing."""
+    return _LETTER.search(_REPLY_PREFIXES.sub("", text.replace(SUBJECT_ONLY, ""), count=1)) \
+        is not None
 
 
 _WORD = re.compile(r"[a-z0-9]+")
