@@ -23,6 +23,7 @@ CANCELLATIONS = [
     "dont send me any more emails", "I'd like to stop receiving the newsletter.",
     "Les solicito que den por finalizada mi suscripción a su boletín.",
     "Please terminate my subscription to the journal.",
+    "Les solicito que supriman mi dirección de sus listas de distribución.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -32,6 +33,7 @@ NOT_A_REQUEST = [
     "This message was created automatically by mail delivery software.",
     "A message that you sent could not be delivered to one or more of its recipients.",
     "You're subscribed to the HTML version of the Comics by E-mail.",
+    "¿Qué programa usáis para el boletín? No busco suscribirme, solo la herramienta.",
 ]
 REQUESTS = [
     "Quiero suscribirme al boletín.", "¿Me podéis apuntar a la lista de correo?",

@@ -11,10 +11,12 @@ a person. A cue only ever *stops* a reply; it never makes one.
 Two kinds:
 
 - ``cancellation``: asking to leave, stop or pause ("darme de baja", "desuscribime",
-  "cancelar mi suscripción", "unsubscribe", "remove me", "stop sending", "cease sending",
+  "cancelar mi suscripción", "supriman mi dirección de sus listas", "unsubscribe",
+  "remove me", "stop sending", "cease sending",
   "opt out", "pause my subscription", "den por finalizada mi suscripción");
 - ``not a request``: negations and mail about a subscription rather than asking for one
-  ("I never subscribed", "no me interesa el boletín", "don't want to subscribe", "thanks
+  ("I never subscribed", "no me interesa el boletín", "no busco suscribirme", "don't want
+  to subscribe", "thanks
   for subscribing", "your subscription is active", "do not reply to this message").
 
 This is the only place these phrases live; a requester whose mail has one still gets a
@@ -37,8 +39,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
      r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin)\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
      r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
-    (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu"),
-     r"\b(quit|sac|borr|elimin|retir|remov|exclu)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
+    (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu", "suprim"),
+     r"\b(quit|sac|borr|elimin|retir|remov|exclu|suprim)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
      r"boletin|boletines|base|bases|envios|mailing|correos|suscriptores|destinatarios|distribucion|"
      r"avisos|newsletter|comunicaciones)"
      r"|\b(me|nos|lo|la|le)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(borrar|quitar|"
@@ -87,8 +89,10 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
 ]
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("nunca",), r"\bnunca\s+(me\s+)?(he\s+)?(suscrib|apunt|inscrib|di\s+de\s+alta|registr|ped)"),
-    (("no quiero", "no dese", "no queremos", "no pretendo", "no me interesa", "no respond", "no contest"),
-     r"\bno\s+(quiero|deseo|queremos|pretendo)\s+(suscrib|apunt|inscrib|darme\s+de\s+alta|registr)"
+    (("no quiero", "no dese", "no queremos", "no pretendo", "no busco", "no necesito",
+      "no me interesa", "no respond", "no contest"),
+     r"\bno\s+(quiero|deseo|queremos|pretendo|busco|necesito)\s+(suscrib|apunt|inscrib|darme\s+de\s+alta|"
+     r"registr)"
      r"|\bno\s+me\s+interesa\s+(el|la|los|las|su|vuestro|vuestra)\s+(boletin|newsletter|lista|suscri)"
      r"|\bno\s+(respondas|responda|contestes|conteste)\s+a\s+este\s+(correo|mensaje|email)"),
     (("gracias por",), r"\bgracias\s+por\s+(suscribirte|suscribirse|tu\s+suscripcion|su\s+suscripcion|"

@@ -14,6 +14,7 @@ and platforms (unsigned 64-bit arithmetic, no Python ``hash``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -30,9 +31,61 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 _WORD_SALT = np.uint64(0xD6E8FEB86659FD93)
 
 
-def normalise(text: str) -> str:
-    """Folded words and digits separated by single spaces, with a space at each end."""
-    return f" {_NOT_WORD.sub(' ', fold(text)).strip()} "
+def normalise(text: str, *, respell: bool = False) -> str:
+    """Folded words and digits separated by single spaces, with a space at each end;
+    ``respell``: a misspelt subscribe/suscribir word written as the word (``respelled``)."""
+    words = _NOT_WORD.sub(" ", fold(text)).strip()
+    if respell and "su" in words:
+        words = _SU_WORD.sub(_respelled_match, words)
+    return f" {words} "
+
+
+# the words of a subscription request (folded), and how far a misspelling of one may be:
+# "subscibe", "subcribe", "susbcribe", "subscirption", "suscrivo" are read as the word, so a
+# hurried request carries the features of a careful one (one edit, two in a word of ten
+# letters or more; a swap of neighbours counts one; "suscitar" stays itself)
+_REQUEST_WORDS = (
+    "subscribe", "subscribed", "subscribing", "subscription", "subscriptions", "subscriber",
+    "suscribir", "suscribirme", "suscribirse", "suscribo", "suscribe", "suscribete", "suscrito",
+    "suscrita", "suscripcion", "suscripciones", "suscriptor", "suscriptora",
+)
+_SU_WORD = re.compile(r"\bsu[a-z]{5,13}\b")
+
+
+def _respelled_match(match: re.Match[str]) -> str:
+    return respelled(match.group(0))
+
+
+@functools.lru_cache(maxsize=4096)
+def respelled(word: str) -> str:
+    """``word`` or, if it is within two edits of a request word (and not one), that word."""
+    if word.startswith(("subscrib", "subscrip", "suscrib", "suscrip")):
+        return word  # spelt right
+    best, best_distance = word, 2 if len(word) < 10 else 3  # one edit, two in a long word
+    for target in _REQUEST_WORDS:
+        if abs(len(target) - len(word)) < best_distance:
+            distance = _edits(word, target, best_distance)
+            if distance < best_distance:
+                best, best_distance = target, distance
+    return best
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insert, delete, replace, swap of neighbours), or
+    ``limit`` once it reaches it."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) >= limit:
+            return limit
+        previous2, previous = previous, current
+    return min(previous[-1], limit)
 
 
 def _powers(base: np.uint64, n: int) -> np.ndarray:
@@ -51,16 +104,18 @@ class NgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Texts to a sparse matrix of hashed n-gram counts (float32), no state to fit."""
 
     def __init__(self, n_features: int = 2**17, char_ngrams: tuple[int, ...] = (3, 4, 5),
-                 word_ngrams: tuple[int, ...] = (1, 2)) -> None:
+                 word_ngrams: tuple[int, ...] = (1, 2), respell: bool = False) -> None:
         self.n_features = n_features
         self.char_ngrams = char_ngrams
         self.word_ngrams = word_ngrams
+        self.respell = respell  # (a model saved before it existed reads as False)
 
     def fit(self, texts: Sequence[str], y: Any = None) -> NgramHasher:
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        normalised = [normalise(t) for t in texts]
+        respell = getattr(self, "respell", False)
+        normalised = [normalise(t, respell=respell) for t in texts]
         lengths = np.fromiter((len(t) for t in normalised), dtype=np.int64, count=len(normalised))
         joined = "".join(normalised)
         size = len(joined)
