@@ -18,10 +18,14 @@ from jinja2 import DictLoader
 from mailroom.events import Decision, RawEmail, Route
 from mailroom.responder.compose import (
     ComposeRefused,
+    Composer,
     clean_subject,
     compose_reply,
     envelope_recipients,
+    reply_bytes,
+    reply_fields,
     reply_key,
+    reply_message,
     reply_subject,
     serialise,
     truncate_utf8,
@@ -327,6 +331,52 @@ def test_serialised_reply_is_byte_for_byte_what_the_stdlib_writes(
         return
     assert serialise(msg) == stdlib_bytes(msg)
     assert serialise(msg) == serialise(msg)  # the second time comes from the memo
+
+
+ascii_text = st.from_regex(r"[ -~]{0,100}", fullmatch=True)
+atoms = st.from_regex(r"[A-Za-z0-9'!#-]{1,12}( [A-Za-z0-9'!#-]{1,12}){0,4}", fullmatch=True)
+
+
+@settings(max_examples=400, deadline=None)
+@given(subject=st.one_of(header_text, ascii_text), name=st.one_of(safe_text, ascii_text, atoms),
+       reference=safe_text, body=safe_text,
+       local=st.one_of(st.just("ana"), st.from_regex(r"[a-z0-9._-]{1,30}", fullmatch=True),
+                       st.just("jos\u00e9")),
+       message_id=st.one_of(st.just("<orig-1@client.example.org>"), safe_text,
+                            st.from_regex(r"<[a-z0-9.]{60,120}@[a-z]{3,20}\.example>",
+                                          fullmatch=True)),
+       references=st.integers(0, 25), long_name=st.booleans(), manual=st.booleans(),
+       language=st.sampled_from(["es", "en", "fr", ""]),
+       micro=st.integers(0, 999_999))
+def test_reply_bytes_are_what_the_message_serialises_to_and_the_stdlib_writes(
+        subject: str, name: str, reference: str, body: str, local: str, message_id: str,
+        references: int, long_name: bool, manual: bool, language: str, micro: int) -> None:
+    """The reply written without an EmailMessage (``reply_bytes``, what the processor and
+    the responder send) is, byte for byte, the message's ``serialise`` and the stdlib's own
+    ``policy.SMTP`` (or SMTPUTF8) flattening, whatever the subject, name, ids and language."""
+    email = mail(subject=subject, from_name=name * (4 if long_name else 1), language=language,
+                 from_addr=f"{local}@example.org", message_id=message_id,
+                 references=[f"<r{i}.{reference[:20]}@example.org>" for i in range(references)])
+    now = NOW.replace(microsecond=micro)
+    dec = decision(reply_body=f"x{body}") if manual else decision()
+    try:
+        fields = reply_fields(email, dec, templates=TEMPLATES, from_addr="support@example.com",
+                              from_name="Soporte", default_language="en", now=now)
+    except ComposeRefused:
+        return
+    msg = reply_message(fields)
+    written = reply_bytes(fields)
+    assert written == serialise(msg)
+    assert written == stdlib_bytes(msg, utf8=not local.isascii())
+
+
+def test_the_composer_renders_the_reply_it_composes() -> None:
+    composer = Composer(TEMPLATES, "support@example.com", "Soporte", "en")
+    rendered = composer.render(mail(), decision(), now=NOW)
+    msg = composer.compose(mail(), decision(), now=NOW)
+    assert rendered.data == serialise(msg)
+    assert rendered.recipients == envelope_recipients(msg) == ["ana@example.org"]
+    assert rendered.message_id == str(msg["Message-ID"])
 
 
 def test_serialised_reply_parses_back_to_the_same_reply() -> None:

@@ -1,6 +1,11 @@
-"""Building a reply: pure, from an event and a decision to an ``EmailMessage``.
+"""Building a reply: pure, from an event and a decision to its checked values
+(``reply_fields``), then to an ``EmailMessage`` (``reply_message``) or straight to the bytes
+SMTP sends (``reply_bytes``, the same bytes without building the message).
 
-Headers are only ever set through ``EmailMessage`` (never string-formatted), and any value
+Every header is made by the stdlib's header classes and folded by its policy; only a
+per-reply value that is ASCII, one short line and free of encoded words is written as
+``Name: value``, which is what that folding gives (``test_compose`` checks every byte
+against ``policy.SMTP``). Any value
 that would carry a control character into a header is refused with ``ComposeRefused``
 (the message goes to ``dead_letter``). Only the subject is repaired instead of refused:
 it is the one header whose content we rewrite anyway (``Re:``), and a mail with a strange
@@ -361,7 +366,23 @@ def recipient(email: RawEmail, own_addresses: Collection[str] = ()) -> Address:
                     echo_safe(target.name, NAME_ECHO_CHARS))
 
 
-def compose_reply(
+@dataclass(frozen=True)
+class ReplyFields:
+    """Every value of a reply, checked, before it becomes a message (``reply_fields``)."""
+
+    sender: Address
+    to: Address
+    subject: str
+    date: str
+    message_id: str
+    in_reply_to: str | None
+    references: str | None
+    language: str
+    text: str
+    html: str
+
+
+def reply_fields(
     email: RawEmail,
     decision: Decision,
     *,
@@ -371,7 +392,7 @@ def compose_reply(
     default_language: str,
     own_addresses: Collection[str] = (),
     now: datetime | None = None,
-) -> EmailMessage:
+) -> ReplyFields:
     """The reply to ``email`` as ``decision`` says; raises ``ComposeRefused`` if unsafe."""
     sender = _our_address(from_addr, from_name)
     to = recipient(email, own_addresses)
@@ -399,24 +420,127 @@ def compose_reply(
     references = [r for r in (_msg_id(v, "References") for v in email.references) if r]
     if original:
         references = [r for r in references if r != original] + [original]
+    return ReplyFields(
+        sender=sender, to=to, subject=subject, date=format_datetime(now or utcnow()),
+        message_id=reply_message_id(email, key, sender), in_reply_to=original,
+        references=" ".join(references[-MAX_REFERENCES:]) if references else None,
+        language=language, text=text, html=html)
+
+
+def compose_reply(
+    email: RawEmail,
+    decision: Decision,
+    *,
+    templates: Templates,
+    from_addr: str,
+    from_name: str,
+    default_language: str,
+    own_addresses: Collection[str] = (),
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The reply to ``email`` as ``decision`` says; raises ``ComposeRefused`` if unsafe."""
+    return reply_message(reply_fields(
+        email, decision, templates=templates, from_addr=from_addr, from_name=from_name,
+        default_language=default_language, own_addresses=own_addresses, now=now))
+
+
+def reply_message(fields: ReplyFields) -> EmailMessage:
+    """The reply as an ``EmailMessage``, every header set through the reply policy."""
     msg = EmailMessage(policy=REPLY_POLICY)
-    msg["From"] = str(sender)  # a string repeats from reply to reply, so it is parsed once
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now or utcnow())
-    msg["Message-ID"] = reply_message_id(email, key, sender)
-    if original:
-        msg["In-Reply-To"] = original
-    if references:
-        msg["References"] = " ".join(references[-MAX_REFERENCES:])
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg["MIME-Version"] = "1.0"
+    for name, value in _top_headers(fields):
+        msg[name] = value
     msg.add_header("Content-Type", "multipart/alternative", boundary=BOUNDARY)
-    msg["Content-Language"] = language
-    msg.attach(_text_part("plain", text))
-    msg.attach(_text_part("html", html))
+    msg["Content-Language"] = fields.language
+    msg.attach(_text_part("plain", fields.text))
+    msg.attach(_text_part("html", fields.html))
     return msg
+
+
+def _top_headers(fields: ReplyFields) -> list[tuple[str, Any]]:
+    """The reply's headers before its MIME structure, in order."""
+    headers: list[tuple[str, Any]] = [
+        ("From", str(fields.sender)),  # a string repeats from reply to reply: parsed once
+        ("To", fields.to),
+        ("Subject", fields.subject),
+        ("Date", fields.date),
+        ("Message-ID", fields.message_id),
+    ]
+    if fields.in_reply_to:
+        headers.append(("In-Reply-To", fields.in_reply_to))
+    if fields.references:
+        headers.append(("References", fields.references))
+    headers += [("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All"),
+                ("MIME-Version", "1.0")]
+    return headers
+
+
+# a display name of atoms (no character that needs quoting) and a dot-atom address: what
+# Address prints as it is
+_PLAIN_NAME = re.compile(rf"(?:{_ATOM}(?: {_ATOM})*)?")
+
+
+def reply_bytes(fields: ReplyFields) -> bytes:
+    """``serialise(reply_message(fields))``, written without building the message.
+
+    Each header is the stdlib's: made by the reply policy's header registry and folded by
+    it, remembered for values that repeat (From, the MIME headers, the language); a
+    per-reply header whose value is ASCII, one short line and free of encoded words is
+    written as ``Name: value``, which is what folding it gives. ``test_compose`` checks the
+    bytes against ``serialise`` and against ``policy.SMTP``'s own flattening.
+    """
+    to = fields.to
+    utf8 = not to.addr_spec.isascii()
+    policy = REPLY_POLICY_UTF8 if utf8 else REPLY_POLICY
+    lines: list[bytes] = []
+    for name, value in _top_headers(fields):
+        if name == "To":
+            plain = not utf8 and _PLAIN_ADDRESS.fullmatch(to.addr_spec) is not None \
+                and _PLAIN_NAME.fullmatch(to.display_name) is not None
+            text = str(to) if plain else ""
+        else:
+            text = value if name in _DIRECT else ""
+        if text and text.isascii() and "=?" not in text and len(name) + 2 + len(text) <= 78:
+            lines.append(f"{name}: {text}\r\n".encode("ascii"))
+        elif isinstance(value, str):
+            lines.append(_folded_line(name, value, utf8))
+        else:
+            lines.append(policy.fold_binary(name, REPLY_POLICY.header_store_parse(name, value)[1]))
+    lines.append(_mime_header_lines(utf8))
+    lines.append(_folded_line("Content-Language", fields.language, utf8))
+    lines.append(b"\r\n")
+    delimiter = f"\r\n--{BOUNDARY}\r\n".encode("ascii")
+    return b"".join([
+        *lines, delimiter[2:],
+        delimiter.join(_part_head(subtype, utf8) + _crlf_lines(_qp(text))
+                       for subtype, text in (("plain", fields.text), ("html", fields.html))),
+        f"\r\n--{BOUNDARY}--\r\n".encode("ascii"),
+    ])
+
+
+# per-reply headers whose value is written as it is when it is simple (the To is its own case)
+_DIRECT = frozenset({"Subject", "Date", "Message-ID", "In-Reply-To", "References"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _folded_line(name: str, value: str, utf8: bool) -> bytes:
+    """One header as the reply policy stores and folds it; the same value, the same line
+    (From, the MIME headers and the language repeat in every reply)."""
+    policy = REPLY_POLICY_UTF8 if utf8 else REPLY_POLICY
+    return policy.fold_binary(name, REPLY_POLICY.header_store_parse(name, value)[1])
+
+
+@functools.lru_cache(maxsize=4)
+def _mime_header_lines(utf8: bool) -> bytes:
+    """The multipart Content-Type with its boundary, the same in every reply."""
+    msg = EmailMessage(policy=REPLY_POLICY)
+    msg.add_header("Content-Type", "multipart/alternative", boundary=BOUNDARY)
+    return _header_block(msg, REPLY_POLICY_UTF8 if utf8 else REPLY_POLICY)[:-2]
+
+
+@functools.lru_cache(maxsize=8)
+def _part_head(subtype: str, utf8: bool) -> bytes:
+    """A text part's headers and the blank line after them, the same in every reply."""
+    return _header_block(_text_part(subtype, ""), REPLY_POLICY_UTF8 if utf8 else REPLY_POLICY)
 
 
 def _text_part(subtype: str, text: str) -> EmailMessage:
@@ -429,9 +553,14 @@ def _text_part(subtype: str, text: str) -> EmailMessage:
     part = EmailMessage(policy=REPLY_POLICY)
     part.add_header("Content-Type", f"text/{subtype}", charset="utf-8")
     part["Content-Transfer-Encoding"] = "quoted-printable"
-    lines = text.encode("utf-8").splitlines()  # bytes: splits on CR and LF only
-    part.set_payload(binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).decode("ascii"))
+    part.set_payload(_qp(text))
     return part
+
+
+def _qp(text: str) -> str:
+    """``text`` as UTF-8 quoted-printable, one LF-ended line per line of it."""
+    lines = text.encode("utf-8").splitlines()  # bytes: splits on CR and LF only
+    return binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).decode("ascii")
 
 
 def serialise(msg: EmailMessage) -> bytes:
@@ -470,6 +599,15 @@ def _crlf_lines(text: str) -> bytes:
     """An ASCII payload with CRLF line ends, as the generator writes it (no final CRLF
     added when the text has none)."""
     return "\r\n".join(_NEWLINE.split(text)).encode("ascii")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A reply ready for SMTP: its bytes, its one envelope recipient and its Message-ID."""
+
+    data: bytes
+    recipients: list[str]
+    message_id: str
 
 
 # how old a reply composed ahead may be when it is sent: its Date is its composition time
@@ -513,10 +651,20 @@ class Composer:
 
     def compose(self, email: RawEmail, decision: Decision, *,
                 now: datetime | None = None) -> EmailMessage:
-        return compose_reply(email, decision, templates=self.templates,
-                             from_addr=self.from_addr, from_name=self.from_name,
-                             default_language=self.default_language,
-                             own_addresses=self.own_addresses, now=now)
+        return reply_message(self.fields(email, decision, now=now))
+
+    def fields(self, email: RawEmail, decision: Decision, *,
+               now: datetime | None = None) -> ReplyFields:
+        return reply_fields(email, decision, templates=self.templates,
+                            from_addr=self.from_addr, from_name=self.from_name,
+                            default_language=self.default_language,
+                            own_addresses=self.own_addresses, now=now)
+
+    def render(self, email: RawEmail, decision: Decision, *,
+               now: datetime | None = None) -> Rendered:
+        """The reply as it goes over SMTP (``reply_bytes``), without an ``EmailMessage``."""
+        fields = self.fields(email, decision, now=now)
+        return Rendered(reply_bytes(fields), [fields.to.addr_spec], fields.message_id)
 
     def ahead(self, email: RawEmail, decision: Decision) -> ComposedReply | None:
         """The automatic reply, ready to send; ``None`` where the responder must decide
@@ -526,13 +674,12 @@ class Composer:
         if decision.reply_body is not None:
             return None
         try:
-            message = self.compose(email, decision)
-            data = serialise(message).decode("utf-8")
+            reply = self.render(email, decision)
+            data = reply.data.decode("utf-8")
         except (ComposeRefused, UnicodeDecodeError):
             return None
-        return ComposedReply(key=reply_key(decision), message_id=str(message["Message-ID"]),
-                             recipients=envelope_recipients(message), data=data,
-                             composer=self.fingerprint)
+        return ComposedReply(key=reply_key(decision), message_id=reply.message_id,
+                             recipients=reply.recipients, data=data, composer=self.fingerprint)
 
     def usable(self, composed: ComposedReply, email: RawEmail, decision: Decision,
                now: datetime | None = None) -> bool:

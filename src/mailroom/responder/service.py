@@ -46,9 +46,7 @@ from mailroom.responder.compose import (
     MANUAL_TEMPLATE,
     Composer,
     ComposeRefused,
-    envelope_recipients,
     reply_key,
-    serialise,
 )
 from mailroom.responder.pace import PaceDeferred, Pacer, budget_of, too_many
 from mailroom.responder.smtp import (
@@ -283,10 +281,9 @@ class ResponderService(Runner[RoutedEmail]):
                 reply.data = composed.data.encode("utf-8")
                 reply.to, reply.message_id = list(composed.recipients), composed.message_id
             else:
-                message = self.composer.compose(email, decision)
-                reply.data = serialise(message)
-                reply.to = envelope_recipients(message)
-                reply.message_id = str(message["Message-ID"])
+                rendered = self.composer.render(email, decision)
+                reply.data, reply.to = rendered.data, rendered.recipients
+                reply.message_id = rendered.message_id
         except ComposeRefused as exc:
             self.rt.metrics.replies.labels(outcome="refused").inc()
             self._failed(reply, exc.reason, "ComposeRefused", MailStatus.DEAD, keyed=False)
