@@ -30,7 +30,14 @@ import yaml
 from pydantic import SecretStr
 
 from mailroom.cli import build_parser
-from mailroom.metrics import DEAD_LETTER_SOURCES, FAILING_REPLY_OUTCOMES, RETRYING_STAGES, Metrics
+from mailroom.collector.ahead import WaitReason
+from mailroom.metrics import (
+    COLLECTOR_WAIT_REASONS,
+    DEAD_LETTER_SOURCES,
+    FAILING_REPLY_OUTCOMES,
+    RETRYING_STAGES,
+    Metrics,
+)
 from mailroom.processor.service import ProcessorService
 from mailroom.responder.service import Outcome, ResponderService
 from mailroom.settings import Settings
@@ -154,6 +161,10 @@ def test_rare_event_counters_start_at_zero_for_every_known_label_value() -> None
     assert zero_samples("mailroom_retries_total", "stage") == dict.fromkeys(RETRYING_STAGES, 0.0)
     assert zero_samples("mailroom_dead_letters_total", "topic") == dict.fromkeys(DEAD_LETTER_SOURCES, 0.0)
     assert zero_samples("mailroom_replies_total", "outcome") == dict.fromkeys(FAILING_REPLY_OUTCOMES, 0.0)
+    # (metrics cannot import the collector: the two lists are kept equal here)
+    assert set(COLLECTOR_WAIT_REASONS) == {reason.value for reason in WaitReason}
+    assert zero_samples("mailroom_collector_wait_seconds_total", "reason") == \
+        dict.fromkeys(COLLECTOR_WAIT_REASONS, 0.0)
 
 
 # -- docker compose -----------------------------------------------------------------
