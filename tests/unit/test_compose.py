@@ -368,6 +368,7 @@ def test_reply_bytes_are_what_the_message_serialises_to_and_the_stdlib_writes(
     written = reply_bytes(fields)
     assert written == serialise(msg)
     assert written == stdlib_bytes(msg, utf8=not local.isascii())
+    assert [fields.to.addr_spec] == envelope_recipients(msg)  # what Composer.render sends to
 
 
 def test_the_composer_renders_the_reply_it_composes() -> None:
