@@ -25,8 +25,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_one_fetch_of_800_tiny_mails_is_collected_whole(
-        broker: EmbeddedBroker, dovecot: Dovecot, runtime_for: Callable[..., Runtime],
-        monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811 - the fixture
+        broker: EmbeddedBroker, dovecot: Dovecot,
+        runtime_for: Callable[..., Runtime],  # noqa: F811 - the fixture
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """aioimaplib parses a read recursively per line; 800 tiny mails in one FETCH used to
     raise RecursionError and cut the connection, every time, so the folder never moved."""
     n = 800

@@ -17,8 +17,8 @@ from jinja2 import DictLoader
 
 from mailroom.events import Decision, RawEmail, Route
 from mailroom.responder.compose import (
-    ComposeRefused,
     Composer,
+    ComposeRefused,
     clean_subject,
     compose_reply,
     envelope_recipients,
