@@ -718,3 +718,63 @@ accounts:
         assert rt.health["imap:tls/INBOX"].ok
     finally:
         server.stop()
+
+
+class RecordingProxy(LoopbackServer):
+    """A TCP proxy that keeps every UID SEARCH command the client sends."""
+
+    def __init__(self, target_port: int) -> None:
+        super().__init__()
+        self.target_port = target_port
+        self.searches: list[str] = []
+
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+
+        async def upstream() -> None:
+            while data := await client_r.read(65536):
+                self.searches += [line.split(b"SEARCH", 1)[1].decode().strip()
+                                  for line in data.split(b"\r\n") if b"UID SEARCH" in line]
+                server_w.write(data)
+                await server_w.drain()
+
+        async def downstream() -> None:
+            while data := await server_r.read(65536):
+                client_w.write(data)
+                await client_w.drain()
+
+        await self.until_one_ends([upstream(), downstream()], client_w, server_w)
+
+
+async def test_a_checkpoint_far_behind_is_caught_up_a_window_of_uids_at_a_time(
+        broker: EmbeddedBroker, dovecot: Dovecot, runtime_for: Callable[..., Runtime],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the checkpoint more than ``SEARCH_WINDOW`` UIDs below UIDNEXT, the collector
+    searches bounded UID ranges (never one SEARCH of the whole backlog), skips the gaps
+    that expunged mails leave, and publishes every mail once."""
+    from mailroom.collector import folder
+
+    monkeypatch.setattr(folder, "SEARCH_WINDOW", 7)
+    n = 30
+    dovecot.preload(USER, [make_mail(i, tag="w") for i in range(n)])
+    imap = dovecot.connect()
+    try:  # a gap wider than a window: UIDs 9-17 expunged
+        imap.select("INBOX")
+        imap.uid("STORE", "9:17", "+FLAGS", "(\\Deleted)")
+        imap.expunge()
+    finally:
+        imap.logout()
+    kept = [i for i in range(n) if not 8 <= i <= 16]
+    proxy = RecordingProxy(dovecot.port)
+    await proxy.start()
+    try:
+        rt = runtime_for(dovecot=dovecot, imap_port=proxy.port, max_emails_per_batch=500)
+        async with collector(rt):
+            await until(idle_entered(rt, f"{USER}/INBOX"), what="catch-up")
+            got = events(await read(broker.bootstrap_servers, topics.RAW_EMAILS, len(kept)))
+    finally:
+        await proxy.stop()
+    assert sorted(e["message_id"] for e in got) == sorted(f"<w{i}@test.example>" for i in kept)
+    assert checkpoint(rt, USER) == checkpoints.Checkpoint(dovecot_uidvalidity(dovecot), n)
+    assert proxy.searches[:4] == ["UID 1:7", "UID 8:14", "UID 15:21", "UID 22:28"], proxy.searches
+    assert proxy.searches[4] == "UID 29:*", proxy.searches

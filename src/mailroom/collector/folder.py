@@ -19,7 +19,7 @@ import os
 import socket
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailroom import topics
 from mailroom.collector.budget import within_budget
@@ -57,6 +57,8 @@ UNREADABLE_AFTER = 3
 # a backlog's first batch: the stages after the collector start on it while the next,
 # twice as large, is fetched (up to MAX_EMAILS_PER_BATCH), instead of waiting for a whole one
 FIRST_BATCH = 50
+# UIDs searched at a time while the checkpoint is far below the folder's UIDNEXT (catch_up)
+SEARCH_WINDOW = 20_000
 
 
 class FolderWatcher:
@@ -234,13 +236,33 @@ class FolderWatcher:
 
     # -- collecting ------------------------------------------------------------------
     async def catch_up(self, conn: ImapConnection, state: FolderState) -> int:
-        """Collect every mail above the checkpoint, one batch at a time; returns how many."""
+        """Collect every mail above the checkpoint, one batch at a time; returns how many.
+
+        A checkpoint far below the folder's UIDNEXT (as the server gave it when the folder
+        was selected) is caught up ``SEARCH_WINDOW`` UIDs at a time: one SEARCH of a
+        million UIDs is megabytes for the server to build (Dovecot's imap process, capped
+        at 256 MB by default, died of it at every reconnect) and for us to hold."""
         last_uid = await asyncio.to_thread(self._last_uid, state.uidvalidity)
-        uids = await conn.search_after(last_uid)
         lag = self.rt.metrics.collector_lag.labels(self.label)
-        lag.set(len(uids))
-        size = self.rt.settings.max_emails_per_batch
         self.batch_limit = min(self.batch_limit, FIRST_BATCH)
+        done = 0
+        while state.uidnext - 1 - last_uid > SEARCH_WINDOW:
+            window_end = last_uid + SEARCH_WINDOW
+            uids = await conn.search_range(last_uid + 1, window_end)
+            taken = await self._collect(conn, state, uids, lag, state.uidnext - 1 - window_end)
+            done += taken
+            if taken < len(uids):
+                return done  # stopping, or the pipeline holds the collector
+            last_uid = window_end  # (what this window does not list is not there)
+        uids = await conn.search_after(last_uid)
+        return done + await self._collect(conn, state, uids, lag, 0)
+
+    async def _collect(self, conn: ImapConnection, state: FolderState, uids: list[int],
+                       lag: Any, beyond: int) -> int:
+        """Collect ``uids`` in batches; returns how many (fewer when stopping or held).
+        ``beyond``: about how many UIDs wait above them (for the lag gauge)."""
+        lag.set(len(uids) + beyond)
+        size = self.rt.settings.max_emails_per_batch
         start = 0
         gate = self.service.gate
         while start < len(uids):
@@ -269,7 +291,7 @@ class FolderWatcher:
                 gate.release(allowed)
                 self.in_batch = False
                 self.service.leave_batch()
-            lag.set(len(uids) - start)
+            lag.set(len(uids) - start + beyond)
         return len(uids)
 
     def _batch_failed(self, chunk: list[int], error: str) -> None:

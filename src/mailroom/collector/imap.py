@@ -180,6 +180,12 @@ class ImapConnection:
             f"UID {last_uid + 1}:*", charset=None))
         return sorted(u for u in set(r.parse_search(response.lines)) if u > last_uid)
 
+    async def search_range(self, first: int, last: int) -> list[int]:
+        """UIDs from ``first`` to ``last``, both included."""
+        response = await self._ok("UID SEARCH", self._client().uid_search(
+            f"UID {first}:{last}", charset=None))
+        return sorted(u for u in set(r.parse_search(response.lines)) if first <= u <= last)
+
     async def search_uids(self, uids: list[int]) -> list[int]:
         """Which of ``uids`` the server still lists."""
         response = await self._ok("UID SEARCH", self._client().uid_search(
