@@ -251,7 +251,7 @@ class FolderWatcher:
             uids = await conn.search_range(last_uid + 1, window_end)
             taken = await self._collect(conn, state, uids, lag, state.uidnext - 1 - window_end)
             done += taken
-            if taken < len(uids):
+            if taken < len(uids) or self.service.stopping:
                 return done  # stopping, or the pipeline holds the collector
             last_uid = window_end  # (what this window does not list is not there)
         uids = await conn.search_after(last_uid)

@@ -58,7 +58,8 @@ def _respelled_match(match: re.Match[str]) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def respelled(word: str) -> str:
-    """``word`` or, if it is within two edits of a request word (and not one), that word."""
+    """``word`` or, if a misspelling of a request word is within reach (one edit, two in a
+    word of ten letters or more), that word."""
     if word.startswith(("subscrib", "subscrip", "suscrib", "suscrip")):
         return word  # spelt right
     best, best_distance = word, 2 if len(word) < 10 else 3  # one edit, two in a long word
