@@ -291,12 +291,17 @@ async def serve(name: str, sock: socket.socket) -> int:
     settle_garbage_collector()
     send({"op": "started"})
 
+    pausing = False  # a service stopped on the parent's word has not stopped unexpectedly
+
     async def stop_service() -> None:
-        nonlocal task
+        nonlocal task, pausing
         if task is None:
             return
-        await stop_gracefully(name, service, task)
-        task = None
+        pausing = True
+        try:
+            await stop_gracefully(name, service, task)
+        finally:
+            task, pausing = None, False
 
     async def commands() -> None:
         nonlocal service, task
@@ -332,7 +337,8 @@ async def serve(name: str, sock: socket.socket) -> int:
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=0.5)
-            if task is not None and task.done() and not stopping.is_set():
+            # (a pause's stopped task is seen here between its end and stop_service's return)
+            if task is not None and task.done() and not stopping.is_set() and not pausing:
                 exc = task.exception() if not task.cancelled() else None
                 log.error("service %s stopped unexpectedly: %r", name, exc)
                 code = 1
