@@ -134,16 +134,21 @@ async def test_refused_login_is_transient_and_probe_fails(smtp_sink: SmtpSink) -
 async def test_internationalised_domain_goes_with_smtputf8_when_offered() -> None:
     """A composed reply to an IDN address: UTF-8 headers, MAIL FROM with SMTPUTF8."""
     from mailroom.events import Decision, RawEmail, Route
-    from mailroom.responder.compose import compose_reply, envelope_recipients, serialise
+    from mailroom.responder.compose import (
+        envelope_recipients,
+        reply_fields,
+        reply_message,
+        serialise,
+    )
     from mailroom.responder.templates import Templates
 
     email = RawEmail(mail_id="m1", account="support@example.com", folder="INBOX",
                      message_id="<o1@ejémplo.es>", subject="Suscripción",
                      from_addr="jose@ejémplo.es", from_name="José", language="es")
-    reply = compose_reply(email, Decision(mail_id="m1", category="subscription",
-                                          route=Route.ACKNOWLEDGE),
-                          templates=Templates(), from_addr="mailer@example.com",
-                          from_name="Soporte", default_language="en")
+    reply = reply_message(reply_fields(
+        email, Decision(mail_id="m1", category="subscription", route=Route.ACKNOWLEDGE),
+        templates=Templates(), from_addr="mailer@example.com", from_name="Soporte",
+        default_language="en"))
     to = envelope_recipients(reply)
     sink = SmtpSink(smtputf8=True).start()
     pool = SmtpPool(config(sink))

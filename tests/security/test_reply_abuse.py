@@ -27,9 +27,10 @@ from mailroom.events import Decision, RawEmail, Route
 from mailroom.processor.automated import doubtful_address_to_review
 from mailroom.responder.compose import (
     ComposeRefused,
-    compose_reply,
     echo_safe,
     envelope_recipients,
+    reply_fields,
+    reply_message,
     serialise,
 )
 from mailroom.responder.templates import Templates
@@ -63,9 +64,10 @@ def ack() -> Decision:
 
 
 def compose(email: RawEmail, templates: Templates = TEMPLATES) -> EmailMessage:
-    return compose_reply(email, ack(), templates=templates, from_addr="mailer@example.com",
-                         from_name="Example Support", default_language="en",
-                         own_addresses=OWN, now=NOW)
+    return reply_message(reply_fields(email, ack(), templates=templates,
+                                      from_addr="mailer@example.com",
+                                      from_name="Example Support", default_language="en",
+                                      own_addresses=OWN, now=NOW))
 
 
 def long_lines(data: bytes) -> list[bytes]:

@@ -20,7 +20,6 @@ from mailroom.responder.compose import (
     Composer,
     ComposeRefused,
     clean_subject,
-    compose_reply,
     envelope_recipients,
     reply_bytes,
     reply_fields,
@@ -60,9 +59,9 @@ def decision(**fields: Any) -> Decision:
 def compose(email: RawEmail | None = None, dec: Decision | None = None, *,
             templates: Templates = TEMPLATES, from_addr: str = "support@example.com",
             from_name: str = "Soporte", default_language: str = "en") -> EmailMessage:
-    return compose_reply(email or mail(), dec or decision(), templates=templates,
-                         from_addr=from_addr, from_name=from_name,
-                         default_language=default_language, now=NOW)
+    return reply_message(reply_fields(email or mail(), dec or decision(), templates=templates,
+                                      from_addr=from_addr, from_name=from_name,
+                                      default_language=default_language, now=NOW))
 
 
 def reparse(msg: EmailMessage) -> EmailMessage:
@@ -122,9 +121,9 @@ def test_reply_goes_to_a_single_reply_to_without_the_from_name() -> None:
 def test_several_or_refused_reply_to_is_never_composed(reply_to: list[str]) -> None:
     """Compose refuses rather than pick another address (the responder checks first)."""
     with pytest.raises(ComposeRefused, match="no reply address"):
-        compose_reply(mail(reply_to=reply_to), decision(), templates=TEMPLATES,
-                      from_addr="support@example.com", from_name="Soporte",
-                      default_language="en", own_addresses=["support@example.com"], now=NOW)
+        reply_fields(mail(reply_to=reply_to), decision(), templates=TEMPLATES,
+                     from_addr="support@example.com", from_name="Soporte",
+                     default_language="en", own_addresses=["support@example.com"], now=NOW)
 
 
 def test_html_and_text_alternatives_in_the_mail_language() -> None:
@@ -412,7 +411,7 @@ def test_body_parts_are_quoted_printable_so_the_boundary_never_occurs_in_them() 
 
 
 def test_a_message_of_another_shape_is_serialised_by_the_generator() -> None:
-    """serialise() writes its own framing only for the shape compose_reply builds."""
+    """serialise() writes its own framing only for the shape reply_message builds."""
     single = EmailMessage(policy=policy.SMTP)
     single["To"] = "ana@example.org"
     single["Subject"] = "Re: hola"

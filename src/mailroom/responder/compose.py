@@ -427,23 +427,6 @@ def reply_fields(
         language=language, text=text, html=html)
 
 
-def compose_reply(
-    email: RawEmail,
-    decision: Decision,
-    *,
-    templates: Templates,
-    from_addr: str,
-    from_name: str,
-    default_language: str,
-    own_addresses: Collection[str] = (),
-    now: datetime | None = None,
-) -> EmailMessage:
-    """The reply to ``email`` as ``decision`` says; raises ``ComposeRefused`` if unsafe."""
-    return reply_message(reply_fields(
-        email, decision, templates=templates, from_addr=from_addr, from_name=from_name,
-        default_language=default_language, own_addresses=own_addresses, now=now))
-
-
 def reply_message(fields: ReplyFields) -> EmailMessage:
     """The reply as an ``EmailMessage``, every header set through the reply policy."""
     msg = EmailMessage(policy=REPLY_POLICY)
@@ -566,7 +549,7 @@ def _qp(text: str) -> str:
 def serialise(msg: EmailMessage) -> bytes:
     """The bytes to send: CRLF lines; UTF-8 headers only when an address needs them.
 
-    A reply as ``compose_reply`` builds it is written here directly: every header folded
+    A reply as ``reply_message`` builds it is written here directly: every header folded
     by the reply policy, as the stdlib generator does, and the MIME framing around its
     quoted-printable parts (the generator's buffers, clones and boundary checks cost as
     much as composing). Anything else goes through the generator. ``test_compose``
@@ -616,7 +599,7 @@ PRECOMPOSED_MAX_AGE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Composer:
-    """``compose_reply`` with the settings every reply of a service shares.
+    """``reply_fields`` with the settings every reply of a service shares.
 
     The processor composes an automatic reply ahead (``ahead``), so the responder, whose
     one event loop also carries every SMTP conversation, only checks it (``usable``) and
