@@ -19,7 +19,7 @@ import os
 import socket
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mailroom import topics
 from mailroom.collector.budget import within_budget
@@ -38,6 +38,8 @@ from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
 
 if TYPE_CHECKING:
+    from prometheus_client import Gauge
+
     from mailroom.collector.service import CollectorService
 
 log = logging.getLogger(__name__)
@@ -258,7 +260,7 @@ class FolderWatcher:
         return done + await self._collect(conn, state, uids, lag, 0)
 
     async def _collect(self, conn: ImapConnection, state: FolderState, uids: list[int],
-                       lag: Any, beyond: int) -> int:
+                       lag: Gauge, beyond: int) -> int:
         """Collect ``uids`` in batches; returns how many (fewer when stopping or held).
         ``beyond``: about how many UIDs wait above them (for the lag gauge)."""
         lag.set(len(uids) + beyond)
