@@ -38,6 +38,11 @@ class Attachment(BaseModel):
     size: int = 0
 
 
+# RawEmail.flags: the mail has no text part and its ``text`` is its HTML's visible text (the
+# models read such a mail from the HTML, without its quoted thread: processor/text.py)
+TEXT_FROM_HTML = "text_from_html"
+
+
 class RawEmail(Event):
     """A collected mail, as published to ``raw_emails``."""
 
@@ -71,7 +76,8 @@ class RawEmail(Event):
     flags: list[str] = Field(
         default_factory=list,
         description="What limited or degraded parsing: too_large, too_deep, too_many_parts, "
-        "stdlib_fallback, charset_replaced.",
+        "stdlib_fallback, charset_replaced; text_from_html: the mail has no text part and "
+        "``text`` is its HTML's.",
     )
     collected_at: datetime = Field(default_factory=utcnow)
 

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.events import RawEmail
+from mailroom.collector.parse import ParseLimits, parse_message
+from mailroom.events import TEXT_FROM_HTML, RawEmail
 from mailroom.processor.text import (
     SUBJECT_ONLY,
+    body_text,
     fold,
     model_text,
     own_words,
@@ -70,6 +72,30 @@ def test_model_text_of_html_only_mail_drops_the_quoted_thread() -> None:
                      html='<p>Quiero <b>suscribirme</b></p><div class="gmail_quote">El lun '
                           'escribió:<blockquote>darme de baja</blockquote></div>')
     assert model_text(email) == "Hola\nQuiero suscribirme"
+
+
+def test_an_html_only_mail_reads_the_same_collected_as_in_a_labelled_set() -> None:
+    """The collector writes an HTML-only mail's visible text, quoted thread and all, into
+    ``text``; the models still read its HTML without the thread, as they do for a labelled
+    set's mail (``html`` only) that they were trained and evaluated on."""
+    markup = ('<div>Please add me to the weekly newsletter.</div><blockquote type="cite">'
+              'To unsubscribe from this newsletter, reply STOP</blockquote>')
+    raw = ("From: Ana <ana@example.org>\r\nTo: support@example.com\r\nSubject: Re: Hello\r\n"
+           "Message-ID: <h1@example.org>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/html; charset=utf-8\r\n\r\n" + markup + "\r\n").encode()
+    collected = parse_message(raw, account="a", folder="INBOX", uid=1, uidvalidity=1,
+                              limits=ParseLimits())
+    assert "unsubscribe" in collected.text  # the reviewer sees the whole mail
+    assert TEXT_FROM_HTML in collected.flags
+    labelled = RawEmail(mail_id="1", account="a", folder="f", subject="Re: Hello",
+                        content_type="text/html", html=markup)
+    assert model_text(collected) == model_text(labelled) == \
+        "Re: Hello\nPlease add me to the weekly newsletter."
+    assert body_text(collected) == body_text(labelled)
+    # a mail with a text part of its own is read from it, as before
+    plain = parse_message(raw.replace(b"text/html", b"text/plain"), account="a", folder="INBOX",
+                          uid=2, uidvalidity=1, limits=ParseLimits())
+    assert TEXT_FROM_HTML not in plain.flags
 
 
 def test_spam_text_adds_shape_tokens_from_the_event() -> None:

@@ -17,7 +17,7 @@ from mailroom import topics
 from mailroom.collector import headers as h
 from mailroom.collector.html_text import html_to_text
 from mailroom.collector.mime import Content, TooComplex, check_structure_fast, read_fast, read_stdlib
-from mailroom.events import RawEmail
+from mailroom.events import TEXT_FROM_HTML, RawEmail
 from mailroom.language import detect_language
 from mailroom.settings import Settings
 
@@ -165,6 +165,7 @@ def _parse(raw: bytes, *, account: str, folder: str, uid: int, uidvalidity: int,
     html = _cut("\n".join(content.text_html), limits.max_body_chars, flags)
     if not text and html:
         text = _cut(html_to_text(html), limits.max_body_chars, flags)
+        flags.add(TEXT_FROM_HTML)
     subject = h.one_line(h.decode_words(content.subject))[: limits.max_header_chars]
     from_name, from_addr = content.sender or ("", "")
     from_name = h.one_line(from_name)

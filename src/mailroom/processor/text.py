@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 
 from mailroom.collector.html_text import html_to_text as html_to_lines
-from mailroom.events import RawEmail
+from mailroom.events import TEXT_FROM_HTML, RawEmail
 
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-_SPACE = re.compile(r"\s+")
 # the models see at most this much body: the opening of a mail carries its intent, and a
 # bound keeps a huge mail from costing more than a small one
 MODEL_TEXT_CHARS = 4000
@@ -49,16 +46,13 @@ def fold(text: str) -> str:
     return decomposed.casefold()
 
 
-def html_to_text(markup: str) -> str:
-    """Visible text of an HTML body, roughly: tags dropped, entities decoded."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
-
-
 def body_text(email: RawEmail) -> str:
-    """The plain-text body, or the HTML body's text when there is no plain part."""
+    """The plain-text body, or the HTML body's text when there is no plain part (as the
+    collector writes it into ``text``: a mail that did not pass through it, such as a
+    labelled set's, reads the same)."""
     if email.text.strip():
         return email.text
-    return html_to_text(email.html) if email.html else ""
+    return html_to_lines(email.html) if email.html else ""
 
 
 # lines that say nothing on their own: a greeting, a sign-off, "Sent from my phone", an
@@ -139,9 +133,10 @@ def request_text(email: RawEmail) -> str:
     """The body the models read: the sender's own words, from the text or the HTML part.
 
     An HTML-only mail is read with its structure (paragraphs as lines) and without its
-    ``<blockquote>`` or Gmail/Thunderbird/Outlook quote containers.
+    ``<blockquote>`` or Gmail/Thunderbird/Outlook quote containers: the collector's ``text``
+    of such a mail (``TEXT_FROM_HTML``) still holds the quoted thread.
     """
-    if email.text.strip():
+    if email.text.strip() and TEXT_FROM_HTML not in email.flags:
         return own_words(email.text)
     if not email.html:
         return ""
