@@ -9,13 +9,14 @@ Each figure is printed twice: mails per second of wall-clock time, and mails per
 of this process's CPU time (``time.process_time``), which is what one core can do even
 when other work shares the machine.
 
-Usage: python benchmarks/classify.py [--n 6000] [--batch 500]
+Usage: python benchmarks/classify.py [--n 6000] [--batch 500] [--model FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from mailroom.events import RawEmail
 from mailroom.processor.classify import ClassifyParams, Models, classify_batch
@@ -42,9 +43,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=6000)
     parser.add_argument("--batch", type=int, default=500, help="mails per classify_batch call")
+    parser.add_argument("--model", type=Path, help="an intent model file (default: the shipped "
+                                                   "one), to compare two in one run")
     args = parser.parse_args()
     rules = load_rules(None)
-    intent = load_intent_model(None)
+    intent = load_intent_model(args.model)
     spam = load_spam_model(None)
     params = ClassifyParams()
     sample = mails(args.n)

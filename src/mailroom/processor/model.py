@@ -193,12 +193,12 @@ def train(
     texts: Sequence[str], labels: Sequence[str], *, kind: str = "intent",
     n_features: int = 2**17, metrics: dict[str, Any] | None = None, view: str = "text",
     segmented: bool | None = None, char_ngrams: tuple[int, ...] = (3, 4, 5),
-    respell: bool | None = None,
+    respell: bool | None = None, c: float = 10.0,
 ) -> TextModel:
     """Fit a model on every text given (evaluate separately, on data it has not seen).
 
     ``respell`` (default: for an intent model) reads a misspelt subscribe/suscribir word as
-    the word (``ngrams.respelled``)."""
+    the word (``ngrams.respelled``); ``c``: the logistic regression's inverse regularisation."""
     if len(texts) != len(labels) or not texts:
         raise ModelError("training needs the same number of texts and labels, at least one")
     if len(set(labels)) < 2:
@@ -208,7 +208,7 @@ def train(
     # intent models read sentence by sentence when they have a background label
     segmented = BACKGROUND in labels if segmented is None else segmented
     respell = kind == "intent" if respell is None else respell
-    pipeline = fit(make_pipeline(n_features, char_ngrams=char_ngrams, respell=respell), texts,
+    pipeline = fit(make_pipeline(n_features, c=c, char_ngrams=char_ngrams, respell=respell), texts,
                    labels, segmented=segmented)
     _compact(pipeline)
     return TextModel(
