@@ -1,5 +1,5 @@
-"""The hand-written intent test sets (tests/data/independent/ to independent7/, now trained
-on, and tests/data/independent8/ and independent9/, the last independent ones, evaluated
+"""The hand-written intent test sets (tests/data/independent/ to independent9/, now trained
+on, and tests/data/independent10/ and independent11/, the last independent ones, evaluated
 once) and the hand-written training mail (scripts/intent_data/) keep their promised shape
 and size.
 
@@ -20,7 +20,8 @@ import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SETS = ("independent", "independent2", "independent3", "independent4", "independent5",
-        "independent6", "independent7", "independent8", "independent9")
+        "independent6", "independent7", "independent8", "independent9", "independent10",
+        "independent11")
 TRAINING = sorted((Path(__file__).resolve().parents[2] / "scripts" / "intent_data").glob("*.jsonl"))
 KEYS = {"id", "language", "label", "slices", "subject", "body", "html"}
 LABELS = {"subscription", "unsubscription", "other"}
@@ -121,7 +122,8 @@ PROMISED = {"independent": (80, 40, 40), "independent2": (100, 50, 30),
             "independent3": (100, 50, 30), "independent4": (110, 55, 60),
             "independent5": (110, 55, 80), "independent6": (110, 55, 70),
             "independent7": (110, 54, 90), "independent8": (110, 55, 90),
-            "independent9": (110, 55, 90)}
+            "independent9": (110, 55, 90), "independent10": (110, 55, 90),
+            "independent11": (110, 55, 90)}
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -151,7 +153,9 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
                                                ("independent6", "\nOK"),
                                                ("independent7", "\nOK"),
                                                ("independent8", "\nOK"),
-                                               ("independent9", "\nOK")])
+                                               ("independent9", "\nOK"),
+                                               ("independent10", "\nOK"),
+                                               ("independent11", "\nOK")])
 def test_the_later_sets_own_checks_pass(name: str, verdict: str) -> None:
     """Each later set's counts.py validates keys, ids and the keyword/html tags against the text."""
     import subprocess

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pytest
 
 from mailroom.events import RawEmail
@@ -63,6 +64,36 @@ def test_segmented_model_round_trip_keeps_probabilities_view_and_fingerprints(tm
                           "Quiero suscribirme al boletín. Un saludo."])[0]
     assert model.classes[int(chatty.argmax())] == "subscription"
     assert abs(chatty.sum() - 1) < 1e-6
+
+
+def test_a_second_reader_averages_the_probabilities_and_survives_a_round_trip(
+        tmp_path: Path) -> None:
+    texts = ["Hola\nquiero suscribirme al boletín", "Hi\nsign me up please", "quiero el boletín",
+             "Baja\nquitadme de la lista", "Hi\nremove me please", "remove me",
+             "Factura\nel importe está mal", "Order\nwhere is my parcel", "hola, buenos días"]
+    labels = ["subscription"] * 3 + ["unsubscription"] * 3 + ["other"] * 3
+    main = text_model.train(texts, labels, n_features=2**14)
+    other = text_model.train([*texts[::-1], "newsletter please"], [*labels[::-1], "subscription"],
+                             n_features=2**14)
+    probe = ["Hola\nos sigo desde hace años. quiero suscribirme.", "Hi\nremove me", "", "x" * 500]
+    expected = (main.proba(probe) + other.proba(probe)) / 2
+    both = text_model.train(texts, labels, n_features=2**14).with_reader(other)
+    assert np.allclose(both.proba(probe), expected)
+    assert np.allclose(both.proba(probe).sum(axis=1), 1)
+    path = tmp_path / "two.joblib"
+    text_model.save(both, path)
+    loaded = text_model.load(path)
+    assert len(loaded.readers) == 1
+    assert (loaded.proba(probe) == both.proba(probe)).all()
+    # a reader must hash the text as the model does
+    differently = text_model.train(texts, labels, n_features=2**12)
+    with pytest.raises(text_model.ModelError):
+        main.with_reader(differently)
+    # a model file written before readers existed loads with none
+    data = joblib.load(path)
+    del data["readers"]
+    joblib.dump(data, path)
+    assert text_model.load(path).readers == []
 
 
 def test_save_and_load_round_trip_keeps_predictions_and_metadata(
@@ -141,7 +172,7 @@ def test_split_keeps_a_group_on_one_side() -> None:
 
 
 def test_shipped_starter_model_is_small_and_knows_es_and_en_intents() -> None:
-    assert STARTER_MODEL.stat().st_size < 3_000_000
+    assert STARTER_MODEL.stat().st_size < 4_500_000  # two readers (3.7 MB since the ninth rebuild)
     model = load_intent_model(None)
     assert set(model.labels) == {"subscription", "unsubscription", "other"}
     assert model.segmented and model.view == "text"

@@ -86,30 +86,50 @@ class TextModel:
     view: str = "text"
     fingerprints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     segmented: bool = False
+    # more readers of the same hashed n-grams (each a fitted TF-IDF + classifier, trained on
+    # other data, with the same labels): the model's probabilities are the mean of every
+    # reader's (``with_reader``); the n-grams are hashed once for all of them
+    readers: list[Pipeline] = field(default_factory=list)
 
     @property
     def classes(self) -> list[str]:
         return [str(c) for c in self.pipeline.classes_]
 
     def proba(self, texts: Sequence[str]) -> np.ndarray:
-        """P(label) per text, one column per label of ``classes`` (one model call)."""
+        """P(label) per text, one column per label of ``classes`` (one model call): the mean
+        of every reader's (the pipeline's own and ``readers``)."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.classes)))
+        tails = [self.pipeline[1:], *self.readers]
         if not self.segmented:
-            return np.asarray(self.pipeline.predict_proba(texts))
-        head = self.pipeline[1:]
+            counts = self.pipeline[0].transform(texts)
+            return np.asarray(np.mean([tail.predict_proba(counts) for tail in tails], axis=0))
         pieces, starts = segment(texts)
         counts = self.pipeline[0].transform(pieces)
-        both = np.asarray(head.predict_proba(sp.vstack([_sum_rows(counts, starts), counts],
-                                                        format="csr")))
-        whole, per_piece = both[: len(texts)], both[len(texts) :]
+        rows = sp.vstack([_sum_rows(counts, starts), counts], format="csr")
+        return np.asarray(np.mean([self._combine(np.asarray(tail.predict_proba(rows)), len(texts),
+                                                 starts) for tail in tails], axis=0))
+
+    def _combine(self, both: np.ndarray, n: int, starts: np.ndarray) -> np.ndarray:
+        """One reader's P(label) per mail from its whole-mail rows and its sentence rows."""
+        whole, per_piece = both[:n], both[n:]
         combined = np.maximum(whole, np.maximum.reduceat(per_piece, starts, axis=0))
         if BACKGROUND in self.classes:
             bg = self.classes.index(BACKGROUND)
             combined[:, bg] = np.minimum(whole[:, bg],
                                          np.minimum.reduceat(per_piece[:, bg], starts))
         return np.asarray(combined / combined.sum(axis=1, keepdims=True))
+
+    def with_reader(self, other: TextModel) -> TextModel:
+        """This model with ``other``'s TF-IDF and classifier as one more reader: ``other`` must
+        hash text the same way, read the same view and know the same labels."""
+        if (other.pipeline[0].get_params() != self.pipeline[0].get_params()
+                or other.classes != self.classes or other.view != self.view
+                or other.segmented != self.segmented):
+            raise ModelError("a reader must hash, read and label text as the model does")
+        self.readers = [*self.readers, other.pipeline[1:]]
+        return self
 
     def texts_for(self, emails: Sequence[RawEmail]) -> list[str]:
         """The text this model reads for each mail (``model_text`` or ``spam_text``)."""
@@ -257,6 +277,7 @@ def save(model: TextModel, path: Path) -> None:
         "trained_at": model.trained_at, "metrics": model.metrics, "threshold": model.threshold,
         "sklearn_version": model.sklearn_version, "pipeline": model.pipeline,
         "view": model.view, "fingerprints": model.fingerprints, "segmented": model.segmented,
+        "readers": model.readers,
     }, tmp, compress=3)
     tmp.replace(path)
 
@@ -284,4 +305,5 @@ def load(path: Path) -> TextModel:
         view=str(data.get("view", "text")) if data.get("view") in VIEWS else "text",
         fingerprints=np.asarray(data.get("fingerprints", np.zeros(0)), dtype=np.uint64),
         segmented=bool(data.get("segmented", False)),
+        readers=list(data.get("readers") or []),
     )
