@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import random
 import time
@@ -35,7 +36,7 @@ def make_mail(i: int, *, subscription: bool, automated: bool = False,
     sender = f"user{i}@{domain}"
     subjects = SUBSCRIPTION_SUBJECTS if subscription else OTHER_SUBJECTS
     subject = _encoded_subject(rng.choice(subjects)) + f" #{i}"
-    message_id = f"<{_STAMP}.{i}.t{i}@{domain}>"
+    message_id = f"<{_STAMP}.{next(_CALLS)}.t{i}@{domain}>"
     body = ("Hola, me gustaría suscribirme al boletín." if i % 2 else
             "Hello, I would like to subscribe to the newsletter.") if subscription else \
         ("Hola, tengo una duda sobre mi cuenta." if i % 2 else "Hello, I have a question.")
@@ -46,8 +47,10 @@ def make_mail(i: int, *, subscription: bool, automated: bool = False,
     return TestMail(raw, message_id, sender, subscription and not automated)
 
 
-# a run's Message-IDs differ from another run's (a mailbox may hold both)
+# every call makes a new message, as make_msgid did: mail i made twice is two mails (a repeat
+# from one sender), and a run's Message-IDs differ from another run's (a mailbox may hold both)
 _STAMP = f"{time.time_ns()}.{os.getpid()}"
+_CALLS = itertools.count()
 
 
 @functools.cache

@@ -43,6 +43,15 @@ def test_each_mail_is_the_bytes_email_message_writes(subscription: bool, automat
         assert mail.wants_reply is (subscription and not automated)
 
 
+def test_the_same_mail_made_twice_is_two_messages() -> None:
+    """A test that sends mail i again (a second request from one sender) needs a new
+    Message-ID, or the collector takes it for the same mail."""
+    first, again = make_mail(0, subscription=True), make_mail(0, subscription=True)
+    assert first.message_id != again.message_id
+    assert first.raw.replace(first.message_id.encode(), b"") == \
+        again.raw.replace(again.message_id.encode(), b"")
+
+
 def test_message_ids_are_unique_in_a_batch() -> None:
     batch = make_batch(5000, start=10, automated_every=7)
     assert len({m.message_id for m in batch}) == 5000
