@@ -1,5 +1,5 @@
-"""The hand-written intent test sets (tests/data/independent/ to independent9/, now trained
-on, and tests/data/independent10/ and independent11/, the last independent ones, evaluated
+"""The hand-written intent test sets (tests/data/independent/ to independent11/, now trained
+on, and tests/data/independent12/ and independent13/, the last independent ones, evaluated
 once) and the hand-written training mail (scripts/intent_data/) keep their promised shape
 and size.
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -19,9 +20,13 @@ from typing import Any
 import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+sys.path.insert(0, str(DATA))
+import set_counts  # noqa: E402  (tests/data/set_counts.py: the sets' own validator)
+
+NAMES_ONLY = frozenset({"independent12", "independent13"})
 SETS = ("independent", "independent2", "independent3", "independent4", "independent5",
         "independent6", "independent7", "independent8", "independent9", "independent10",
-        "independent11")
+        "independent11", "independent12", "independent13")
 TRAINING = sorted((Path(__file__).resolve().parents[2] / "scripts" / "intent_data").glob("*.jsonl"))
 KEYS = {"id", "language", "label", "slices", "subject", "body", "html"}
 LABELS = {"subscription", "unsubscription", "other"}
@@ -123,7 +128,8 @@ PROMISED = {"independent": (80, 40, 40), "independent2": (100, 50, 30),
             "independent5": (110, 55, 80), "independent6": (110, 55, 70),
             "independent7": (110, 54, 90), "independent8": (110, 55, 90),
             "independent9": (110, 55, 90), "independent10": (110, 55, 90),
-            "independent11": (110, 55, 90)}
+            "independent11": (110, 55, 90), "independent12": (110, 55, 90),
+            "independent13": (110, 55, 90)}
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -142,8 +148,12 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
         assert count(mails, "unsubscription", language, "keyword") >= 15
     assert count(mails, "unsubscription") >= 80
     assert count(mails, "other") >= 150
-    # hard negatives: mails that name a subscription without asking for or against one
-    assert count(mails, "other", slice_="keyword") >= 40
+    # hard negatives: mails that name a subscription without asking for or against one (sets
+    # 12 and 13 were asked for mails naming a newsletter or list, fewer with the keyword stem)
+    assert count(mails, "other", slice_="keyword") >= (25 if name in NAMES_ONLY else 40)
+    naming = [m for m in mails if m["label"] == "other"
+              and set_counts.NAMES.search(set_counts.fold(" ".join([m["subject"], m["body"], m["html"]])))]
+    assert len(naming) >= 85  # half the `other` mails name a subscription, newsletter or list
 
 
 @pytest.mark.parametrize(("name", "verdict"), [("independent2", "480 mails, 0 errors"),
@@ -155,7 +165,9 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
                                                ("independent8", "\nOK"),
                                                ("independent9", "\nOK"),
                                                ("independent10", "\nOK"),
-                                               ("independent11", "\nOK")])
+                                               ("independent11", "\nOK"),
+                                               ("independent12", "\nOK"),
+                                               ("independent13", "\nOK")])
 def test_the_later_sets_own_checks_pass(name: str, verdict: str) -> None:
     """Each later set's counts.py validates keys, ids and the keyword/html tags against the text."""
     import subprocess

@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
                           help="labelled mails (JSONL with subject/body/html, label, language, "
                                "slices) or texts (CSV/JSONL with text,label, or <label>/*.eml); "
                                "default: the dev set tests/data/intent_testset.jsonl (tuned on; "
-                               "tests/data/independent10/ and 11/ hold the last independent ones)")
+                               "tests/data/independent12/ and 13/ hold the last independent ones)")
     evaluate.add_argument("--model", type=Path, help="model file (default MAILROOM_MODEL or starter)")
     evaluate.add_argument("--json", action="store_true", help="print the full report as JSON")
     evaluate.set_defaults(func=cmd_model_evaluate)
