@@ -228,7 +228,7 @@ def train_intent(train_corpus: list[tuple[RawEmail, str, str]], cv: bool,
         "trained_on": len(texts), "generated_lines": generated_lines,
         "hand_written_mails": len(hand), "hand_weight": weight, "c": c,
         "n_features": n_features,
-        "corpus_lines": len(texts) - len(data.texts)}
+        "corpus_lines": len(texts) - generated_lines}
     if cv:  # held out by phrasing (generated) or by mail (corpus), whole mails scored
         folds = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=7)
         correct = scored = 0

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from mailroom.collector.parse import ParseLimits, parse_message
 from mailroom.events import TEXT_FROM_HTML, RawEmail
 from mailroom.processor.text import (
+    HTML_READ_CHARS,
     SUBJECT_ONLY,
     body_text,
     fold,
@@ -96,6 +97,18 @@ def test_an_html_only_mail_reads_the_same_collected_as_in_a_labelled_set() -> No
     plain = parse_message(raw.replace(b"text/html", b"text/plain"), account="a", folder="INBOX",
                           uid=2, uidvalidity=1, limits=ParseLimits())
     assert TEXT_FROM_HTML not in plain.flags
+
+
+def test_a_huge_html_only_mail_is_read_from_its_opening() -> None:
+    """The models read the first HTML_READ_CHARS of the HTML: a megabyte of markup costs no
+    more than that (the request is at the top)."""
+    markup = "<p>Quiero suscribirme al boletín.</p>" + "<p>relleno de la página</p>" * 40_000
+    huge = RawEmail(mail_id="1", account="a", folder="f", subject="Hola", content_type="text/html",
+                    html=markup, text="collected text", flags=[TEXT_FROM_HTML])
+    opening = huge.model_copy(update={"html": markup[:HTML_READ_CHARS]})
+    assert len(markup) > 10 * HTML_READ_CHARS
+    assert model_text(huge) == model_text(opening)
+    assert model_text(huge).startswith("Hola\nQuiero suscribirme al boletín.")
 
 
 def test_spam_text_adds_shape_tokens_from_the_event() -> None:

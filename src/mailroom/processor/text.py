@@ -11,6 +11,10 @@ from mailroom.events import TEXT_FROM_HTML, RawEmail
 # the models see at most this much body: the opening of a mail carries its intent, and a
 # bound keeps a huge mail from costing more than a small one
 MODEL_TEXT_CHARS = 4000
+# and at most this much of an HTML-only mail's HTML is parsed for them: markup is long and
+# the opening is what they read, and parsing a megabyte of it again for each model would
+# cost far more than the rest of the mail's classification
+HTML_READ_CHARS = 100_000
 # where the sender's own words end: a reply's attribution line ("On ... wrote:",
 # "El ... escribió:", also wrapped over two lines), Outlook's "-----Original Message-----"
 # or "From:/De:" header block, and the "-- " signature delimiter (RFC 3676)
@@ -140,7 +144,7 @@ def request_text(email: RawEmail) -> str:
         return own_words(email.text)
     if not email.html:
         return ""
-    return own_words(html_to_lines(_HTML_QUOTE.sub(" ", email.html)))
+    return own_words(html_to_lines(_HTML_QUOTE.sub(" ", email.html[:HTML_READ_CHARS])))
 
 
 # Put after the subject of a mail whose body says nothing: "Suscripción" with nothing under
