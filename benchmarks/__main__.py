@@ -117,6 +117,9 @@ def run_mailroom(args: argparse.Namespace, world: World, broker: EmbeddedBroker,
             profiler = None
             if args.profile:
                 pids = {name: p.pid for name, p in room.procs.items() if name != "api"}
+                if args.mode == "up":  # the stages run in `up`'s children: profile those too
+                    pids.update({f"up-{name}": pid for name, pid in sampler.children_pids("up").items()
+                                 if name in ("collector", "processor", "responder")})
                 profiler = Profiler(pids, args.out, stem)
             out["drain"] = step(result, "mailroom drain", mailroom_phase.drain, room, sampler,
                                 args.mails, DRAIN, profiler)

@@ -27,6 +27,10 @@ def read_text(path: str) -> str | None:
         return None
 
 
+def pid_alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
+
+
 def parent_map() -> dict[int, int]:
     """pid -> parent pid for every process visible now."""
     out: dict[int, int] = {}
@@ -75,10 +79,18 @@ class Group:
     # a tree's processes by what they run (`mailroom up`: its stages and embedded broker):
     # the largest VmHWM of each
     children: dict[str, int] = field(default_factory=dict)
+    child_pids: dict[int, str] = field(default_factory=dict)  # a tree's processes: pid -> name
     series: list[tuple[float, int]] = field(default_factory=list)  # (monotonic, rss sum)
 
     def cpu_seconds(self) -> float:
         return sum(self.cpu.values())
+
+    def children_cpu_seconds(self) -> dict[str, float]:
+        """A tree's CPU by what its processes run (``up``: each stage, the broker)."""
+        out: dict[str, float] = {}
+        for pid, name in self.child_pids.items():
+            out[name] = out.get(name, 0.0) + self.cpu.get(pid, 0.0)
+        return out
 
 
 class Sampler:
@@ -113,6 +125,21 @@ class Sampler:
         with self._lock:
             return {name: g.cpu_seconds() for name, g in self.groups.items()}
 
+    def children_cpu(self) -> dict[str, float]:
+        """Cumulative CPU seconds of each tree's processes by what they run ("up/processor")."""
+        self.sample()
+        with self._lock:
+            return {f"{name}/{child}": sec for name, g in self.groups.items()
+                    for child, sec in g.children_cpu_seconds().items()}
+
+    def children_pids(self, group: str) -> dict[str, int]:
+        """The processes of a tree now, by what they run (one pid per name)."""
+        self.sample()
+        with self._lock:
+            g = self.groups.get(group)
+            return {} if g is None else {name: pid for pid, name in g.child_pids.items()
+                                         if pid_alive(pid)}
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.sample()
@@ -138,6 +165,7 @@ class Sampler:
                         name = self._names.get(pid) or self._names.setdefault(
                             pid, child_name(read_text(f"/proc/{pid}/cmdline") or ""))
                         group.children[name] = max(group.children.get(name, 0), mem.get("VmHWM", 0))
+                        group.child_pids[pid] = name
                     with contextlib.suppress(ValueError, IndexError):
                         cpu = parse_proc_stat(stat)[1]
                         group.cpu[pid] = max(group.cpu.get(pid, 0.0), cpu)

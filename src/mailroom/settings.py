@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     mailroom_rules: Path | None = None
     mailroom_model: Path | None = None
     mailroom_spam_model: Path | None = None  # default: the shipped spam model, if any
-    classifier_min_confidence: float = Field(0.6, ge=0, le=1)
+    classifier_min_confidence: float = Field(0.65, ge=0, le=1)
     mailroom_templates: Path | None = None
     default_language: str = "en"
     autoreply_period: float = Field(86400.0, ge=0)

@@ -96,6 +96,23 @@ def test_a_second_reader_averages_the_probabilities_and_survives_a_round_trip(
     assert text_model.load(path).readers == []
 
 
+def test_an_unbalanced_reader_weighs_labels_as_they_occur() -> None:
+    """Balanced (the default), a rare label weighs as much as a common one; unbalanced (the
+    shipped second reader), the common label's prior stays, so a mail with little evidence
+    leans to it."""
+    texts = ["Hola\nquiero suscribirme al boletín", "Hi\nsign me up please",
+             *[f"Consulta {i}\nel pedido {i} no ha llegado" for i in range(12)]]
+    labels = ["subscription"] * 2 + ["other"] * 12
+    balanced = text_model.train(texts, labels, n_features=2**12, segmented=False)
+    unbalanced = text_model.train(texts, labels, n_features=2**12, segmented=False, balanced=False)
+    assert balanced.pipeline[-1].class_weight == "balanced"
+    assert unbalanced.pipeline[-1].class_weight is None
+    probe = ["Hola\nquiero el boletín", "hola"]
+    lean = [b - u for b, u in zip(balanced.probability(probe, "subscription"),
+                                  unbalanced.probability(probe, "subscription"), strict=True)]
+    assert all(d > 0 for d in lean)
+
+
 def test_save_and_load_round_trip_keeps_predictions_and_metadata(
     small_model: text_model.TextModel, tmp_path: Path,
 ) -> None:
@@ -172,7 +189,7 @@ def test_split_keeps_a_group_on_one_side() -> None:
 
 
 def test_shipped_starter_model_is_small_and_knows_es_and_en_intents() -> None:
-    assert STARTER_MODEL.stat().st_size < 4_500_000  # two readers (3.7 MB since the ninth rebuild)
+    assert STARTER_MODEL.stat().st_size < 4_500_000  # two readers (3.7-3.9 MB since the ninth rebuild)
     model = load_intent_model(None)
     assert set(model.labels) == {"subscription", "unsubscription", "other"}
     assert model.segmented and model.view == "text"

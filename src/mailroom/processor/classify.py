@@ -48,7 +48,7 @@ CUE_CATEGORY = {"cancellation": "unsubscription", "not a request": NOT_A_REQUEST
 
 @dataclass(frozen=True)
 class ClassifyParams:
-    min_confidence: float = 0.6
+    min_confidence: float = 0.65
     own_addresses: frozenset[str] = field(default_factory=frozenset)
     default_language: str = "en"
     autoreply_mode: AutoreplyMode = AutoreplyMode.ON

@@ -182,11 +182,15 @@ def _sum_rows(counts: sp.csr_matrix, starts: np.ndarray) -> sp.csr_matrix:
 
 def make_pipeline(n_features: int = 2**17, c: float = 10.0,
                   char_ngrams: tuple[int, ...] = (3, 4, 5),
-                  word_ngrams: tuple[int, ...] = (1, 2), respell: bool = False) -> Pipeline:
+                  word_ngrams: tuple[int, ...] = (1, 2), respell: bool = False,
+                  balanced: bool = True) -> Pipeline:
+    """``balanced``: each label weighs as much as the others whatever its count; unbalanced,
+    the labels weigh as often as they occur in the training data."""
     return Pipeline([
         ("features", NgramHasher(n_features, char_ngrams, word_ngrams, respell=respell)),
         ("tfidf", TfidfTransformer(sublinear_tf=True)),
-        ("classifier", LogisticRegression(C=c, max_iter=3000, class_weight="balanced")),
+        ("classifier", LogisticRegression(C=c, max_iter=3000,
+                                          class_weight="balanced" if balanced else None)),
     ])
 
 
@@ -213,12 +217,13 @@ def train(
     texts: Sequence[str], labels: Sequence[str], *, kind: str = "intent",
     n_features: int = 2**17, metrics: dict[str, Any] | None = None, view: str = "text",
     segmented: bool | None = None, char_ngrams: tuple[int, ...] = (3, 4, 5),
-    respell: bool | None = None, c: float = 10.0,
+    respell: bool | None = None, c: float = 10.0, balanced: bool = True,
 ) -> TextModel:
     """Fit a model on every text given (evaluate separately, on data it has not seen).
 
     ``respell`` (default: for an intent model) reads a misspelt subscribe/suscribir word as
-    the word (``ngrams.respelled``); ``c``: the logistic regression's inverse regularisation."""
+    the word (``ngrams.respelled``); ``c``: the logistic regression's inverse regularisation;
+    ``balanced``: labels weighed equally (``make_pipeline``)."""
     if len(texts) != len(labels) or not texts:
         raise ModelError("training needs the same number of texts and labels, at least one")
     if len(set(labels)) < 2:
@@ -228,8 +233,8 @@ def train(
     # intent models read sentence by sentence when they have a background label
     segmented = BACKGROUND in labels if segmented is None else segmented
     respell = kind == "intent" if respell is None else respell
-    pipeline = fit(make_pipeline(n_features, c=c, char_ngrams=char_ngrams, respell=respell), texts,
-                   labels, segmented=segmented)
+    pipeline = fit(make_pipeline(n_features, c=c, char_ngrams=char_ngrams, respell=respell,
+                                 balanced=balanced), texts, labels, segmented=segmented)
     _compact(pipeline)
     return TextModel(
         pipeline=pipeline,
