@@ -63,6 +63,8 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     if cpu:
         services_total = sum(v for k, v in cpu.items() if k in SERVICES)
         for name, value in cpu.items():  # "up/processor": a part of "up", indented under it
+            if "/" in name and not name.startswith("up/"):
+                continue  # another tree's parts (Dovecot's): in the JSON only
             out.append((f"{'  ' if '/' in name else ''}CPU s/1000 mails {name}", fmt(value), "", "", ""))
         naive_cpu = nd.get("cpu_s_per_1000", math.nan)
         out.append(("CPU s/1000 mails, mailroom services", fmt(services_total), fmt(naive_cpu),
