@@ -58,6 +58,8 @@ QUOTED_REPLIES = [
     ("Yours sincerely,\nProfessor H. Langley", ""), ("Enviado desde mi iPhone", ""),
     ("Remove Me\nSent from my iPhone", "Remove Me\nSent from my iPhone"), ("Stop", "Stop"),
     ("alta", "alta"), ("Please add me\nThanks", "Please add me\nThanks"),
+    # a bare "please" says nothing of its own: the subject is the request ("Newsletter / Please.")
+    ("Please.", ""), ("Por favor, gracias.", ""), ("Hola, porfa!!", ""), ("Por favor no", "Por favor no"),
     ("From: is how I start a sentence sometimes\nplease add me", "From: is how I start a sentence "
      "sometimes\nplease add me"),
 ]

@@ -61,11 +61,14 @@ def body_text(email: RawEmail) -> str:
 
 # lines that say nothing on their own: a greeting, a sign-off, "Sent from my phone", an
 # address; a body made only of these (and a name beside one of them) leaves the subject alone
+# greetings, sign-offs and a bare "please" (the subject is the request: "Newsletter / Please."),
+# one or more on a line
 _NOTHING_LINE = re.compile(
-    r"(hi|hello|hey|hola|buenas|buenos dias|buenas tardes|buenas noches|good (morning|afternoon|evening)"
+    r"((hi|hello|hey|hola|buenas|buenos dias|buenas tardes|buenas noches|good (morning|afternoon|evening)"
     r"|regards|best regards|kind regards|best wishes|best|cheers|thanks|thank you|many thanks|thx"
     r"|yours (sincerely|faithfully|truly)|sincerely|saludos|un saludo|saludos cordiales|atentamente"
-    r"|cordialmente|gracias|muchas gracias|un abrazo|besos|slds|bss)[\s,.!]*"
+    r"|cordialmente|gracias|muchas gracias|un abrazo|besos|slds|bss"
+    r"|please|pls|plz|por favor|porfa|porfavor|xfa)[\s,.!]*)+"
     r"|(sent from|enviado desde|get outlook for|obtener outlook para)\b.*"
     r"|[\w.+-]+@[\w-]+(\.[\w-]+)+\.?", re.IGNORECASE)
 # a name: up to five capitalised words (initials, titles, "de la"), no verb of a request
