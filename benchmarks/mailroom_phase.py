@@ -215,7 +215,7 @@ def drain(room: Mailroom, sampler: Sampler, n: int, start: int,
     staged = StagedBacklog(room.world.dovecot, MAILROOM_USER, mails_, "m")
     base = room.finished()
     since = len(room.world.sink.received)
-    cpu0 = {**sampler.cpu(), **sampler.children_cpu()}
+    cpu0 = sampler.cpu()
     t0_wall, t0 = time.time(), time.monotonic()
     staged.release()
 
@@ -225,7 +225,7 @@ def drain(room: Mailroom, sampler: Sampler, n: int, start: int,
 
     complete = wait(done, 120 + n / 20, 0.25)
     seen_done = time.monotonic()
-    cpu1 = {**sampler.cpu(), **sampler.children_cpu()}
+    cpu1 = sampler.cpu()
     profiles = profiler.stop() if profiler is not None else {}
     replies = replies_by_target(room.world.sink, since)
     answered = [at - t0 for mid, at in replies.items() if mid in wanted]

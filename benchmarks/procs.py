@@ -79,18 +79,10 @@ class Group:
     # a tree's processes by what they run (`mailroom up`: its stages and embedded broker):
     # the largest VmHWM of each
     children: dict[str, int] = field(default_factory=dict)
-    child_pids: dict[int, str] = field(default_factory=dict)  # a tree's processes: pid -> name
     series: list[tuple[float, int]] = field(default_factory=list)  # (monotonic, rss sum)
 
     def cpu_seconds(self) -> float:
         return sum(self.cpu.values())
-
-    def children_cpu_seconds(self) -> dict[str, float]:
-        """A tree's CPU by what its processes run (``up``: each stage, the broker)."""
-        out: dict[str, float] = {}
-        for pid, name in self.child_pids.items():
-            out[name] = out.get(name, 0.0) + self.cpu.get(pid, 0.0)
-        return out
 
 
 class Sampler:
@@ -120,25 +112,25 @@ class Sampler:
             self._thread.join(5)
 
     def cpu(self) -> dict[str, float]:
-        """Cumulative CPU seconds per group now (take one before and after a phase)."""
+        """Cumulative CPU seconds now (take one before and after a phase): per group, and per
+        process of a tree by what it runs ("up/processor", "dovecot/imap")."""
         self.sample()
         with self._lock:
-            return {name: g.cpu_seconds() for name, g in self.groups.items()}
-
-    def children_cpu(self) -> dict[str, float]:
-        """Cumulative CPU seconds of each tree's processes by what they run ("up/processor")."""
-        self.sample()
-        with self._lock:
-            return {f"{name}/{child}": sec for name, g in self.groups.items()
-                    for child, sec in g.children_cpu_seconds().items()}
+            out = {name: g.cpu_seconds() for name, g in self.groups.items()}
+            for name, g in self.groups.items():
+                for pid, seconds in g.cpu.items():
+                    child = self._names.get(pid) if g.tree and pid != g.pid else None
+                    if child is not None:
+                        out[f"{name}/{child}"] = out.get(f"{name}/{child}", 0.0) + seconds
+            return out
 
     def children_pids(self, group: str) -> dict[str, int]:
-        """The processes of a tree now, by what they run (one pid per name)."""
+        """The live processes of a tree now, by what they run (one pid per name)."""
         self.sample()
         with self._lock:
             g = self.groups.get(group)
-            return {} if g is None else {name: pid for pid, name in g.child_pids.items()
-                                         if pid_alive(pid)}
+            return {} if g is None else {self._names[pid]: pid for pid in g.cpu
+                                         if pid != g.pid and pid in self._names and pid_alive(pid)}
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -165,7 +157,6 @@ class Sampler:
                         name = self._names.get(pid) or self._names.setdefault(
                             pid, child_name(read_text(f"/proc/{pid}/cmdline") or ""))
                         group.children[name] = max(group.children.get(name, 0), mem.get("VmHWM", 0))
-                        group.child_pids[pid] = name
                     with contextlib.suppress(ValueError, IndexError):
                         cpu = parse_proc_stat(stat)[1]
                         group.cpu[pid] = max(group.cpu.get(pid, 0.0), cpu)

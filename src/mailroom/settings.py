@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "password", "secret", "your-password"})
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# the intent model's confidence an automatic reply needs, unless CLASSIFIER_MIN_CONFIDENCE says
+# otherwise (0.6 until the eleventh rebuild: docs/classification.md, "Eleventh rebuild")
+CLASSIFIER_MIN_CONFIDENCE = 0.65
 
 
 class AutoreplyMode(StrEnum):
@@ -108,7 +111,7 @@ class Settings(BaseSettings):
     mailroom_rules: Path | None = None
     mailroom_model: Path | None = None
     mailroom_spam_model: Path | None = None  # default: the shipped spam model, if any
-    classifier_min_confidence: float = Field(0.65, ge=0, le=1)
+    classifier_min_confidence: float = Field(CLASSIFIER_MIN_CONFIDENCE, ge=0, le=1)
     mailroom_templates: Path | None = None
     default_language: str = "en"
     autoreply_period: float = Field(86400.0, ge=0)

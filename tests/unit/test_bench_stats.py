@@ -108,3 +108,33 @@ def test_a_child_of_mailroom_up_is_named_by_what_it_runs() -> None:
         == "broker"
     assert child_name("/usr/sbin/dovecot\0-F\0") == "dovecot"
     assert child_name("") == "?"
+
+
+def test_the_sampler_splits_a_trees_cpu_by_what_each_child_runs() -> None:
+    """A real parent with a child that burns CPU: the child's seconds appear under
+    "tree/<program>", inside the tree's total; the parent (which only waits) has no row."""
+    import subprocess
+    import time
+
+    from benchmarks.procs import Sampler
+
+    burn = "x = 0\nfor i in range(4_000_000): x += i\nimport time; time.sleep(30)"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {burn!r}])"])
+    sampler = Sampler()
+    try:
+        sampler.add("tree", parent.pid, tree=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            cpu = sampler.cpu()
+            children = {k: v for k, v in cpu.items() if k.startswith("tree/")}
+            if sum(children.values()) >= 0.1:
+                break
+            time.sleep(0.1)
+        assert len(children) == 1 and sum(children.values()) >= 0.1, cpu
+        assert sum(children.values()) <= cpu["tree"]
+        assert set(sampler.children_pids("tree")) == {k.removeprefix("tree/") for k in children}
+    finally:
+        subprocess.run(["pkill", "-P", str(parent.pid)], check=False)
+        parent.kill()
+        parent.wait(5)

@@ -38,7 +38,7 @@ from mailroom.processor.cues import veto_cue
 from mailroom.processor.model import Prediction, TextModel
 from mailroom.processor.rules import NEVER_ANSWERED, RuleSet
 from mailroom.processor.text import has_words, model_text
-from mailroom.settings import AutoreplyMode, Settings
+from mailroom.settings import CLASSIFIER_MIN_CONFIDENCE, AutoreplyMode, Settings
 
 DEFAULT_SPAM_THRESHOLD = 0.9
 NOT_A_REQUEST = "other"
@@ -48,7 +48,7 @@ CUE_CATEGORY = {"cancellation": "unsubscription", "not a request": NOT_A_REQUEST
 
 @dataclass(frozen=True)
 class ClassifyParams:
-    min_confidence: float = 0.65
+    min_confidence: float = CLASSIFIER_MIN_CONFIDENCE
     own_addresses: frozenset[str] = field(default_factory=frozenset)
     default_language: str = "en"
     autoreply_mode: AutoreplyMode = AutoreplyMode.ON

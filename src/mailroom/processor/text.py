@@ -59,10 +59,9 @@ def body_text(email: RawEmail) -> str:
     return html_to_lines(email.html) if email.html else ""
 
 
-# lines that say nothing on their own: a greeting, a sign-off, "Sent from my phone", an
-# address; a body made only of these (and a name beside one of them) leaves the subject alone
-# greetings, sign-offs and a bare "please" (the subject is the request: "Newsletter / Please."),
-# one or more on a line
+# lines that say nothing on their own: greetings, sign-offs and a bare "please" (one or more
+# on a line), "Sent from my phone", an address; a body made only of these (and a name beside
+# one of them) leaves the subject alone ("Newsletter / Please." is a keyword subject)
 _NOTHING_LINE = re.compile(
     r"((hi|hello|hey|hola|buenas|buenos dias|buenas tardes|buenas noches|good (morning|afternoon|evening)"
     r"|regards|best regards|kind regards|best wishes|best|cheers|thanks|thank you|many thanks|thx"
