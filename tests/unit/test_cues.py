@@ -24,6 +24,11 @@ CANCELLATIONS = [
     "Les solicito que den por finalizada mi suscripción a su boletín.",
     "Please terminate my subscription to the journal.",
     "Les solicito que supriman mi dirección de sus listas de distribución.",
+    # a mistake is undone only when it is a leaving told in the past
+    "Unsubscribe me, I subscribed by mistake.", "Me suscribí sin querer, dadme de baja.",
+    "I unsubscribed by accident last week. Please remove me from the list now.",
+    "Please delete my address.", "We no longer wish to receive it.",
+    "Quiero dejar de recibir el boletín.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -45,6 +50,14 @@ REQUESTS = [
     "Could you include my colleague too? Thanks for the weekly digest.",
     "Por la presente solicito la suscripción al boletín; termino con un saludo.",
     "I hereby request a subscription to the bulletin. Please deliver it to this address.",
+    # a leaving or a loss told in the past is no request to leave
+    "I unsubscribed by accident while clearing my inbox. Can you subscribe me again?",
+    "Argh, I clicked unsubscribe by mistake. Sign me up again please.",
+    "Me di de baja del boletín por error. ¿Me volvéis a suscribir?",
+    "El mes pasado me desuscribí sin querer. ¿Me volvéis a apuntar?",
+    "I'd like the newsletter again after I deleted my old Hotmail account.",
+    "I have recently realised I no longer receive the alumni news. Please add this address.",
+    "Mi antigua dirección ya no existe, así que he dejado de recibir las noticias. Apuntadme otra vez.",
 ]
 
 

@@ -13,7 +13,9 @@ Two kinds:
 - ``cancellation``: asking to leave, stop or pause ("darme de baja", "desuscribime",
   "cancelar mi suscripción", "supriman mi dirección de sus listas", "unsubscribe",
   "remove me", "stop sending", "cease sending",
-  "opt out", "pause my subscription", "den por finalizada mi suscripción");
+  "opt out", "pause my subscription", "den por finalizada mi suscripción"); a leaving
+  or a loss told in the past ("I unsubscribed by accident", "me di de baja sin querer", "I
+  deleted my old account", "I no longer receive it", "he dejado de recibir") is none;
 - ``not a request``: negations and mail about a subscription rather than asking for one
   ("I never subscribed", "no me interesa el boletín", "no busco suscribirme", "don't want
   to subscribe", "thanks
@@ -57,12 +59,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleg)|\bno\s+(me|nos)\s+(envi|mand|escrib)\w*\s+mas\b"
      r"|\bno\s+(vuelvan|volvais|vuelvas)\s+a\s+(enviar|mandar|escrib)"),
     (("dej", "paren", "parad", "basta"),
-     r"\b(dej|par)(en|ad|a|e|ar)\s+de\s+(enviar|mandar|escrib|mand|envi)|\bdej\w*\s+de\s+recibir"
+     r"\b(dej|par)(en|ad|a|e|ar)\s+de\s+(enviar|mandar|escrib|mand|envi)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
     # English
     (("unsub", "un-sub", "opt"), r"\bun-?sub|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
     (("remov", "delet", "erase", "exclud", "unlist", "take"),
-     r"\b(remove|delete|erase|exclude|unlist)d?\s+(me|us|my|our|this\s+address|this\s+e-?mail\s+address|"
+     r"\b(remove|delete|erase|exclude|unlist)\s+(me|us|my|our|this\s+address|this\s+e-?mail\s+address|"
      r"these\s+addresses|the\s+address|him|her|them|his|their)\b"
      r"|\b(remove|delete|erase|take)\w*\s+(\w+\s+){0,3}(from|off)\s+(your|the|this|our)\s+(\w+\s+){0,2}"
      r"(list|mailing|database|newsletter|bulletin|distribution)"
@@ -77,7 +79,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
      r"(\w+\s+){0,2}(subscription|membership|newsletter|mailing|emails)"),
-    (("no longer",), r"\bno\s+longer\s+(receive|get|be\s+sent|wish|want|need|like)\b"),
+    (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+(receive|get)\b"
+     r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like)\b"),
     (("n't", "dont", "do not", "never"),
      r"\b(do\s*n[o']?t|do\s+not)\s+want\s+(to\s+(keep|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
      r"newsletters?|messages|bulletins?))"
@@ -119,13 +122,28 @@ _CUES = [(kind, [(gate, re.compile(phrase, re.MULTILINE)) for gate, phrase in ta
          for kind, table in (("cancellation", _CANCEL), ("not a request", _NOT_A_REQUEST))]
 
 
+# a leaving told as a past mistake ("I unsubscribed by accident", "me di de baja sin querer",
+# "clicked unsubscribe by mistake"): the writer reports it, so its words are no cancellation
+_UNDONE = re.compile(
+    r"\b(unsubscribed|un-subscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe|"
+    r"di\s+de\s+baja|dio\s+de\s+baja|he\s+dado\s+de\s+baja|desuscribi|desuscribio|"
+    r"dessuscribi|desinscribi)\b[^.!?\n]{0,60}?"
+    r"\b(by\s+(mistake|accident)|accidentally|in\s+error|sin\s+querer|por\s+(error|equivocacion))"
+    r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)")
+
+
 def veto_cue(text: str) -> tuple[str, str] | None:
     """(kind, the words found) of the first cue in ``text`` (a mail's ``model_text``), or None."""
     folded = fold(text)
+    undone: list[tuple[int, int]] | None = None
     for kind, table in _CUES:
         for gate, pattern in table:
             if any(word in folded for word in gate):
-                found = pattern.search(folded)
-                if found:
+                for found in pattern.finditer(folded):
+                    if kind == "cancellation":
+                        if undone is None:
+                            undone = [u.span() for u in _UNDONE.finditer(folded)]
+                        if any(start <= found.start() < end for start, end in undone):
+                            continue
                     return kind, " ".join(found.group(0).split())
     return None
