@@ -109,6 +109,18 @@ def test_model_evaluate_defaults_to_the_test_set_and_warns_about_training_overla
     assert "warning: 20 of 20 examples were in this model's training data" in capsys.readouterr().out
 
 
+def test_model_evaluate_json_prints_one_json_document(
+    make_settings, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    """--json: stdout parses as JSON (for jq and scripts); which model and set go to stderr."""
+    assert run(make_settings(), "model", "evaluate", "--json") == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert set(report) == {"model", "pipeline", "cancellations_read_as_subscription"}
+    assert report["model"]["all"]["n"] > 0
+    assert "intent model" in err and "intent_testset.jsonl" in err
+
+
 def test_replay_reports_changes_and_apply_never_reroutes_a_replied_mail(
     broker, make_settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:

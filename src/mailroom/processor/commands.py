@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,8 @@ def register(sub: Any) -> None:
                           help="labelled mails (JSONL with subject/body/html, label, language, "
                                "slices) or texts (CSV/JSONL with text,label, or <label>/*.eml); "
                                "default: the dev set tests/data/intent_testset.jsonl (tuned on; "
-                               "tests/data/independent12/ and 13/ hold the last independent ones)")
+                               "the independent sets are tests/data/independent*/, each README saying "
+                               "whether it is still blind)")
     evaluate.add_argument("--model", type=Path, help="model file (default MAILROOM_MODEL or starter)")
     evaluate.add_argument("--json", action="store_true", help="print the full report as JSON")
     evaluate.set_defaults(func=cmd_model_evaluate)
@@ -167,11 +169,13 @@ def cmd_model_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     else:
         data = read_dataset(path)
         texts = data.texts
-    print(f"intent model {model.version} on {len(texts)} examples from {path}")
+    # with --json, stdout is one JSON document; what is said about it goes to stderr
+    say = sys.stderr if args.json else sys.stdout
+    print(f"intent model {model.version} on {len(texts)} examples from {path}", file=say)
     seen = model.seen_in_training(texts)
     if seen:
         print(f"warning: {seen} of {len(texts)} examples were in this model's training data; "
-              "these numbers overstate how it does on new mail")
+              "these numbers overstate how it does on new mail", file=say)
     if not mail_set:
         result = text_model.evaluate(model, texts, data.labels)
         print(json.dumps(result, indent=2) if args.json else
