@@ -39,6 +39,12 @@ NOT_A_REQUEST = [
     "A message that you sent could not be delivered to one or more of its recipients.",
     "You're subscribed to the HTML version of the Comics by E-mail.",
     "¿Qué programa usáis para el boletín? No busco suscribirme, solo la herramienta.",
+    # a subscriber about what they have; advertising in a newsletter
+    "I'm already subscribed with my old address; please send it to this one from now on.",
+    "Estoy suscrita al boletín con un correo que voy a cerrar.",
+    "Me gustaría anunciarme en el boletín semanal. ¿Tarifas?",
+    "We'd like to advertise in your newsletter next month.",
+    "Is there a sponsorship package? We'd love sponsorship in the bulletin.",
 ]
 REQUESTS = [
     "Quiero suscribirme al boletín.", "¿Me podéis apuntar a la lista de correo?",
@@ -58,6 +64,8 @@ REQUESTS = [
     "I'd like the newsletter again after I deleted my old Hotmail account.",
     "I have recently realised I no longer receive the alumni news. Please add this address.",
     "Mi antigua dirección ya no existe, así que he dejado de recibir las noticias. Apuntadme otra vez.",
+    "No estoy suscrito a los avisos por email. ¿Me podéis suscribir?",
+    "I don't think I'm subscribed yet, please add me.",
 ]
 
 

@@ -18,8 +18,9 @@ Two kinds:
   deleted my old account", "I no longer receive it", "he dejado de recibir") is none;
 - ``not a request``: negations and mail about a subscription rather than asking for one
   ("I never subscribed", "no me interesa el boletín", "no busco suscribirme", "don't want
-  to subscribe", "thanks
-  for subscribing", "your subscription is active", "do not reply to this message").
+  to subscribe", "thanks for subscribing", "your subscription is active", "do not reply to
+  this message", "I'm already subscribed", "estoy suscrita", "advertise in the newsletter",
+  "patrocinar el boletín").
 
 This is the only place these phrases live; a requester whose mail has one still gets a
 person's answer, so a cue costs some automatic replies and never a wrong one.
@@ -117,6 +118,15 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"activated)"),
     (("you're subscribed", "you are subscribed", "youre subscribed"),
      r"\byou\s*'?\s*(re|are)\s+(now\s+|currently\s+)?subscribed\s+to\b"),
+    # a subscriber writing about what they have (a new address, an issue that did not come),
+    # and mail about advertising in or sponsoring a newsletter, not asking to receive it
+    (("estoy", "estamos", "subscribed"),
+     r"(?<!\bno\s)(?<!\bnot\s)\b(ya\s+)?(estoy|estamos)\s+(suscrit[oa]s?|apuntad[oa]s?|inscrit[oa]s?|"
+     r"dad[oa]s?\s+de\s+alta)\b"
+     r"|(?<!think\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(currently\s+|already\s+|still\s+)?subscribed\b"),
+    (("advertis", "sponsor", "anunciar", "publicidad", "patrocin"),
+     r"\b(advertis(e|ing)|sponsor(ing|ship)?)\s+(in|on|with)\b"
+     r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|publicidad\s+en|patrocin\w+)\b"),
 ]
 _CUES = [(kind, [(gate, re.compile(phrase, re.MULTILINE)) for gate, phrase in table])
          for kind, table in (("cancellation", _CANCEL), ("not a request", _NOT_A_REQUEST))]
