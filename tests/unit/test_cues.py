@@ -35,6 +35,7 @@ NOT_A_REQUEST = [
     "Not interested in the newsletter, I need sales.", "I don't want to subscribe, just a question.",
     "Thanks for subscribing to FilmClub!", "¡Gracias por suscribirte! Tu suscripción ya está activa.",
     "This is an automated message, please do not reply.",
+    "Este es un mensaje automático, por favor no responda.", "Mensaje automático: no conteste.",
     "This message was created automatically by mail delivery software.",
     "A message that you sent could not be delivered to one or more of its recipients.",
     "You're subscribed to the HTML version of the Comics by E-mail.",
@@ -66,6 +67,10 @@ REQUESTS = [
     "Mi antigua dirección ya no existe, así que he dejado de recibir las noticias. Apuntadme otra vez.",
     "No estoy suscrito a los avisos por email. ¿Me podéis suscribir?",
     "I don't think I'm subscribed yet, please add me.",
+    # a notice quoted or named by the writer, someone else's omission, an English "termin-"
+    "Ah vale, que era un mensaje automático jaja. Quiero suscribirme al boletín.",
+    "Creo que nunca me apuntaron en esa lista. ¿Pueden añadir este correo?",
+    "I would like to receive your terminology newsletter at this address.",
 ]
 
 

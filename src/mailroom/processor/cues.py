@@ -40,7 +40,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("desus", "dess", "desub", "desins", "desap", "desaf"),
      r"\bdes(s?u?s|u?b?s|ins)cri[bvp]|\bdesapunt|\bdesafili"),
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
-     r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin)\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
+     r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin(?!olog))\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
      r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
     (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu", "suprim"),
      r"\b(quit|sac|borr|elimin|retir|remov|exclu|suprim)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
@@ -92,7 +92,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\benough\s+(with\s+)?(the\s+|your\s+)?(e-?mails|mails)\b"),
 ]
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
-    (("nunca",), r"\bnunca\s+(me\s+)?(he\s+)?(suscrib|apunt|inscrib|di\s+de\s+alta|registr|ped)"),
+    # "nunca me apuntaron" (they never did) is someone else's omission, not a refusal
+    (("nunca",), r"\bnunca\s+(me\s+)?(he\s+)?((suscrib|apunt|inscrib|registr|ped)(?!\w*(aron|ieron)\b)"
+                 r"|di\s+de\s+alta)"),
     (("no quiero", "no dese", "no queremos", "no pretendo", "no busco", "no necesito",
       "no me interesa", "no respond", "no contest"),
      r"\bno\s+(quiero|deseo|queremos|pretendo|busco|necesito)\s+(suscrib|apunt|inscrib|darme\s+de\s+alta|"
@@ -102,7 +104,9 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("gracias por",), r"\bgracias\s+por\s+(suscribirte|suscribirse|tu\s+suscripcion|su\s+suscripcion|"
      r"darte\s+de\s+alta)"),
     (("suscripcion",), r"\btu\s+suscripcion\s+(ya\s+)?(esta|ha\s+sido)\s+(activa|confirmada|activada)"),
-    (("automatic", "automated"), r"\bmensaje\s+automatico\b|\bthis\s+is\s+an\s+automated\s+(message|email)"
+    (("automatic", "automated"), r"\b(este\s+es|esto\s+es|es)\s+un\s+mensaje\s+automatico\b"
+     r"|\bmensaje\s+automatico[\s,.:;-]+(por\s+favor[\s,]+)?no\s+(responda|conteste|respondas|contestes)\b"
+     r"|\bthis\s+is\s+an\s+automated\s+(message|email)"
      r"|\bcreated\s+automatically\s+by\s+mail\s+delivery"),
     (("deliver", "entreg"), r"\bcould\s+not\s+be\s+delivered\s+to\b|\bno\s+(se\s+)?(ha\s+)?pudo\s+(ser\s+)?"
      r"entregar\w*\s+(a|al)\b"),
