@@ -1,6 +1,6 @@
-"""The hand-written intent test sets (tests/data/independent/ to independent17/, now trained
-on, and tests/data/independent18/ and independent19/, the last independent ones, evaluated
-once) and the hand-written training mail (scripts/intent_data/) keep their promised shape
+"""The hand-written intent test sets (tests/data/independent/ to independent23/, now trained
+on, and tests/data/independent24/ and independent25/, evaluated once and not trained on yet)
+and the hand-written training mail (scripts/intent_data/) keep their promised shape
 and size.
 
 These tests check the file, not any model: that every line is a well-formed mail, that the
@@ -23,11 +23,13 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 sys.path.insert(0, str(DATA))
 import set_counts  # noqa: E402  (tests/data/set_counts.py: the sets' own validator)
 
-NAMES_ONLY = frozenset({"independent12", "independent13", "independent14", "independent19"})
+NAMES_ONLY = frozenset({"independent12", "independent13", "independent14", "independent19",
+                        "independent24", "independent25"})
 SETS = ("independent", "independent2", "independent3", "independent4", "independent5",
         "independent6", "independent7", "independent8", "independent9", "independent10",
         "independent11", "independent12", "independent13", "independent14", "independent15",
-        "independent16", "independent17", "independent18", "independent19")
+        "independent16", "independent17", "independent18", "independent19", "independent20",
+        "independent21", "independent22", "independent23", "independent24", "independent25")
 TRAINING = sorted((Path(__file__).resolve().parents[2] / "scripts" / "intent_data").glob("*.jsonl"))
 KEYS = {"id", "language", "label", "slices", "subject", "body", "html"}
 LABELS = {"subscription", "unsubscription", "other"}
@@ -133,7 +135,11 @@ PROMISED = {"independent": (80, 40, 40), "independent2": (100, 50, 30),
             "independent13": (110, 55, 90), "independent14": (110, 55, 90),
             "independent15": (110, 55, 90), "independent16": (110, 55, 90),
             "independent17": (110, 55, 90), "independent18": (110, 55, 90),
-            "independent19": (110, 55, 90)}
+            "independent19": (110, 55, 90), "independent20": (110, 55, 90),
+            # set 21's author counted a subject naming the list asked for as no neutral subject
+            "independent21": (110, 55, 80), "independent22": (110, 55, 90),
+            "independent23": (110, 55, 90), "independent24": (110, 55, 90),
+            "independent25": (110, 55, 90)}
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -154,7 +160,7 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
     assert count(mails, "other") >= 150
     # hard negatives: mails that name a subscription without asking for or against one (sets
     # 12 and 13 were asked for mails naming a newsletter or list, fewer with the keyword stem;
-    # the authors of sets 14 and 19 wrote 33 and 39 with the stem)
+    # the authors of sets 14, 19, 24 and 25 wrote 33, 39, 36 and 31 with the stem)
     assert count(mails, "other", slice_="keyword") >= (25 if name in NAMES_ONLY else 40)
     naming = [m for m in mails if m["label"] == "other"
               and set_counts.NAMES.search(set_counts.fold(" ".join([m["subject"], m["body"], m["html"]])))]
@@ -178,7 +184,13 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
                                                ("independent16", "\nOK"),
                                                ("independent17", "\nOK"),
                                                ("independent18", "\nOK"),
-                                               ("independent19", "\nOK")])
+                                               ("independent19", "\nOK"),
+                                               ("independent20", "\nOK"),
+                                               ("independent21", "\nOK"),
+                                               ("independent22", "\nOK"),
+                                               ("independent23", "\nOK"),
+                                               ("independent24", "\nOK"),
+                                               ("independent25", "\nOK")])
 def test_the_later_sets_own_checks_pass(name: str, verdict: str) -> None:
     """Each later set's counts.py validates keys, ids and the keyword/html tags against the text."""
     import subprocess
