@@ -19,8 +19,8 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "password", "secret", "your-pas
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # the intent model's confidence an automatic reply needs, unless CLASSIFIER_MIN_CONFIDENCE says
-# otherwise (0.65 from the eleventh to the thirteenth rebuild: docs/classification.md,
-# "Fourteenth rebuild")
+# otherwise (0.65 from the eleventh to the thirteenth rebuild, 0.6 before and since:
+# docs/classification.md, "Sixteenth rebuild")
 CLASSIFIER_MIN_CONFIDENCE = 0.6
 
 
