@@ -137,7 +137,9 @@ _CUES = [(kind, [(gate, re.compile(phrase, re.MULTILINE)) for gate, phrase in ta
 
 
 # a leaving told as a past mistake ("I unsubscribed by accident", "me di de baja sin querer",
-# "clicked unsubscribe by mistake"): the writer reports it, so its words are no cancellation
+# "clicked unsubscribe by mistake"): the writer reports it, so the cancellation cues do not
+# read those words (they are blanked, so a cancellation asked for after them still counts)
+_UNDONE_GATE = ("mistake", "accident", "error", "sin querer", "equivocacion")
 _UNDONE = re.compile(
     r"\b(unsubscribed|un-subscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe|"
     r"di\s+de\s+baja|dio\s+de\s+baja|he\s+dado\s+de\s+baja|desuscribi|desuscribio|"
@@ -146,18 +148,21 @@ _UNDONE = re.compile(
     r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)")
 
 
+def _without_undone(folded: str) -> str:
+    """``folded`` with each leaving told as a past mistake blanked (same length)."""
+    if not any(word in folded for word in _UNDONE_GATE):
+        return folded
+    return _UNDONE.sub(lambda m: " " * (m.end() - m.start()), folded)
+
+
 def veto_cue(text: str) -> tuple[str, str] | None:
     """(kind, the words found) of the first cue in ``text`` (a mail's ``model_text``), or None."""
     folded = fold(text)
-    undone: list[tuple[int, int]] | None = None
     for kind, table in _CUES:
+        read = _without_undone(folded) if kind == "cancellation" else folded
         for gate, pattern in table:
-            if any(word in folded for word in gate):
-                for found in pattern.finditer(folded):
-                    if kind == "cancellation":
-                        if undone is None:
-                            undone = [u.span() for u in _UNDONE.finditer(folded)]
-                        if any(start <= found.start() < end for start, end in undone):
-                            continue
+            if any(word in read for word in gate):
+                found = pattern.search(read)
+                if found:
                     return kind, " ".join(found.group(0).split())
     return None
