@@ -1,5 +1,6 @@
 """Classification throughput: ``classify_batch`` with every model loaded (guard, language,
-rules, spam and intent models, the policy in ``classify.py``), and each model alone.
+rules, spam and intent models, the policy in ``classify.py``), each model alone, and the
+cues (``processor/cues.py``) alone.
 
 The mails are the dev test set (tests/data/intent_testset.jsonl: requests,
 cancellations and other mail, es and en, plain and HTML, with quoted threads and
@@ -20,8 +21,10 @@ from pathlib import Path
 
 from mailroom.events import RawEmail
 from mailroom.processor.classify import ClassifyParams, Models, classify_batch
+from mailroom.processor.cues import veto_cue
 from mailroom.processor.evaluation import read_mail_set
 from mailroom.processor.rules import load_rules
+from mailroom.processor.text import model_text
 from mailroom.processor.training import TEST_SET, load_intent_model, load_spam_model
 
 
@@ -67,6 +70,11 @@ def main() -> None:
         for i in range(0, len(texts), args.batch):
             model.predict(texts[i : i + args.batch])
         results[f"{name} model predict() alone"] = rate(len(texts), started)
+    texts = [model_text(e) for e in sample]
+    started = clock()
+    for text in texts:
+        veto_cue(text)
+    results["cues (veto_cue) alone, on every mail"] = rate(len(texts), started)
     print(f"{len(sample)} mails, batches of {args.batch}; mails/s of wall time, of CPU time")
     for name, (wall, cpu) in results.items():
         print(f"{name:<42} {wall:>10,.0f} {cpu:>10,.0f}")
