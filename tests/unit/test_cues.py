@@ -35,6 +35,9 @@ CANCELLATIONS = [
     "I unsubscribed by accident last week. Please remove me from the list now.",
     "Please delete my address.", "We no longer wish to receive it.",
     "Quiero dejar de recibir el boletín.",
+    # a negated "put me back" is no request to come back
+    "I left the list last year. Do not add me back, please remove me.",
+    "Me di de baja y me habéis vuelto a apuntar. No me volváis a meter, dadme de baja.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -77,6 +80,12 @@ REQUESTS = [
     "Ah vale, que era un mensaje automático jaja. Quiero suscribirme al boletín.",
     "Creo que nunca me apuntaron en esa lista. ¿Pueden añadir este correo?",
     "I would like to receive your terminology newsletter at this address.",
+    # a leaving told to ask to be put back, whatever its words
+    "I unsubscribed a couple of months ago because I was swamped. Please subscribe me again.",
+    "Hace un año me di de baja de su boletín. ¿Me vuelven a dar de alta?",
+    "Me quité de vuestra lista de correo al irme de Erasmus. ¿Me podéis volver a añadir?",
+    "Le di a \"darme de baja\" pensando que era otra cosa. Volvedme a meter, porfa.",
+    "Accidentally hit unsubscribe instead of view in browser. Can you resubscribe me?",
 ]
 
 

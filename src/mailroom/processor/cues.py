@@ -15,7 +15,8 @@ Two kinds:
   "remove me", "stop sending", "cease sending",
   "opt out", "pause my subscription", "den por finalizada mi suscripción"); a leaving
   or a loss told in the past ("I unsubscribed by accident", "me di de baja sin querer", "I
-  deleted my old account", "I no longer receive it", "he dejado de recibir") is none;
+  deleted my old account", "I no longer receive it", "he dejado de recibir") is none, and so
+  is any leaving in a mail asking to be put back ("resubscribe me", "¿me volvéis a meter?");
 - ``not a request``: negations and mail about a subscription rather than asking for one
   ("I never subscribed", "no me interesa el boletín", "no busco suscribirme", "don't want
   to subscribe", "thanks for subscribing", "your subscription is active", "do not reply to
@@ -148,6 +149,22 @@ _UNDONE = re.compile(
     r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)")
 
 
+# asking to be put back on a list ("resubscribe me", "add me back", "¿me volvéis a meter?",
+# "suscribidme de nuevo"): the leaving it tells of is past, so no cancellation cue counts; a
+# negation just before ("don't add me back") keeps them
+_REJOIN = re.compile(
+    r"(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)"
+    r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
+    r"|\b(subscribe|sign|add|put|take)\s+(me|us)\s+(\w+\s+){0,2}(again|back)\b"
+    r"|\bvolved(me|nos)?\s+a\s+(meter|apuntar|anadir|suscribir|dar\s+de\s+alta|incluir|agregar)"
+    r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|podeis\s+volver|pueden\s+volver|podriais\s+volver|"
+    r"podrian\s+volver|puedes\s+volver|podes\s+volver)\s+a\s+(meter|apuntar|anadir|suscribir|"
+    r"dar\s+de\s+alta|incluir|agregar|poner)"
+    r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme)"
+    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
+    r"otra\s+vez|nuevamente)\b)")
+
+
 def _without_undone(folded: str) -> str:
     """``folded`` with each leaving told as a past mistake blanked (same length)."""
     if not any(word in folded for word in _UNDONE_GATE):
@@ -164,5 +181,7 @@ def veto_cue(text: str) -> tuple[str, str] | None:
             if any(word in read for word in gate):
                 found = pattern.search(read)
                 if found:
+                    if kind == "cancellation" and _REJOIN.search(folded):
+                        break  # a past leaving, told to ask to come back
                     return kind, " ".join(found.group(0).split())
     return None
