@@ -35,6 +35,8 @@ CANCELLATIONS = [
     "I unsubscribed by accident last week. Please remove me from the list now.",
     "Please delete my address.", "We no longer wish to receive it.",
     "Quiero dejar de recibir el boletín.",
+    "Les ruego que, en adelante, se abstengan de remitirme comunicaciones por correo.",
+    "Kindly refrain from sending further bulletins to this address.",
     # a negated "put me back" is no request to come back
     "I left the list last year. Do not add me back, please remove me.",
     "Me di de baja y me habéis vuelto a apuntar. No me volváis a meter, dadme de baja.",

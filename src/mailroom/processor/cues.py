@@ -12,8 +12,8 @@ Two kinds:
 
 - ``cancellation``: asking to leave, stop or pause ("darme de baja", "desuscribime",
   "cancelar mi suscripción", "supriman mi dirección de sus listas", "unsubscribe",
-  "remove me", "stop sending", "cease sending",
-  "opt out", "pause my subscription", "den por finalizada mi suscripción"); a leaving
+  "remove me", "stop sending", "cease sending", "se abstengan de remitirme", "refrain from
+  sending", "opt out", "pause my subscription", "den por finalizada mi suscripción"); a leaving
   or a loss told in the past ("I unsubscribed by accident", "me di de baja sin querer", "I
   deleted my old account", "I no longer receive it", "he dejado de recibir") is none, and so
   is any leaving in a mail asking to be put back ("resubscribe me", "¿me volvéis a meter?");
@@ -60,6 +60,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleg)|\bno\s+(me|nos)\s+(envi|mand|escrib)\w*\s+mas\b"
      r"|\bno\s+(vuelvan|volvais|vuelvas)\s+a\s+(enviar|mandar|escrib)"),
+    (("absten",), r"\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"),
     (("dej", "paren", "parad", "basta"),
      r"\b(dej|par)(en|ad|a|e|ar)\s+de\s+(enviar|mandar|escrib|mand|envi)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
@@ -81,6 +82,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
      r"(\w+\s+){0,2}(subscription|membership|newsletter|mailing|emails)"),
+    (("refrain",), r"\brefrain\s+from\s+(send|e-?mail|mail|contact|writ)"),
     (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+(receive|get)\b"
      r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like)\b"),
     (("n't", "dont", "do not", "never"),
