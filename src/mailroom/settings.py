@@ -22,6 +22,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # otherwise (0.65 from the eleventh to the thirteenth rebuild, 0.6 before and since:
 # docs/classification.md, "Sixteenth rebuild")
 CLASSIFIER_MIN_CONFIDENCE = 0.6
+# the spam model's P(spam) at or above which a nominated mail is not answered automatically
+# (it goes to a person) though it is below the spam model's own threshold (which archives
+# it as spam): the model is in doubt (docs/classification.md, "When mailroom answers")
+AUTOREPLY_MAX_SPAM = 0.4
 
 
 class AutoreplyMode(StrEnum):
@@ -113,6 +117,7 @@ class Settings(BaseSettings):
     mailroom_model: Path | None = None
     mailroom_spam_model: Path | None = None  # default: the shipped spam model, if any
     classifier_min_confidence: float = Field(CLASSIFIER_MIN_CONFIDENCE, ge=0, le=1)
+    autoreply_max_spam: float = Field(AUTOREPLY_MAX_SPAM, ge=0, le=1)
     mailroom_templates: Path | None = None
     default_language: str = "en"
     autoreply_period: float = Field(86400.0, ge=0)

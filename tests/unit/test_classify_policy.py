@@ -89,6 +89,28 @@ def test_spam_veto_comes_first_and_sends_the_nominated_mail_to_review(
     assert decision.reasons[-1].startswith("vetoed by the spam model: P(spam)=")
 
 
+def test_the_spam_model_in_doubt_vetoes_a_nomination_below_its_threshold(
+        intent: text_model.TextModel, spam: text_model.TextModel) -> None:
+    """Between AUTOREPLY_MAX_SPAM and the spam threshold a mail is not spam (not archived) but
+    not answered either: a person decides. A rule that decides alone is not held by it."""
+    request = mail("REF-7", SUBSCRIBE)
+    p_spam = spam.probability(spam.texts_for([request]), "spam")[0]
+    assert spam.threshold is not None and p_spam < spam.threshold
+    in_doubt = dataclasses.replace(PARAMS, max_spam=p_spam)
+    decision = classify(request, build_ruleset(NOMINATE, "n"), Models(intent, spam), in_doubt)
+    assert (decision.route, decision.category, decision.template) == (
+        Route.REVIEW, "subscription", None)
+    assert decision.reasons[-1].startswith(
+        f"vetoed: the spam model is in doubt, P(spam)={p_spam:.2f} >= AUTOREPLY_MAX_SPAM")
+    assert decision.model_version == spam.version
+    sure = dataclasses.replace(PARAMS, max_spam=min(1.0, p_spam + 0.01))
+    decision = classify(request, build_ruleset(NOMINATE, "n"), Models(intent, spam), sure)
+    assert (decision.route, decision.template) == (Route.ACKNOWLEDGE, "subscription")
+    alone = classify(mail("Suscripción", SUBSCRIBE), build_ruleset(ALONE, "a.yaml"),
+                     Models(intent, spam), in_doubt)
+    assert (alone.route, alone.template) == (Route.ACKNOWLEDGE, "subscription")
+
+
 def test_spam_verdict_on_a_mail_nothing_nominated_is_archived(
         intent: text_model.TextModel, spam: text_model.TextModel) -> None:
     decision = classify(mail("Oferta", SPAMMY), load_rules(None), Models(intent, spam), PARAMS)

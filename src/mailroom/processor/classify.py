@@ -11,7 +11,8 @@ The order is the policy (docs/classification.md, "When mailroom answers"):
    ``acknowledgement_queue`` nominates the mail; anything else goes where its label goes, or
    to ``human_review`` below ``CLASSIFIER_MIN_CONFIDENCE``;
 4. a nomination is vetoed, in this order, by: the spam model (P(spam) at or above its
-   threshold); no intent model being loaded; the intent model reading another label (a
+   threshold); the spam model in doubt (P(spam) at or above ``AUTOREPLY_MAX_SPAM``, below
+   its threshold); no intent model being loaded; the intent model reading another label (a
    cancellation, or "other": not a request); the intent model's confidence below
    ``CLASSIFIER_MIN_CONFIDENCE``; a cancellation or negation cue in the mail's own words
    (``cues.py``: "darme de baja", "stop sending", "I never subscribed"). A vetoed mail goes
@@ -38,7 +39,7 @@ from mailroom.processor.cues import veto_cue
 from mailroom.processor.model import Prediction, TextModel
 from mailroom.processor.rules import NEVER_ANSWERED, RuleSet
 from mailroom.processor.text import has_words, model_text
-from mailroom.settings import CLASSIFIER_MIN_CONFIDENCE, AutoreplyMode, Settings
+from mailroom.settings import AUTOREPLY_MAX_SPAM, CLASSIFIER_MIN_CONFIDENCE, AutoreplyMode, Settings
 
 DEFAULT_SPAM_THRESHOLD = 0.9
 NOT_A_REQUEST = "other"
@@ -52,12 +53,13 @@ class ClassifyParams:
     own_addresses: frozenset[str] = field(default_factory=frozenset)
     default_language: str = "en"
     autoreply_mode: AutoreplyMode = AutoreplyMode.ON
+    max_spam: float = AUTOREPLY_MAX_SPAM
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyParams:
         return cls(settings.classifier_min_confidence, own_addresses(settings),
-                   settings.default_language,
-                   settings.autoreply_mode)
+                   settings.default_language, settings.autoreply_mode,
+                   settings.autoreply_max_spam)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def classify_batch(
     decided: list[Decision | None] = [_guard(e, rules, params) for e in mails]
 
     pending = [i for i, d in enumerate(decided) if d is None]
-    spam = _spam_verdicts(mails, pending, rules, models.spam)
+    spam, p_spam = _spam_verdicts(mails, pending, rules, models.spam)
 
     nominated: dict[int, Decision | None] = {}  # None: no rule fired, the intent model decides
     for i in pending:
@@ -116,8 +118,9 @@ def classify_batch(
                 decided[i] = spam.get(i) or by_model
                 continue
             nominee = by_model
-        decided[i] = _vetted(text or model_text(mails[i]), nominee, spam.get(i), prediction,
-                             models.intent, params)
+        doubt = (p_spam[i], models.spam) if models.spam is not None and i in p_spam else None
+        decided[i] = _vetted(text or model_text(mails[i]), nominee, spam.get(i), doubt,
+                             prediction, models.intent, params)
     # the reply address and the read limits are judged before the mode, so shadow never
     # records a reply that mode "on" would have sent to review
     return [_in_mode(_limited_to_review(e, doubtful_address_to_review(e, d, params.own_addresses)),
@@ -126,10 +129,11 @@ def classify_batch(
 
 
 def _spam_verdicts(mails: list[RawEmail], pending: list[int], rules: RuleSet,
-                   model: TextModel | None) -> dict[int, Decision]:
-    """The spam model's verdict on each pending mail at or above its threshold."""
+                   model: TextModel | None) -> tuple[dict[int, Decision], dict[int, float]]:
+    """The spam model's verdict on each pending mail at or above its threshold, and its
+    P(spam) of every pending mail."""
     if model is None or not pending:
-        return {}
+        return {}, {}
     threshold = model.threshold or DEFAULT_SPAM_THRESHOLD
     # the model's own view of a mail (the spam model also reads header and HTML shape)
     scores = model.probability(model.texts_for([mails[i] for i in pending]), SPAM)
@@ -139,19 +143,23 @@ def _spam_verdicts(mails: list[RawEmail], pending: list[int], rules: RuleSet,
                     route=route, rule="model:spam", confidence=p_spam, model_version=model.version,
                     reasons=[f"spam model: P(spam)={p_spam:.2f} >= {threshold:.2f}"])
         for i, p_spam in zip(pending, scores, strict=True) if p_spam >= threshold
-    }
+    }, dict(zip(pending, scores, strict=True))
 
 
 def _vetted(text: str, nominee: Decision, spam: Decision | None,
-            prediction: Prediction | None, intent: TextModel | None,
-            params: ClassifyParams) -> Decision:
+            doubt: tuple[float, TextModel] | None, prediction: Prediction | None,
+            intent: TextModel | None, params: ClassifyParams) -> Decision:
     """The nominated acknowledgement, or review with the first veto that applies (``text``:
-    the mail's ``model_text``, where the cues are looked for)."""
+    the mail's ``model_text``, where the cues are looked for; ``doubt``: the spam model's
+    P(spam) of the mail, and the model)."""
     wanted = nominee.category
     veto: tuple[str, str, float, str | None] | None = None  # reason, category, confidence, model
     if spam is not None:
         veto = (f"vetoed by the spam model: {spam.reasons[0].removeprefix('spam model: ')}",
                 SPAM, spam.confidence, spam.model_version)
+    elif doubt is not None and doubt[0] >= params.max_spam:
+        veto = (f"vetoed: the spam model is in doubt, P(spam)={doubt[0]:.2f} >= "
+                f"AUTOREPLY_MAX_SPAM {params.max_spam:.2f}", wanted, doubt[0], doubt[1].version)
     elif prediction is None or intent is None:
         veto = ("vetoed: no intent model is loaded, so nothing is acknowledged automatically "
                 "(only a rule with decides_alone: true answers alone)", wanted, 1.0, None)
