@@ -40,6 +40,8 @@ CANCELLATIONS = [
     # a negated "put me back" is no request to come back
     "I left the list last year. Do not add me back, please remove me.",
     "Me di de baja y me habéis vuelto a apuntar. No me volváis a meter, dadme de baja.",
+    "You added me again after I left. Please take me off again.",
+    "¡Me volvéis a apuntar sin permiso! Sacadme de la lista.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",

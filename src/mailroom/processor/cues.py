@@ -16,7 +16,7 @@ Two kinds:
   sending", "opt out", "pause my subscription", "den por finalizada mi suscripción"); a leaving
   or a loss told in the past ("I unsubscribed by accident", "me di de baja sin querer", "I
   deleted my old account", "I no longer receive it", "he dejado de recibir") is none, and so
-  is any leaving in a mail asking to be put back ("resubscribe me", "¿me volvéis a meter?");
+  is a leaving told before an ask to be put back ("resubscribe me", "¿me volvéis a meter?");
 - ``not a request``: negations and mail about a subscription rather than asking for one
   ("I never subscribed", "no me interesa el boletín", "no busco suscribirme", "don't want
   to subscribe", "thanks for subscribing", "your subscription is active", "do not reply to
@@ -152,12 +152,13 @@ _UNDONE = re.compile(
 
 
 # asking to be put back on a list ("resubscribe me", "add me back", "¿me volvéis a meter?",
-# "suscribidme de nuevo"): the leaving it tells of is past, so no cancellation cue counts; a
-# negation just before ("don't add me back") keeps them
+# "suscribidme de nuevo"): a leaving told before the last such ask is past, so no
+# cancellation cue before it counts (one after it still does: "¡me volvéis a apuntar sin
+# permiso! Sacadme"); a negation just before ("don't add me back") makes it no such ask
 _REJOIN = re.compile(
     r"(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)"
     r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
-    r"|\b(subscribe|sign|add|put|take)\s+(me|us)\s+(\w+\s+){0,2}(again|back)\b"
+    r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b"
     r"|\bvolved(me|nos)?\s+a\s+(meter|apuntar|anadir|suscribir|dar\s+de\s+alta|incluir|agregar)"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|podeis\s+volver|pueden\s+volver|podriais\s+volver|"
     r"podrian\s+volver|puedes\s+volver|podes\s+volver)\s+a\s+(meter|apuntar|anadir|suscribir|"
@@ -179,11 +180,12 @@ def veto_cue(text: str) -> tuple[str, str] | None:
     folded = fold(text)
     for kind, table in _CUES:
         read = _without_undone(folded) if kind == "cancellation" else folded
+        back: int | None = -1  # where the last ask to be put back starts (None: there is none)
         for gate, pattern in table:
             if any(word in read for word in gate):
-                found = pattern.search(read)
-                if found:
-                    if kind == "cancellation" and _REJOIN.search(folded):
-                        break  # a past leaving, told to ask to come back
-                    return kind, " ".join(found.group(0).split())
+                for found in pattern.finditer(read):
+                    if kind == "cancellation" and back == -1:
+                        back = max((m.start() for m in _REJOIN.finditer(folded)), default=None)
+                    if kind != "cancellation" or back is None or found.start() >= back:
+                        return kind, " ".join(found.group(0).split())
     return None
