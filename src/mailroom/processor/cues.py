@@ -149,12 +149,12 @@ _UNDONE = re.compile(
     r"dessuscribi|desinscribi)\b[^.!?\n]{0,60}?"
     r"\b(by\s+(mistake|accident)|accidentally|in\s+error|sin\s+querer|por\s+(error|equivocacion))"
     r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)")
-
-
 # asking to be put back on a list ("resubscribe me", "add me back", "¿me volvéis a meter?",
-# "suscribidme de nuevo"): a leaving told before the last such ask is past, so no
-# cancellation cue before it counts (one after it still does: "¡me volvéis a apuntar sin
-# permiso! Sacadme"); a negation just before ("don't add me back") makes it no such ask
+# "suscribidme de nuevo"): whatever leaving is told before the last such ask is past, so it
+# is blanked too (a cancellation after it still counts: "¡me volvéis a apuntar sin permiso!
+# Sacadme"); a negation just before ("don't add me back") makes it no such ask
+_REJOIN_GATE = ("again", "back", "re-", "resub", "readd", "reinst", "reenrol", "volv", "vuelv", "nuevo",
+                "otra vez", "nuevamente")
 _REJOIN = re.compile(
     r"(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)"
     r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
@@ -169,10 +169,15 @@ _REJOIN = re.compile(
 
 
 def _without_undone(folded: str) -> str:
-    """``folded`` with each leaving told as a past mistake blanked (same length)."""
-    if not any(word in folded for word in _UNDONE_GATE):
-        return folded
-    return _UNDONE.sub(lambda m: " " * (m.end() - m.start()), folded)
+    """``folded`` as the cancellation cues read it (same length): each leaving told as a
+    past mistake blanked, and all before the last ask to be put back."""
+    read = folded
+    if any(word in read for word in _UNDONE_GATE):
+        read = _UNDONE.sub(lambda m: " " * (m.end() - m.start()), read)
+    if any(word in read for word in _REJOIN_GATE):
+        back = max((m.start() for m in _REJOIN.finditer(read)), default=0)
+        read = " " * back + read[back:]
+    return read
 
 
 def veto_cue(text: str) -> tuple[str, str] | None:
@@ -180,12 +185,9 @@ def veto_cue(text: str) -> tuple[str, str] | None:
     folded = fold(text)
     for kind, table in _CUES:
         read = _without_undone(folded) if kind == "cancellation" else folded
-        back: int | None = -1  # where the last ask to be put back starts (None: there is none)
         for gate, pattern in table:
             if any(word in read for word in gate):
-                for found in pattern.finditer(read):
-                    if kind == "cancellation" and back == -1:
-                        back = max((m.start() for m in _REJOIN.finditer(folded)), default=None)
-                    if kind != "cancellation" or back is None or found.start() >= back:
-                        return kind, " ".join(found.group(0).split())
+                found = pattern.search(read)
+                if found:
+                    return kind, " ".join(found.group(0).split())
     return None
