@@ -118,9 +118,8 @@ def classify_batch(
                 decided[i] = spam.get(i) or by_model
                 continue
             nominee = by_model
-        doubt = (p_spam[i], models.spam) if models.spam is not None and i in p_spam else None
-        decided[i] = _vetted(text or model_text(mails[i]), nominee, spam.get(i), doubt,
-                             prediction, models.intent, params)
+        decided[i] = _vetted(text or model_text(mails[i]), nominee, spam.get(i), p_spam.get(i),
+                             prediction, models, params)
     # the reply address and the read limits are judged before the mode, so shadow never
     # records a reply that mode "on" would have sent to review
     return [_in_mode(_limited_to_review(e, doubtful_address_to_review(e, d, params.own_addresses)),
@@ -146,20 +145,19 @@ def _spam_verdicts(mails: list[RawEmail], pending: list[int], rules: RuleSet,
     }, dict(zip(pending, scores, strict=True))
 
 
-def _vetted(text: str, nominee: Decision, spam: Decision | None,
-            doubt: tuple[float, TextModel] | None, prediction: Prediction | None,
-            intent: TextModel | None, params: ClassifyParams) -> Decision:
+def _vetted(text: str, nominee: Decision, spam: Decision | None, p_spam: float | None,
+            prediction: Prediction | None, models: Models, params: ClassifyParams) -> Decision:
     """The nominated acknowledgement, or review with the first veto that applies (``text``:
-    the mail's ``model_text``, where the cues are looked for; ``doubt``: the spam model's
-    P(spam) of the mail, and the model)."""
-    wanted = nominee.category
+    the mail's ``model_text``, where the cues are looked for; ``spam``: the spam model's
+    verdict, ``p_spam`` its P(spam) of the mail, None without a spam model)."""
+    wanted, intent = nominee.category, models.intent
     veto: tuple[str, str, float, str | None] | None = None  # reason, category, confidence, model
     if spam is not None:
         veto = (f"vetoed by the spam model: {spam.reasons[0].removeprefix('spam model: ')}",
                 SPAM, spam.confidence, spam.model_version)
-    elif doubt is not None and doubt[0] >= params.max_spam:
-        veto = (f"vetoed: the spam model is in doubt, P(spam)={doubt[0]:.2f} >= "
-                f"AUTOREPLY_MAX_SPAM {params.max_spam:.2f}", wanted, doubt[0], doubt[1].version)
+    elif p_spam is not None and models.spam is not None and p_spam >= params.max_spam:
+        veto = (f"vetoed: the spam model is in doubt, P(spam)={p_spam:.2f} >= "
+                f"AUTOREPLY_MAX_SPAM {params.max_spam:.2f}", wanted, p_spam, models.spam.version)
     elif prediction is None or intent is None:
         veto = ("vetoed: no intent model is loaded, so nothing is acknowledged automatically "
                 "(only a rule with decides_alone: true answers alone)", wanted, 1.0, None)
