@@ -60,9 +60,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleg)|\bno\s+(me|nos)\s+(envi|mand|escrib)\w*\s+mas\b"
      r"|\bno\s+(vuelvan|volvais|vuelvas)\s+a\s+(enviar|mandar|escrib)"),
-    (("absten",), r"\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"),
-    (("dej", "paren", "parad", "basta"),
+    (("dej", "paren", "parad", "basta", "absten"),
      r"\b(dej|par)(en|ad|a|e|ar)\s+de\s+(enviar|mandar|escrib|mand|envi)|\bdej(?!ado)\w*\s+de\s+recibir"
+     r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
     # English
     (("unsub", "un-sub", "opt"), r"\bun-?sub|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
@@ -76,13 +76,13 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(leave|get\s+off|come\s+off)\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     (("leave",), r"\bleave\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
-      "cancel", "remove"),
+      "cancel", "remove", "refrain"),
      r"\b(stop|cease|quit|discontinue|halt|end)\s+(send|email|mail|contact|messag|writ)\w*"
+     r"|\brefrain\s+from\s+(send|e-?mail|mail|contact|writ)"
      r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
      r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
      r"(\w+\s+){0,2}(subscription|membership|newsletter|mailing|emails)"),
-    (("refrain",), r"\brefrain\s+from\s+(send|e-?mail|mail|contact|writ)"),
     (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+(receive|get)\b"
      r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like)\b"),
     (("n't", "dont", "do not", "never"),
@@ -169,25 +169,41 @@ _REJOIN = re.compile(
 
 
 def _without_undone(folded: str) -> str:
-    """``folded`` as the cancellation cues read it (same length): each leaving told as a
-    past mistake blanked, and all before the last ask to be put back."""
-    read = folded
-    if any(word in read for word in _UNDONE_GATE):
-        read = _UNDONE.sub(lambda m: " " * (m.end() - m.start()), read)
-    if any(word in read for word in _REJOIN_GATE):
-        back = max((m.start() for m in _REJOIN.finditer(read)), default=0)
-        read = " " * back + read[back:]
-    return read
+    """``folded`` with each leaving told as a past mistake blanked (same length)."""
+    if not any(word in folded for word in _UNDONE_GATE):
+        return folded
+    return _UNDONE.sub(lambda m: " " * (m.end() - m.start()), folded)
+
+
+def _before_rejoin_blanked(read: str) -> str:
+    """``read`` with all before its last ask to be put back blanked (same length)."""
+    if not any(word in read for word in _REJOIN_GATE):
+        return read
+    back = max((m.start() for m in _REJOIN.finditer(read)), default=0)
+    return " " * back + read[back:]
+
+
+def _first(table: list[tuple[tuple[str, ...], re.Pattern[str]]], read: str) -> str | None:
+    """The words of the first phrase of ``table`` found in ``read``, or None."""
+    for gate, pattern in table:
+        if any(word in read for word in gate):
+            found = pattern.search(read)
+            if found:
+                return " ".join(found.group(0).split())
+    return None
 
 
 def veto_cue(text: str) -> tuple[str, str] | None:
     """(kind, the words found) of the first cue in ``text`` (a mail's ``model_text``), or None."""
     folded = fold(text)
     for kind, table in _CUES:
-        read = _without_undone(folded) if kind == "cancellation" else folded
-        for gate, pattern in table:
-            if any(word in read for word in gate):
-                found = pattern.search(read)
-                if found:
-                    return kind, " ".join(found.group(0).split())
+        if kind == "cancellation":
+            read = _without_undone(folded)
+            words = _first(table, read)
+            if words is not None:  # only then (rare): is it told before an ask to come back?
+                words = _first(table, _before_rejoin_blanked(read))
+        else:
+            words = _first(table, folded)
+        if words is not None:
+            return kind, words
     return None
