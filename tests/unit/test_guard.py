@@ -7,6 +7,9 @@ calls before SMTP). They must name the same reason: one source of truth, no drif
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+from email.utils import getaddresses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +193,30 @@ def test_both_stages_use_one_language_detector_and_one_own_address_set() -> None
     settings = Settings(_env_file=None, smtp_email="mailer@example.com",
                         imap_email="support@example.com")
     assert classify.ClassifyParams.from_settings(settings).own_addresses == own_addresses(settings)
+
+
+def _by_getaddresses(value: str) -> list[str]:
+    return [addr.strip().strip("<>").lower()
+            for _name, addr in getaddresses([value]) if addr.strip("<> ")]
+
+
+def test_the_plain_address_shortcut_reads_what_getaddresses_reads(corpora: Path) -> None:
+    """``_addresses`` reads a plain one-address value itself (most From, Sender and
+    Return-Path values) and gives the rest to ``getaddresses``: over every address header
+    of the corpora and odd hand-made values, both read the same addresses."""
+    values = []
+    for path in sorted(p for p in corpora.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000):
+        message = message_from_bytes(path.read_bytes(), policy=policy.compat32)
+        for name in ("from", "sender", "return-path", "reply-to", "to", "cc"):
+            values += [unfold(str(v)) for v in message.get_all(name) or []]
+    names = ["", " ", "Ana", "John Q. Public", "José Pérez", '"Pérez, José"', '"a\\" b"', ". .",
+             "_x_", "'quoted'", "a (comment)", "Group:", "=?utf-8?q?Jos=C3=A9?="]
+    addresses = ["a@b.c", "a.b+c@d-e.f", "A@B.C", "a..b@c", ".a@b", "a@b..c", "a@b.c.", "a@[1.2.3.4]",
+                 "a b@c", "a@b", "@b.c", "a@", "<>", "a@b.c, d@e.f", "\"a b\"@c.d"]
+    values += [form.format(name, address) for name in names for address in addresses
+               for form in ("{0} <{1}>", "{0}<{1}>", "  {0}  < {1} >", "{1}", " {1}\t", "<{1}>")]
+    assert len(values) > 1000
+    shortcut = [v for v in values if autoreply._ONE_ADDRESS.fullmatch(v)]
+    assert len(shortcut) > 300  # the shortcut is taken, not only the fallback
+    for value in values:
+        assert autoreply._addresses([value]) == _by_getaddresses(value), value

@@ -38,7 +38,7 @@ from mailroom.processor.automated import SPAM, doubtful_address_to_review, never
 from mailroom.processor.cues import veto_cue
 from mailroom.processor.model import Prediction, TextModel
 from mailroom.processor.rules import NEVER_ANSWERED, RuleSet
-from mailroom.processor.text import has_words, model_text
+from mailroom.processor.text import has_words, model_text, request_text
 from mailroom.settings import AUTOREPLY_MAX_SPAM, CLASSIFIER_MIN_CONFIDENCE, AutoreplyMode, Settings
 
 DEFAULT_SPAM_THRESHOLD = 0.9
@@ -90,7 +90,9 @@ def classify_batch(
     decided: list[Decision | None] = [_guard(e, rules, params) for e in mails]
 
     pending = [i for i, d in enumerate(decided) if d is None]
-    spam, p_spam = _spam_verdicts(mails, pending, rules, models.spam)
+    # the sender's own words, cut out once for both models (each reads them in its own view)
+    words = {i: request_text(mails[i]) for i in pending} if models.spam or models.intent else {}
+    spam, p_spam = _spam_verdicts(mails, pending, words, rules, models.spam)
 
     nominated: dict[int, Decision | None] = {}  # None: no rule fired, the intent model decides
     for i in pending:
@@ -106,7 +108,7 @@ def classify_batch(
     predictions: list[Prediction | None] = [None] * len(asked)
     texts: list[str | None] = [None] * len(asked)  # what the intent model read (cues read it too)
     if models.intent is not None and asked:
-        read = models.intent.texts_for([mails[i] for i in asked])
+        read = models.intent.texts_for([mails[i] for i in asked], [words[i] for i in asked])
         predictions = list(models.intent.predict(read))
         if models.intent.view == "text":
             texts = list(read)
@@ -118,7 +120,7 @@ def classify_batch(
                 decided[i] = spam.get(i) or by_model
                 continue
             nominee = by_model
-        decided[i] = _vetted(text or model_text(mails[i]), nominee, spam.get(i), p_spam.get(i),
+        decided[i] = _vetted(text or model_text(mails[i], words.get(i)), nominee, spam.get(i), p_spam.get(i),
                              prediction, models, params)
     # the reply address and the read limits are judged before the mode, so shadow never
     # records a reply that mode "on" would have sent to review
@@ -127,15 +129,17 @@ def classify_batch(
             for e, d in zip(mails, decided, strict=True) if d is not None]
 
 
-def _spam_verdicts(mails: list[RawEmail], pending: list[int], rules: RuleSet,
-                   model: TextModel | None) -> tuple[dict[int, Decision], dict[int, float]]:
+def _spam_verdicts(mails: list[RawEmail], pending: list[int], words: dict[int, str],
+                   rules: RuleSet, model: TextModel | None,
+                   ) -> tuple[dict[int, Decision], dict[int, float]]:
     """The spam model's verdict on each pending mail at or above its threshold, and its
-    P(spam) of every pending mail."""
+    P(spam) of every pending mail (``words``: each one's ``request_text``)."""
     if model is None or not pending:
         return {}, {}
     threshold = model.threshold or DEFAULT_SPAM_THRESHOLD
     # the model's own view of a mail (the spam model also reads header and HTML shape)
-    scores = model.probability(model.texts_for([mails[i] for i in pending]), SPAM)
+    scores = model.probability(model.texts_for([mails[i] for i in pending],
+                                               [words[i] for i in pending]), SPAM)
     route = _never_ack(rules.action_for(SPAM).route)
     return {
         i: Decision(mail_id=mails[i].mail_id, language=mails[i].language, category=SPAM,

@@ -131,10 +131,14 @@ class TextModel:
         self.readers = [*self.readers, other.pipeline[1:]]
         return self
 
-    def texts_for(self, emails: Sequence[RawEmail]) -> list[str]:
-        """The text this model reads for each mail (``model_text`` or ``spam_text``)."""
+    def texts_for(self, emails: Sequence[RawEmail],
+                  words: Sequence[str] | None = None) -> list[str]:
+        """The text this model reads for each mail (``model_text`` or ``spam_text``);
+        ``words``: each mail's ``request_text``, when the caller has it already."""
         view = VIEWS[self.view]
-        return [view(e) for e in emails]
+        if words is None:
+            return [view(e) for e in emails]
+        return [view(e, w) for e, w in zip(emails, words, strict=True)]
 
     def seen_in_training(self, texts: Sequence[str]) -> int:
         """How many of these texts (folded) were among the texts this model was trained on."""

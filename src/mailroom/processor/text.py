@@ -155,10 +155,11 @@ def request_text(email: RawEmail) -> str:
 SUBJECT_ONLY = "zzsubjectonly"
 
 
-def model_text(email: RawEmail) -> str:
+def model_text(email: RawEmail, words: str | None = None) -> str:
     """What the intent model reads: the subject (marked when the body is empty), then the
-    start of the sender's own words."""
-    body = request_text(email)[:MODEL_TEXT_CHARS]
+    start of the sender's own words (``words``: the mail's ``request_text``, when the
+    caller has it already)."""
+    body = (request_text(email) if words is None else words)[:MODEL_TEXT_CHARS]
     if not body.strip():
         return f"{email.subject} {SUBJECT_ONLY}\n"
     return f"{email.subject}\n{body}"
@@ -207,7 +208,7 @@ def shape_tokens(email: RawEmail) -> list[str]:
             tokens.append("zzcolor")
     sender = email.from_addr.lower()
     local, _, domain = sender.partition("@")
-    tokens.append("zzfromdigits" if any(c.isdigit() for c in local) else "zzfromletters")
+    tokens.append("zzfromdigits" if any(map(str.isdigit, local)) else "zzfromletters")
     tokens.append(f"zztld{domain.rsplit('.', 1)[-1][:6]}" if "." in domain else "zznodomain")
     tokens.append("zznoname" if not email.from_name else "zzname")
     if email.reply_to and all(a.lower().partition("@")[2] != domain for a in email.reply_to):
@@ -228,8 +229,8 @@ def shape_tokens(email: RawEmail) -> list[str]:
     tokens.append(f"zzmailer{first[0][:12]}" if first else "zznomailer")
     if email.headers.get("x-priority") or email.headers.get("importance"):
         tokens.append("zzpriority")
-    letters = [c for c in email.subject if c.isalpha()]
-    if len(letters) >= 6 and sum(c.isupper() for c in letters) > 0.7 * len(letters):
+    letters = "".join(filter(str.isalpha, email.subject))
+    if len(letters) >= 6 and sum(map(str.isupper, letters)) > 0.7 * len(letters):
         tokens.append("zzsubjectcaps")
     if "!" in email.subject or "$" in email.subject:
         tokens.append("zzsubjectbang")
@@ -238,8 +239,10 @@ def shape_tokens(email: RawEmail) -> list[str]:
     return tokens
 
 
-def spam_text(email: RawEmail) -> str:
-    """What the spam model reads: the shape tokens, then the same text as ``model_text``."""
+def spam_text(email: RawEmail, words: str | None = None) -> str:
+    """What the spam model reads: the shape tokens, then the same text as ``model_text``
+    (``words`` as there)."""
     # the subject-only mark is the intent model's; the spam model reads the plain text
-    text = f"{email.subject}\n{request_text(email)[:MODEL_TEXT_CHARS]}"
+    body = request_text(email) if words is None else words
+    text = f"{email.subject}\n{body[:MODEL_TEXT_CHARS]}"
     return f"{' '.join(shape_tokens(email))}\n{text}"
