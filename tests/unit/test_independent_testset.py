@@ -1,5 +1,5 @@
-"""The hand-written intent test sets (tests/data/independent/ to independent25/, now trained
-on, and tests/data/independent26/ to independent29/, blind) and the hand-written training mail
+"""The hand-written intent test sets (tests/data/independent/ to independent29/, now trained
+on, and tests/data/independent30/ and independent31/, blind) and the hand-written training mail
 (scripts/intent_data/) keep their promised shape and size.
 
 These tests check the file, not any model: that every line is a well-formed mail, that the
