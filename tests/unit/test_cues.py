@@ -148,7 +148,7 @@ def agrees() -> Agrees:
                                 "factura", "invoice"],
                                ["subscription"] * 2 + ["unsubscription"] * 2 + ["other"] * 2,
                                n_features=2**10)
-    return Agrees(**{f.name: getattr(trained, f.name) for f in dataclasses.fields(trained)})
+    return Agrees(**{f.name: getattr(trained, f.name) for f in dataclasses.fields(trained) if f.init})
 
 
 def mail(subject: str, text: str) -> RawEmail:

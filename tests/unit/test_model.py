@@ -96,6 +96,42 @@ def test_a_second_reader_averages_the_probabilities_and_survives_a_round_trip(
     assert text_model.load(path).readers == []
 
 
+def _sklearn_proba(model: text_model.TextModel, texts: list[str]) -> np.ndarray:
+    """``model.proba`` through scikit-learn's own ``predict_proba``, reader by reader."""
+    tails = [model.pipeline[1:], *model.readers]
+    model._fused = (tuple(id(tail[-1].coef_) for tail in tails), None)
+    try:
+        return model.proba(texts)
+    finally:
+        model._fused = None
+
+
+def test_the_fused_readers_give_scikit_learns_probabilities() -> None:
+    """Every reader's TF-IDF and logistic regression as one product: the same probabilities
+    (to float32 rounding) as each pipeline's ``predict_proba``, for a segmented model with a
+    second reader, an unsegmented three-label one and a two-label (spam) one."""
+    texts = ["Hola\nquiero suscribirme al boletín", "Hi\nsign me up please", "quiero el boletín",
+             "Baja\nquitadme de la lista", "Hi\nremove me please", "remove me",
+             "Factura\nel importe está mal", "Order\nwhere is my parcel", "hola, buenos días"]
+    labels = ["subscription"] * 3 + ["unsubscription"] * 3 + ["other"] * 3
+    probe = [*texts, "Hola\nos sigo desde hace años. quiero suscribirme.", "", "!!!", "x" * 500,
+             "Re: Re: FW: baja? alta? " * 40]
+    other = text_model.train([*texts[::-1], "newsletter please"], [*labels[::-1], "subscription"],
+                             n_features=2**14)
+    models = [text_model.train(texts, labels, n_features=2**14).with_reader(other),
+              text_model.train(texts, labels, n_features=2**12, segmented=False),
+              text_model.train(texts, ["spam", "ham", "ham"] * 3, kind="spam", view="mail",
+                               n_features=2**12)]
+    for model in models:
+        fused = model.proba(probe)
+        assert isinstance(model._fused, tuple) and model._fused[1] is not None  # the fused path ran
+        assert np.abs(fused - _sklearn_proba(model, probe)).max() < 1e-5
+        assert np.allclose(fused.sum(axis=1), 1)
+    # anything but TF-IDF + logistic regression is read by scikit-learn itself
+    assert text_model.FusedReaders.of([models[1].pipeline[1:2]]) is None
+    assert text_model.FusedReaders.of([]) is None
+
+
 def test_an_unbalanced_reader_weighs_labels_as_they_occur() -> None:
     """Balanced (the default), a rare label weighs as much as a common one; unbalanced (the
     shipped second reader), the common label's prior stays, so a mail with little evidence

@@ -33,6 +33,7 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 import sklearn
+from scipy.special import expit
 from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
@@ -73,6 +74,73 @@ def fingerprint(texts: Iterable[str]) -> np.ndarray:
     return np.array(sorted(hashes), dtype=np.uint64)
 
 
+@dataclass(frozen=True)
+class FusedReaders:
+    """Readers that are each ``TfidfTransformer(norm="l2")`` and a ``LogisticRegression``
+    over the same hashed counts, as one sparse-dense product.
+
+    A reader's decision for a row x of counts is ``W (t(x) * idf) / |t(x) * idf| + b``
+    (``t`` the sublinear tf, 1 + log, when set); the idf is folded into ``W`` and the norm is
+    ``sqrt(t(x)^2 . idf^2)``, so every reader's decisions come from two products over the
+    rows, not a TF-IDF copy and a product per reader. Computed in float64 (scikit-learn
+    keeps float32 counts in float32), so probabilities agree with ``predict_proba`` to
+    about 1e-6 (tests/unit/test_model.py).
+    """
+
+    weights: np.ndarray  # n_features x (readers * columns): each reader's coef_.T * idf
+    idf_squared: np.ndarray  # n_features x readers
+    intercepts: np.ndarray  # readers * columns
+    readers: int
+    binary: bool  # one decision column per reader (two labels: the sigmoid)
+    sublinear: bool
+
+    @classmethod
+    def of(cls, tails: Sequence[Pipeline]) -> FusedReaders | None:
+        """The fused form of ``tails``, or None when one of them is not TF-IDF + LR."""
+        parts = []
+        for tail in tails:
+            if len(tail.steps) != 2:
+                return None
+            tfidf, classifier = tail[0], tail[-1]
+            if (type(tfidf) is not TfidfTransformer or type(classifier) is not LogisticRegression
+                    or tfidf.norm != "l2" or not tfidf.use_idf or not hasattr(tfidf, "idf_")
+                    or not hasattr(classifier, "coef_")):
+                return None
+            parts.append((tfidf, classifier))
+        if not parts or len({t.sublinear_tf for t, _ in parts}) != 1 \
+                or len({c.coef_.shape for _, c in parts}) != 1:
+            return None
+        return cls(
+            weights=np.hstack([c.coef_.T * t.idf_[:, None] for t, c in parts]).astype(np.float64),
+            idf_squared=np.column_stack([t.idf_ ** 2 for t, _ in parts]).astype(np.float64),
+            intercepts=np.concatenate([c.intercept_ for _, c in parts]).astype(np.float64),
+            readers=len(parts), binary=parts[0][1].coef_.shape[0] == 1,
+            sublinear=bool(parts[0][0].sublinear_tf))
+
+    def proba(self, counts: sp.csr_matrix) -> list[np.ndarray]:
+        """Each reader's P(label) per row, columns in ``classes_`` order."""
+        tf = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+        if self.sublinear:
+            np.log(tf.data, out=tf.data)
+            tf.data += 1.0
+        norms = np.sqrt(np.asarray(tf.multiply(tf) @ self.idf_squared))
+        norms[norms == 0.0] = 1.0  # an empty row stays empty, as ``normalize`` leaves it
+        decisions = np.asarray(tf @ self.weights)
+        columns = decisions.shape[1] // self.readers
+        out = []
+        for r in range(self.readers):
+            decision = decisions[:, r * columns:(r + 1) * columns] / norms[:, r:r + 1] \
+                + self.intercepts[r * columns:(r + 1) * columns]
+            if self.binary:
+                p = expit(decision[:, 0])
+                out.append(np.column_stack([1.0 - p, p]))
+            else:
+                decision -= decision.max(axis=1, keepdims=True)
+                np.exp(decision, out=decision)
+                out.append(decision / decision.sum(axis=1, keepdims=True))
+        return out
+
+
 @dataclass
 class TextModel:
     pipeline: Pipeline
@@ -90,6 +158,9 @@ class TextModel:
     # other data, with the same labels): the model's probabilities are the mean of every
     # reader's (``with_reader``); the n-grams are hashed once for all of them
     readers: list[Pipeline] = field(default_factory=list)
+    # the readers as one product (``_per_reader``), with what they were built from
+    _fused: tuple[tuple[int, ...], FusedReaders | None] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def classes(self) -> list[str]:
@@ -101,15 +172,27 @@ class TextModel:
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.classes)))
-        tails = [self.pipeline[1:], *self.readers]
         if not self.segmented:
             counts = self.pipeline[0].transform(texts)
-            return np.asarray(np.mean([tail.predict_proba(counts) for tail in tails], axis=0))
+            return np.asarray(np.mean(self._per_reader(counts), axis=0))
         pieces, starts = segment(texts)
         counts = self.pipeline[0].transform(pieces)
         rows = sp.vstack([_sum_rows(counts, starts), counts], format="csr")
-        return np.asarray(np.mean([self._combine(np.asarray(tail.predict_proba(rows)), len(texts),
-                                                 starts) for tail in tails], axis=0))
+        return np.asarray(np.mean([self._combine(both, len(texts), starts)
+                                   for both in self._per_reader(rows)], axis=0))
+
+    def _per_reader(self, counts: sp.csr_matrix) -> list[np.ndarray]:
+        """Each reader's P(label) of each row of hashed counts: one product for them all
+        when every reader is the TF-IDF and logistic regression ``make_pipeline`` builds
+        (``FusedReaders``), else scikit-learn's own ``predict_proba``."""
+        tails = [self.pipeline[1:], *self.readers]
+        key = tuple(id(getattr(tail[-1], "coef_", None)) for tail in tails)  # a refit: new arrays
+        if self._fused is None or self._fused[0] != key:
+            self._fused = (key, FusedReaders.of(tails))
+        fused = self._fused[1]
+        if fused is None:
+            return [np.asarray(tail.predict_proba(counts)) for tail in tails]
+        return fused.proba(counts)
 
     def _combine(self, both: np.ndarray, n: int, starts: np.ndarray) -> np.ndarray:
         """One reader's P(label) per mail from its whole-mail rows and its sentence rows."""
@@ -129,6 +212,7 @@ class TextModel:
                 or other.segmented != self.segmented):
             raise ModelError("a reader must hash, read and label text as the model does")
         self.readers = [*self.readers, other.pipeline[1:]]
+        self._fused = None
         return self
 
     def texts_for(self, emails: Sequence[RawEmail],
