@@ -23,8 +23,8 @@ sys.path.insert(0, str(DATA))
 import set_counts  # noqa: E402  (tests/data/set_counts.py: the sets' own validator)
 
 NAMES_ONLY = frozenset({"independent12", "independent13", "independent14", "independent19",
-                        "independent24", "independent25"})
-SETS = ("independent", *(f"independent{n}" for n in range(2, 30)))
+                        "independent24", "independent25", "independent30", "independent31"})
+SETS = ("independent", *(f"independent{n}" for n in range(2, 32)))
 TRAINING = sorted((Path(__file__).resolve().parents[2] / "scripts" / "intent_data").glob("*.jsonl"))
 KEYS = {"id", "language", "label", "slices", "subject", "body", "html"}
 LABELS = {"subscription", "unsubscription", "other"}
@@ -125,7 +125,7 @@ PROMISED = {"independent": (80, 40, 40), "independent2": (100, 50, 30),
             "independent3": (100, 50, 30), "independent4": (110, 55, 60),
             "independent5": (110, 55, 80), "independent6": (110, 55, 70),
             "independent7": (110, 54, 90),
-            **{f"independent{n}": (110, 55, 90) for n in range(8, 30)},
+            **{f"independent{n}": (110, 55, 90) for n in range(8, 32)},
             # set 21's author counted a subject naming the list asked for as no neutral subject
             "independent21": (110, 55, 80)}
 
@@ -148,8 +148,8 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
     assert count(mails, "other") >= 150
     # hard negatives: mails that name a subscription without asking for or against one (sets
     # 12 and 13 were asked for mails naming a newsletter or list, fewer with the keyword stem;
-    # the authors of sets 14, 19, 24 and 25 wrote 33, 39, 36 and 31 with the stem)
-    assert count(mails, "other", slice_="keyword") >= (25 if name in NAMES_ONLY else 40)
+    # the authors of sets 14, 19, 24, 25, 30 and 31 wrote 33, 39, 36, 31, 20 and 25 with the stem)
+    assert count(mails, "other", slice_="keyword") >= (20 if name in NAMES_ONLY else 40)
     naming = [m for m in mails if m["label"] == "other"
               and set_counts.NAMES.search(set_counts.fold(" ".join([m["subject"], m["body"], m["html"]])))]
     assert len(naming) >= 85  # half the `other` mails name a subscription, newsletter or list
@@ -157,7 +157,7 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "verdict"), [("independent2", "480 mails, 0 errors"),
                                                ("independent3", "480 mails, 0 problems"),
-                                               *((f"independent{n}", "\nOK") for n in range(4, 30))])
+                                               *((f"independent{n}", "\nOK") for n in range(4, 32))])
 def test_the_later_sets_own_checks_pass(name: str, verdict: str) -> None:
     """Each later set's counts.py validates keys, ids and the keyword/html tags against the text."""
     import subprocess
