@@ -43,6 +43,10 @@ CANCELLATIONS = [
     "Me di de baja y me habéis vuelto a apuntar. No me volváis a meter, dadme de baja.",
     "You added me again after I left. Please take me off again.",
     "¡Me volvéis a apuntar sin permiso! Sacadme de la lista.",
+    # an ask to be put on a list clears only what comes before it, and only when not negated
+    "Please remove me from the list. I never asked you to add me.",
+    "Unsubscribe me please, and don't add me to any other list.",
+    "Dadme de baja, por favor; no quiero suscribirme a nada.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -91,6 +95,13 @@ REQUESTS = [
     "Me quité de vuestra lista de correo al irme de Erasmus. ¿Me podéis volver a añadir?",
     "Le di a \"darme de baja\" pensando que era otra cosa. Volvedme a meter, porfa.",
     "Accidentally hit unsubscribe instead of view in browser. Can you resubscribe me?",
+    "Hace tiempo os pedí que me quitarais de la lista. Ya he vuelto: vuelvan a ponerme, por favor.",
+    "I told you to stop sending the shop emails last spring. Please start sending them again.",
+    # a leaving of something else, or a subscription already held, told before an ask
+    "I cancelled my magazine subscription last month, but yours I'd keep. Can you sign me up?",
+    "Me di de baja de la piscina municipal este verano. ¿Me añadís al boletín de la biblioteca?",
+    "Ya estoy suscrita a las noticias generales, pero quería suscribirme también a los talleres.",
+    "I'm already subscribed at work. Could you subscribe this address too?",
 ]
 
 

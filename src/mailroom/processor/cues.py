@@ -15,13 +15,16 @@ Two kinds:
   "remove me", "stop sending", "cease sending", "se abstengan de remitirme", "refrain from
   sending", "opt out", "pause my subscription", "den por finalizada mi suscripción"); a leaving
   or a loss told in the past ("I unsubscribed by accident", "me di de baja sin querer", "I
-  deleted my old account", "I no longer receive it", "he dejado de recibir") is none, and so
-  is a leaving told before an ask to be put back ("resubscribe me", "¿me volvéis a meter?");
+  deleted my old account", "I no longer receive it", "he dejado de recibir") is none;
 - ``not a request``: negations and mail about a subscription rather than asking for one
   ("I never subscribed", "no me interesa el boletín", "no busco suscribirme", "don't want
   to subscribe", "thanks for subscribing", "your subscription is active", "do not reply to
   this message", "I'm already subscribed", "estoy suscrita", "advertise in the newsletter",
   "patrocinar el boletín").
+
+Either kind told before an ask to be put on a list is none ("resubscribe me", "¿me volvéis a
+meter?", "I cancelled my magazine subscription, but can you sign me up?", "ya estoy
+suscrito al boletín, pero quería suscribirme también a los avisos").
 
 This is the only place these phrases live; a requester whose mail has one still gets a
 person's answer, so a cue costs some automatic replies and never a wrong one.
@@ -149,23 +152,39 @@ _UNDONE = re.compile(
     r"dessuscribi|desinscribi)\b[^.!?\n]{0,60}?"
     r"\b(by\s+(mistake|accident)|accidentally|in\s+error|sin\s+querer|por\s+(error|equivocacion))"
     r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)")
-# asking to be put back on a list ("resubscribe me", "add me back", "¿me volvéis a meter?",
-# "suscribidme de nuevo"): whatever leaving is told before the last such ask is past, so it
-# is blanked too (a cancellation after it still counts: "¡me volvéis a apuntar sin permiso!
-# Sacadme"); a negation just before ("don't add me back") makes it no such ask
-_REJOIN_GATE = ("again", "back", "re-", "resub", "readd", "reinst", "reenrol", "volv", "vuelv", "nuevo",
-                "otra vez", "nuevamente")
-_REJOIN = re.compile(
-    r"(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)"
+# asking to be put on a list, back or for the first time ("resubscribe me", "add me back",
+# "¿me volvéis a meter?", "vuelvan a ponerme en la lista", "can you sign me up?",
+# "suscribidme", "¿me añadís?", "quería suscribirme también"): a leaving or a "not a
+# request" phrase told before the last such ask is about something past or something else
+# ("I cancelled my magazine subscription, but can you sign me up?", "ya estoy suscrito al
+# boletín, pero quería suscribirme también a los avisos"), so it is blanked too; one after it
+# still counts ("¡me volvéis a apuntar sin permiso! Sacadme"), and a negation just before
+# ("don't add me back", "no quiero suscribirme") makes it no such ask. Read only in a mail
+# that has a cue.
+_ASK = re.compile(
+    r"(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bto\s)"
     r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b"
-    r"|\bvolved(me|nos)?\s+a\s+(meter|apuntar|anadir|suscribir|dar\s+de\s+alta|incluir|agregar)"
+    r"|\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
+    r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
+    r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
+    r"|\bvolved(me|nos)?\s+a\s+(meter|apuntar|anadir|suscribir|dar\s+de\s+alta|incluir|agregar|poner)"
+    r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter)"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|podeis\s+volver|pueden\s+volver|podriais\s+volver|"
     r"podrian\s+volver|puedes\s+volver|podes\s+volver)\s+a\s+(meter|apuntar|anadir|suscribir|"
     r"dar\s+de\s+alta|incluir|agregar|poner)"
-    r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme)"
+    r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
+    r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
     r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
-    r"otra\s+vez|nuevamente)\b)")
+    r"otra\s+vez|nuevamente)\b"
+    r"|\b(suscrib(id|e|an|a)|apunt(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)|agregu(en|e)|inclu(id|ye|yan|ya)"
+    r"|pon(ed|gan|ga)?)(me|nos)\b"
+    r"|\b(me|nos)\s+(suscribis|suscriben|suscribes|apuntais|apuntan|apuntas|anadis|anaden|anades|"
+    r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
+    r"|\b(me|nos)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(suscribir|apuntar|anadir|"
+    r"agregar|incluir)\b"
+    r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
+    r"(suscribirme|apuntarme|suscribirnos|apuntarnos))")
 
 
 def _holds_any(read: str, gate: tuple[str, ...]) -> bool:
@@ -184,11 +203,9 @@ def _without_undone(folded: str) -> str:
     return _UNDONE.sub(lambda m: " " * (m.end() - m.start()), folded)
 
 
-def _before_rejoin_blanked(read: str) -> str:
-    """``read`` with all before its last ask to be put back blanked (same length)."""
-    if not _holds_any(read, _REJOIN_GATE):
-        return read
-    back = max((m.start() for m in _REJOIN.finditer(read)), default=0)
+def _before_ask_blanked(read: str) -> str:
+    """``read`` with all before its last ask to be put on a list blanked (same length)."""
+    back = max((m.start() for m in _ASK.finditer(read)), default=0)
     return " " * back + read[back:]
 
 
@@ -206,13 +223,10 @@ def veto_cue(text: str) -> tuple[str, str] | None:
     """(kind, the words found) of the first cue in ``text`` (a mail's ``model_text``), or None."""
     folded = fold(text)
     for kind, table in _CUES:
-        if kind == "cancellation":
-            read = _without_undone(folded)
-            words = _first(table, read)
-            if words is not None:  # only then (rare): is it told before an ask to come back?
-                words = _first(table, _before_rejoin_blanked(read))
-        else:
-            words = _first(table, folded)
+        read = _without_undone(folded) if kind == "cancellation" else folded
+        words = _first(table, read)
+        if words is not None:  # only then (rare): is it told before an ask to be put on a list?
+            words = _first(table, _before_ask_blanked(read))
         if words is not None:
             return kind, words
     return None
