@@ -64,6 +64,10 @@ NOT_A_REQUEST = [
     "Me gustaría anunciarme en el boletín semanal. ¿Tarifas?",
     "We'd like to advertise in your newsletter next month.",
     "Is there a sponsorship package? We'd love sponsorship in the bulletin.",
+    # something of the writer's to go in the newsletter
+    "Could you include our choir's spring concert in the next newsletter?",
+    "Would you publish this photo of the regatta in your bulletin?",
+    "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
     "Quiero suscribirme al boletín.", "¿Me podéis apuntar a la lista de correo?",
@@ -102,6 +106,9 @@ REQUESTS = [
     "Me di de baja de la piscina municipal este verano. ¿Me añadís al boletín de la biblioteca?",
     "Ya estoy suscrita a las noticias generales, pero quería suscribirme también a los talleres.",
     "I'm already subscribed at work. Could you subscribe this address too?",
+    # the writer, their address or their people to go on the newsletter's list
+    "Please include my email address in the newsletter list.", "Could you include my team in the newsletter?",
+    "Incluid mi correo en el boletín, porfa.", "¿Podéis incluir a mi hija en el boletín?",
 ]
 
 

@@ -20,7 +20,7 @@ Two kinds:
   ("I never subscribed", "no me interesa el boletín", "no busco suscribirme", "don't want
   to subscribe", "thanks for subscribing", "your subscription is active", "do not reply to
   this message", "I'm already subscribed", "estoy suscrita", "advertise in the newsletter",
-  "patrocinar el boletín").
+  "patrocinar el boletín", "include our concert in the next newsletter").
 
 Either kind told before an ask to be put on a list is none ("resubscribe me", "¿me volvéis a
 meter?", "I cancelled my magazine subscription, but can you sign me up?", "ya estoy
@@ -137,6 +137,19 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("advertis", "sponsor", "anunciar", "publicidad", "patrocin"),
      r"\b(advertis(e|ing)|sponsor(ing|ship)?)\s+(in|on|with)\b"
      r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|publicidad\s+en|patrocin\w+)\b"),
+    # something of the writer's to go *in* the newsletter (an announcement, an article, a
+    # photo), not the newsletter to go to the writer ("include my address in the list" asks)
+    (("include", "publish", "feature", "mention", "inclu", "publi", "difund", "mencion"),
+     r"\b(include|publish|feature|mention|print|run)\s+(our|my|the|this|a|an|their|his|her)\s+"
+     r"(?!(e-?mail|address|name|details|contact|team|colleagues?|staff|family|wife|husband|partner|"
+     r"friends?|department|office|class|group|members|sons?|daughters?|kids|children|students|club|"
+     r"company|school|mum|mom|dad|parents?)\b)([\w'-]+\s+){0,6}in\s+(the|your|this|next|a)\s+"
+     r"(\w+\s+){0,2}(newsletter|bulletin|digest)"
+     r"|\b(inclu|publi|difund|mencion)\w*\s+(nuestr|mi|el|la|los|las|este|esta|un|una)\w*\s+"
+     r"(?!(correo|direccion|nombre|email|e-mail|datos|contacto|equipo|companer|familia|mujer|marido|"
+     r"pareja|amig|departamento|oficina|clase|grupo|socios|hij|alumn|club|empresa|colegio|escuela|madre|"
+     r"padre)\w*\b)([\w'-]+\s+){0,6}en\s+(el|su|vuestr|tu|"
+     r"este|la)\w*\s+(\w+\s+){0,2}(boletin|newsletter)"),
 ]
 _CUES = [(kind, [(gate, re.compile(phrase, re.MULTILINE)) for gate, phrase in table])
          for kind, table in (("cancellation", _CANCEL), ("not a request", _NOT_A_REQUEST))]
