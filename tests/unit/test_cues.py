@@ -47,6 +47,16 @@ CANCELLATIONS = [
     "Please remove me from the list. I never asked you to add me.",
     "Unsubscribe me please, and don't add me to any other list.",
     "Dadme de baja, por favor; no quiero suscribirme a nada.",
+    # a pause, a leaving told indirectly, a misspelt or third-party one
+    "Could you hold the market-day emails until March?", "Please let me go from the mailings.",
+    "I wish to unsuscribe from the newsletter.", "Remove ana.perez@mail.example from all lists.",
+    "I ask that my name be struck from the list.", "No need to keep sending the notices.",
+    "We no longer require the alerts; please discontinue them.", "She'd like those to stop.",
+    "He doesn't want the volunteer emails anymore.", "Please don't send the event emails until summer.",
+    "Pull me off that list, please.", "Quiere que dejéis de mandarle los avisos.",
+    "No me mandéis nada hasta junio.", "No me las mandéis más, porfa.",
+    "No me sigan mandando los informes.", "Ya no hace falta que me mandéis los horarios.",
+    "¿Tienen boletín? No necesito recibirlo, solo saberlo.", "Les rogamos que dejen de remitir ofertas.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -60,6 +70,9 @@ NOT_A_REQUEST = [
     "¿Qué programa usáis para el boletín? No busco suscribirme, solo la herramienta.",
     # a subscriber about what they have; advertising in a newsletter
     "I'm already subscribed with my old address; please send it to this one from now on.",
+    "I'm a long-time subscriber; a quick question about the archive.",
+    "We have been subscribed for a year. May we quote the alerts on air?",
+    "Me suscribí el mes pasado. ¿El transporte lo paga la fundación?",
     "Estoy suscrita al boletín con un correo que voy a cerrar.",
     "Me gustaría anunciarme en el boletín semanal. ¿Tarifas?",
     "We'd like to advertise in your newsletter next month.",
@@ -109,6 +122,15 @@ REQUESTS = [
     # the writer, their address or their people to go on the newsletter's list
     "Please include my email address in the newsletter list.", "Could you include my team in the newsletter?",
     "Incluid mi correo en el boletín, porfa.", "¿Podéis incluir a mi hija en el boletín?",
+    # leave from work; an ask after a leaving, a notice or a subscription told in the past
+    "Estoy de baja de maternidad y me encantaría recibir la agenda de actividades.",
+    "I asked to be taken off last year; can I be put back on?",
+    "I asked you to stop the emails when I moved. Turn them back on please!",
+    "I unsubscribed last year, but now I want to subscribe again.",
+    "El año pasado pedí que me sacaran de los avisos. Vuelvan a mandármelos, porfa.",
+    "I don't want to keep missing the talks, so please add me.",
+    "Me suscribí en la web pero no llega nada. ¿Podéis suscribirme a mano?",
+    "I'm a subscriber to the magazine and would like to subscribe to the newsletter too.",
 ]
 
 

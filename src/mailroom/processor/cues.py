@@ -40,7 +40,9 @@ from mailroom.processor.text import fold
 # mail pays for the regular expressions only of phrases that may be in it
 _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # Spanish: baja, desuscribir, cancelar/anular, quitar/sacar/borrar/eliminar/retirar de la lista
-    (("baja",), r"\bd\w{0,6}\s+de\s+baja\b|\bde\s+baja\s+(de|del|en|a)\b|\bla\s+baja\b|^\s*baja\b"),
+    (("baja",), r"\bd\w{0,6}\s+de\s+baja\b"
+     r"|\bde\s+baja\s+(de|del|en|a)\b(?!\s+(maternidad|paternidad|enfermedad|medica|"
+     r"laboral))|\bla\s+baja\b|^\s*baja\b"),
     (("desus", "dess", "desub", "desins", "desap", "desaf"),
      r"\bdes(s?u?s|u?b?s|ins)cri[bvp]|\bdesapunt|\bdesafili"),
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
@@ -57,25 +59,31 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"eliminame|eliminenme|retiradme|retirenme)\b"),
     (("derecho",), r"\bderecho\s+de\s+(supresion|oposicion|cancelacion)"),
     (("cion de",), r"\b(cancelacion|anulacion)\s+de\s+(mi|la|nuestra|su|esta)\b"),
-    (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv"),
-     r"\bno\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
+    (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv",
+      "no necesit", "no hace falta"),
+     r"\bno\s+(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
      r"que\s+me)"
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
-     r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleg)|\bno\s+(me|nos)\s+(envi|mand|escrib)\w*\s+mas\b"
+     r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleg)"
+     r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
+     r"|\bno\s+(me|nos)\s+(sigan|sigais|sigas|siga)\s+(mandando|enviando|escribiendo|remitiendo)"
+     r"|\b(ya\s+)?no\s+hace\s+falta\s+que\s+(me|nos|le)\s+(\w+\s+)?(mand|envi|sig)"
      r"|\bno\s+(vuelvan|volvais|vuelvas)\s+a\s+(enviar|mandar|escrib)"),
     (("dej", "paren", "parad", "basta", "absten"),
-     r"\b(dej|par)(en|ad|a|e|ar)\s+de\s+(enviar|mandar|escrib|mand|envi)|\bdej(?!ado)\w*\s+de\s+recibir"
+     r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
     # English
-    (("unsub", "un-sub", "opt"), r"\bun-?sub|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
+    (("unsub", "un-sub", "unsu", "opt"),
+     r"\bun-?sub|\bun-?su\w{0,4}cri|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
     (("remov", "delet", "erase", "exclud", "unlist", "take"),
      r"\b(remove|delete|erase|exclude|unlist)\s+(me|us|my|our|this\s+address|this\s+e-?mail\s+address|"
-     r"these\s+addresses|the\s+address|him|her|them|his|their)\b"
+     r"these\s+addresses|the\s+address|him|her|them|his|their)\b|\b(remove|delete|erase)\s+\S+@\S+\s+from\b"
      r"|\b(remove|delete|erase|take)\w*\s+(\w+\s+){0,3}(from|off)\s+(your|the|this|our)\s+(\w+\s+){0,2}"
      r"(list|mailing|database|newsletter|bulletin|distribution)"
      r"|\b(be|get|being|getting)\s+(removed|deleted|unlisted|taken\s+off)\b"),
-    (("off",), r"\b(take|get)\s+(me|us|my|our|this|him|her|them|his|their)\s+(\w+\s+){0,2}off\b"
+    (("off",), r"\b(take|get|pull|drop|knock|strike|cross)\s+(me|us|my|our|this|him|her|them|his|their)\s+"
+     r"(\w+\s+){0,2}off\b"
      r"|\b(leave|get\s+off|come\s+off)\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     (("leave",), r"\bleave\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
@@ -85,13 +93,24 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
      r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
-     r"(\w+\s+){0,2}(subscription|membership|newsletter|mailing|emails)"),
+     r"(\w+\s+){0,2}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
+     r"bulletins?)\b"),
+    # each with its own words, so the long table above is not read for them
+    (("cease", "discontinu"), r"\b(cease|discontinue)\s+(the|my|this|these|those|them|it)\b"),
+    (("to stop",), r"\b(like|want|wish|need)\s+(them|those|these|it|this|that)\s+to\s+stop\b"),
+    (("hold",), r"\bhold\s+(the|my|our|all|any)\s+([\w'-]+\s+){0,3}(e-?mails|alerts|notices|mailings|"
+                r"newsletters?|bulletins?)\b"),
+    (("go from", "no need", "struck", "strike"),
+     r"\blet\s+(me|us)\s+go\s+from\b|\bno\s+need\s+to\s+(keep\s+)?(send|e-?mail|mail)"
+     r"|\b(be\s+)?struck\s+(off|from)\b|\bstrike\s+(me|us|my|our)\s+(\w+\s+)?(off|from)\b"),
     (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+(receive|get)\b"
-     r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like)\b"),
+     r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like|require)\b"),
     (("n't", "dont", "do not", "never"),
-     r"\b(do\s*n[o']?t|do\s+not)\s+want\s+(to\s+(keep|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
+     r"\b(do\s*n[o']?t|do\s+not)\s+want\s+(to\s+(keep(?!\s+(finding|missing|hearing|seeing))|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
      r"newsletters?|messages|bulletins?))"
-     r"|\b(do\s*n[o']?t|do\s+not|never)\s+send\s+(me|us|any|anything|further|more|this)\b"
+     r"|\b(do\s*n[o']?t|do\s+not|never)\s+send\s+(me|us|any|anything|further|more|this|the|those|these|them)\b"
+     r"|\b(do|does)\s*n[o']?t\s+want\s+(the|your|these|those|any)\s+(\S+\s+){0,3}(e-?mails|alerts|notices|"
+     r"newsletters?|mailings|messages|bulletins?)\s+(any\s*more|now)\b"
      r"|\b(do\s*n[o']?t|never)\s+(want|wish)\s+to\s+receive"
      r"|\bdo\s*n[o']?t\s+(send|email|mail|contact)\s+(me|us)\b"),
     (("no more", "enough"), r"\bno\s+more\s+(emails|mails|newsletters|messages)\b"
@@ -130,10 +149,13 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"\byou\s*'?\s*(re|are)\s+(now\s+|currently\s+)?subscribed\s+to\b"),
     # a subscriber writing about what they have (a new address, an issue that did not come),
     # and mail about advertising in or sponsoring a newsletter, not asking to receive it
-    (("estoy", "estamos", "subscribed"),
+    (("estoy", "estamos", "subscribed", "subscriber", "me suscribi"),
      r"(?<!\bno\s)(?<!\bnot\s)\b(ya\s+)?(estoy|estamos)\s+(suscrit[oa]s?|apuntad[oa]s?|inscrit[oa]s?|"
      r"dad[oa]s?\s+de\s+alta)\b"
-     r"|(?<!think\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(currently\s+|already\s+|still\s+)?subscribed\b"),
+     r"|(?<!think\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(currently\s+|already\s+|still\s+)?subscribed\b"
+     r"|(?<!\bnot\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(a|an)\s+([\w'-]+\s+)?subscriber\b"
+     r"|\b(i|we)\s*('?ve|\s+have)\s+been\s+(subscribed|subscribers?)\b"
+     r"|(?<!\bno\s)\bme\s+suscribi\b"),
     (("advertis", "sponsor", "anunciar", "publicidad", "patrocin"),
      r"\b(advertis(e|ing)|sponsor(ing|ship)?)\s+(in|on|with)\b"
      r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|publicidad\s+en|patrocin\w+)\b"),
@@ -175,14 +197,18 @@ _UNDONE = re.compile(
 # ("don't add me back", "no quiero suscribirme") makes it no such ask. Read only in a mail
 # that has a cue.
 _ASK = re.compile(
-    r"(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bto\s)"
+    r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)"
     r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
+    r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b|\b(be|get)\s+(put|added)\s+back\b"
+    r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b"
-    r"|\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
+    r"|(?<!\bto\s)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\bvolved(me|nos)?\s+a\s+(meter|apuntar|anadir|suscribir|dar\s+de\s+alta|incluir|agregar|poner)"
-    r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter)"
+    r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter"
+    r"|mandar|enviar)"
+    r"|\b(quiero|quisiera|queria|me\s+gustaria)\s+volver\s+a\s+recibir"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|podeis\s+volver|pueden\s+volver|podriais\s+volver|"
     r"podrian\s+volver|puedes\s+volver|podes\s+volver)\s+a\s+(meter|apuntar|anadir|suscribir|"
     r"dar\s+de\s+alta|incluir|agregar|poner)"
@@ -196,6 +222,9 @@ _ASK = re.compile(
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
     r"|\b(me|nos)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(suscribir|apuntar|anadir|"
     r"agregar|incluir)\b"
+    r"|\b(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(suscribir|apuntar|anadir|agregar|incluir)"
+    r"(me|nos)\b"
+    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
     r"(suscribirme|apuntarme|suscribirnos|apuntarnos))")
 
