@@ -130,6 +130,7 @@ REQUESTS = [
     "El año pasado pedí que me sacaran de los avisos. Vuelvan a mandármelos, porfa.",
     "I don't want to keep missing the talks, so please add me.",
     "Me suscribí en la web pero no llega nada. ¿Podéis suscribirme a mano?",
+    "Me suscribí hace años con otro correo. Vuelvo a suscribirme con este.",
     "I'm a subscriber to the magazine and would like to subscribe to the newsletter too.",
 ]
 

@@ -209,6 +209,7 @@ _ASK = re.compile(
     r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter"
     r"|mandar|enviar)"
     r"|\b(quiero|quisiera|queria|me\s+gustaria)\s+volver\s+a\s+recibir"
+    r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|podeis\s+volver|pueden\s+volver|podriais\s+volver|"
     r"podrian\s+volver|puedes\s+volver|podes\s+volver)\s+a\s+(meter|apuntar|anadir|suscribir|"
     r"dar\s+de\s+alta|incluir|agregar|poner)"
