@@ -1,6 +1,6 @@
 """The hand-written intent test sets (tests/data/independent/ to independent35/, now trained
-on, and tests/data/independent36/ and independent37/, spent and not trained on yet) and the hand-written training mail
-(scripts/intent_data/) keep their promised shape and size.
+on, and tests/data/independent36/ and independent37/, spent and not trained on yet) and the
+hand-written training mail (scripts/intent_data/) keep their promised shape and size.
 
 These tests check the file, not any model: that every line is a well-formed mail, that the
 slice tags agree with the text they describe, and that the counts issue 15 asks for are there.
