@@ -57,6 +57,7 @@ CANCELLATIONS = [
     "No me mandéis nada hasta junio.", "No me las mandéis más, porfa.",
     "No me sigan mandando los informes.", "Ya no hace falta que me mandéis los horarios.",
     "¿Tienen boletín? No necesito recibirlo, solo saberlo.", "Les rogamos que dejen de remitir ofertas.",
+    "Whoever added me, please un-add me.", "Les solicito que cesen el envío de comunicaciones.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -73,6 +74,7 @@ NOT_A_REQUEST = [
     "I'm a long-time subscriber; a quick question about the archive.",
     "We have been subscribed for a year. May we quote the alerts on air?",
     "Me suscribí el mes pasado. ¿El transporte lo paga la fundación?",
+    "Is there an app for the alerts? I subscribed by email but would rather have notifications.",
     "Estoy suscrita al boletín con un correo que voy a cerrar.",
     "Me gustaría anunciarme en el boletín semanal. ¿Tarifas?",
     "We'd like to advertise in your newsletter next month.",
@@ -131,6 +133,10 @@ REQUESTS = [
     "I don't want to keep missing the talks, so please add me.",
     "Me suscribí en la web pero no llega nada. ¿Podéis suscribirme a mano?",
     "Me suscribí hace años con otro correo. Vuelvo a suscribirme con este.",
+    "I've read it over a friend's shoulder for months. Time I subscribed myself!",
+    "Please make sure I am subscribed to the e-newsletter with my membership.",
+    "Dejé de recibir el boletín al cerrar mi cuenta. ¿Me lo podéis mandar otra vez?",
+    "Creo que nunca me suscribí. ¡Suscribime porfa!",
     "I'm a subscriber to the magazine and would like to subscribe to the newsletter too.",
 ]
 

@@ -59,6 +59,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"eliminame|eliminenme|retiradme|retirenme)\b"),
     (("derecho",), r"\bderecho\s+de\s+(supresion|oposicion|cancelacion)"),
     (("cion de",), r"\b(cancelacion|anulacion)\s+de\s+(mi|la|nuestra|su|esta)\b"),
+    (("ces",), r"\bces(en|ar|e|ad|eis|en)\s+(de\s+)?(el\s+|los\s+|sus\s+)?(envi|mand|remit|comunicaci)"),
     (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv",
       "no necesit", "no hace falta"),
      r"\bno\s+(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
@@ -74,8 +75,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
     # English
-    (("unsub", "un-sub", "unsu", "opt"),
-     r"\bun-?sub|\bun-?su\w{0,4}cri|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
+    (("unsub", "un-sub", "unsu", "opt", "un-add", "unadd"),
+     r"\bun-?sub|\bun-?su\w{0,4}cri|\bun-?add\s+(me|us)\b|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
     (("remov", "delet", "erase", "exclud", "unlist", "take"),
      r"\b(remove|delete|erase|exclude|unlist)\s+(me|us|my|our|this\s+address|this\s+e-?mail\s+address|"
      r"these\s+addresses|the\s+address|him|her|them|his|their)\b|\b(remove|delete|erase)\s+\S+@\S+\s+from\b"
@@ -152,10 +153,11 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("estoy", "estamos", "subscribed", "subscriber", "me suscribi"),
      r"(?<!\bno\s)(?<!\bnot\s)\b(ya\s+)?(estoy|estamos)\s+(suscrit[oa]s?|apuntad[oa]s?|inscrit[oa]s?|"
      r"dad[oa]s?\s+de\s+alta)\b"
-     r"|(?<!think\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(currently\s+|already\s+|still\s+)?subscribed\b"
+     r"|(?<!think\s)(?<!\bthat\s)(?<!\bsure\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(currently\s+|already\s+|"
+     r"still\s+)?subscribed\b"
      r"|(?<!\bnot\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(a|an)\s+([\w'-]+\s+)?subscriber\b"
      r"|\b(i|we)\s*('?ve|\s+have)\s+been\s+(subscribed|subscribers?)\b"
-     r"|(?<!\bno\s)\bme\s+suscribi\b"),
+     r"|(?<!\bno\s)\bme\s+suscribi\b|(?<!\bnever\s)(?<!\btime\s)\bi\s+(already\s+)?subscribed\b"),
     (("advertis", "sponsor", "anunciar", "publicidad", "patrocin"),
      r"\b(advertis(e|ing)|sponsor(ing|ship)?)\s+(in|on|with)\b"
      r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|publicidad\s+en|patrocin\w+)\b"),
@@ -202,7 +204,7 @@ _ASK = re.compile(
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b|\b(be|get)\s+(put|added)\s+back\b"
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b"
-    r"|(?<!\bto\s)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
+    r"|(?<!\bto\s)(?<!un-)(?<!un)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\bvolved(me|nos)?\s+a\s+(meter|apuntar|anadir|suscribir|dar\s+de\s+alta|incluir|agregar|poner)"
@@ -215,9 +217,10 @@ _ASK = re.compile(
     r"dar\s+de\s+alta|incluir|agregar|poner)"
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
-    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
+    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|mand|envi|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
     r"otra\s+vez|nuevamente)\b"
-    r"|\b(suscrib(id|e|an|a)|apunt(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)|agregu(en|e)|inclu(id|ye|yan|ya)"
+    r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
+    r"|agregu(en|e)|inclu(id|ye|yan|ya)"
     r"|pon(ed|gan|ga)?)(me|nos)\b"
     r"|\b(me|nos)\s+(suscribis|suscriben|suscribes|apuntais|apuntan|apuntas|anadis|anaden|anades|"
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
