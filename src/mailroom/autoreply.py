@@ -126,6 +126,12 @@ _ONE_ADDRESS = re.compile(
     rf"|(?:[\w!#$%&'*+/=?^`{{|}}~. -]*|\"[^\"\\\r\n]*\")[ \t]*<(?P<angled>{_PLAIN_ADDRESS})>)[ \t]*")
 
 
+def _parsed_addresses(value: str) -> list[str]:
+    """The addresses ``getaddresses`` reads in one header value, lowercased, empty ones left out."""
+    return [addr.strip().strip("<>").lower()
+            for _name, addr in getaddresses([value]) if addr.strip("<> ")]
+
+
 def _addresses(values: Iterable[str]) -> list[str]:
     """The addresses in header values, lowercased (empty ones, as in ``<>``, left out);
     each value is read on its own, so an unclosed quote in one cannot hide the next."""
@@ -136,9 +142,8 @@ def _addresses(values: Iterable[str]) -> list[str]:
         plain = _ONE_ADDRESS.fullmatch(value)
         if plain is not None:
             found.append((plain.group("bare") or plain.group("angled")).lower())
-            continue
-        found += [addr.strip().strip("<>").lower()
-                  for _name, addr in getaddresses([value]) if addr.strip("<> ")]
+        else:
+            found += _parsed_addresses(value)
     return found
 
 

@@ -8,7 +8,6 @@ calls before SMTP). They must name the same reason: one source of truth, no drif
 from __future__ import annotations
 
 from email import message_from_bytes, policy
-from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -195,11 +194,6 @@ def test_both_stages_use_one_language_detector_and_one_own_address_set() -> None
     assert classify.ClassifyParams.from_settings(settings).own_addresses == own_addresses(settings)
 
 
-def _by_getaddresses(value: str) -> list[str]:
-    return [addr.strip().strip("<>").lower()
-            for _name, addr in getaddresses([value]) if addr.strip("<> ")]
-
-
 def test_the_plain_address_shortcut_reads_what_getaddresses_reads(corpora: Path) -> None:
     """``_addresses`` reads a plain one-address value itself (most From, Sender and
     Return-Path values) and gives the rest to ``getaddresses``: over every address header
@@ -219,4 +213,4 @@ def test_the_plain_address_shortcut_reads_what_getaddresses_reads(corpora: Path)
     shortcut = [v for v in values if autoreply._ONE_ADDRESS.fullmatch(v)]
     assert len(shortcut) > 300  # the shortcut is taken, not only the fallback
     for value in values:
-        assert autoreply._addresses([value]) == _by_getaddresses(value), value
+        assert autoreply._addresses([value]) == autoreply._parsed_addresses(value), value

@@ -59,7 +59,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"eliminame|eliminenme|retiradme|retirenme)\b"),
     (("derecho",), r"\bderecho\s+de\s+(supresion|oposicion|cancelacion)"),
     (("cion de",), r"\b(cancelacion|anulacion)\s+de\s+(mi|la|nuestra|su|esta)\b"),
-    (("ces",), r"\bces(en|ar|e|ad|eis|en)\s+(de\s+)?(el\s+|los\s+|sus\s+)?(envi|mand|remit|comunicaci)"),
+    (("cesen", "cesar", "cese ", "cesad", "ceseis"),
+     r"\bces(en|ar|e|ad|eis)\s+(de\s+)?(el\s+|los\s+|sus\s+)?(envi|mand|remit|comunicaci)"),
     (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv",
       "no necesit", "no hace falta"),
      r"\bno\s+(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
