@@ -171,9 +171,12 @@ class Dovecot:
             imap.logout()
 
     def count(self, user: str | None = None, folder: str = "INBOX") -> int:
+        """Messages in the folder; a folder not created yet (a move still on its way) holds 0."""
         imap = self.connect(user)
         try:
-            _typ, data = imap.select(folder)
+            typ, data = imap.select(folder)
+            if typ != "OK":
+                return 0
             return int(data[0] or 0)
         finally:
             imap.logout()
