@@ -138,6 +138,8 @@ REQUESTS = [
     "Dejé de recibir el boletín al cerrar mi cuenta. ¿Me lo podéis mandar otra vez?",
     "Creo que nunca me suscribí. ¡Suscribime porfa!",
     "I'm a subscriber to the magazine and would like to subscribe to the newsletter too.",
+    "Pedí que se anulara mi suscripción durante la excedencia. Ahora solicito de nuevo el alta.",
+    "Me di de baja cuando cerré la casa rural. Ahora me interesa volver a recibir las novedades.",
 ]
 
 
