@@ -140,6 +140,7 @@ REQUESTS = [
     "I'm a subscriber to the magazine and would like to subscribe to the newsletter too.",
     "Pedí que se anulara mi suscripción durante la excedencia. Ahora solicito de nuevo el alta.",
     "Me di de baja cuando cerré la casa rural. Ahora me interesa volver a recibir las novedades.",
+    "Me acordé de que nunca me suscribí al boletín. ¿Me pueden meter? Este es mi correo nuevo.",
 ]
 
 

@@ -227,7 +227,7 @@ _ASK = re.compile(
     r"|\b(me|nos)\s+(suscribis|suscriben|suscribes|apuntais|apuntan|apuntas|anadis|anaden|anades|"
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
     r"|\b(me|nos)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(suscribir|apuntar|anadir|"
-    r"agregar|incluir)\b"
+    r"agregar|incluir|meter|poner)\b"
     r"|\b(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(suscribir|apuntar|anadir|agregar|incluir)"
     r"(me|nos)\b"
     r"|\b(would|'d|i)\s+(also\s+)?(like|love|want)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive)\b"
