@@ -141,6 +141,7 @@ REQUESTS = [
     "Pedí que se anulara mi suscripción durante la excedencia. Ahora solicito de nuevo el alta.",
     "Me di de baja cuando cerré la casa rural. Ahora me interesa volver a recibir las novedades.",
     "Me acordé de que nunca me suscribí al boletín. ¿Me pueden meter? Este es mi correo nuevo.",
+    "Me di de baja hace un año por la mudanza. ¿Pueden ponerme en la lista?",
 ]
 
 

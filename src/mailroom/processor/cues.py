@@ -199,24 +199,27 @@ _UNDONE = re.compile(
 # still counts ("¡me volvéis a apuntar sin permiso! Sacadme"), and a negation just before
 # ("don't add me back", "no quiero suscribirme") makes it no such ask. Read only in a mail
 # that has a cue.
+# the verbs of "put me on the list" after "a" / a modal ("volvedme a meter", "¿me pueden
+# apuntar?"), and the modals themselves: one list for every ask that uses them
+_JOIN_VERBS = r"(meter|apuntar|anadir|suscribir|incluir|agregar|poner)"
+_JOIN = r"(" + _JOIN_VERBS + r"|dar\s+de\s+alta)"
+_MODAL = r"(pueden|podeis|podrian|podriais|puedes|podes|podrias)"
 _ASK = re.compile(
     r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)"
     r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b|\b(be|get)\s+(put|added)\s+back\b"
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b"
-    r"|(?<!\bto\s)(?<!un-)(?<!un)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
+    r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
-    r"|\bvolved(me|nos)?\s+a\s+(meter|apuntar|anadir|suscribir|dar\s+de\s+alta|incluir|agregar|poner)"
+    r"|\bvolved(me|nos)?\s+a\s+" + _JOIN +
     r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter"
     r"|mandar|enviar)"
     r"|\b(quiero|quisiera|queria|me\s+gustaria|(me|nos)\s+interesa)\s+volver\s+a\s+recibir"
     r"|\b(solicito|solicitamos|pido|pedimos)\s+((de\s+nuevo|nuevamente|otra\s+vez)\s+)?(el|mi|nuestra)\s+alta\b"
     r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
-    r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|podeis\s+volver|pueden\s+volver|podriais\s+volver|"
-    r"podrian\s+volver|puedes\s+volver|podes\s+volver)\s+a\s+(meter|apuntar|anadir|suscribir|"
-    r"dar\s+de\s+alta|incluir|agregar|poner)"
+    r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|" + _MODAL + r"\s+volver)\s+a\s+" + _JOIN +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
     r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|mand|envi|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
@@ -226,10 +229,8 @@ _ASK = re.compile(
     r"|pon(ed|gan|ga)?)(me|nos)\b"
     r"|\b(me|nos)\s+(suscribis|suscriben|suscribes|apuntais|apuntan|apuntas|anadis|anaden|anades|"
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
-    r"|\b(me|nos)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(suscribir|apuntar|anadir|"
-    r"agregar|incluir|meter|poner)\b"
-    r"|\b(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(suscribir|apuntar|anadir|agregar|incluir)"
-    r"(me|nos)\b"
+    r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
+    r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
     r"|\b(would|'d|i)\s+(also\s+)?(like|love|want)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
     r"(suscribirme|apuntarme|suscribirnos|apuntarnos))")
