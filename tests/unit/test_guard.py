@@ -212,5 +212,6 @@ def test_the_plain_address_shortcut_reads_what_getaddresses_reads(corpora: Path)
     assert len(values) > 1000
     shortcut = [v for v in values if autoreply._ONE_ADDRESS.fullmatch(v)]
     assert len(shortcut) > 300  # the shortcut is taken, not only the fallback
-    for value in values:
+    # the rest go to _parsed_addresses itself, so only the shortcut's readings are compared
+    for value in shortcut:
         assert autoreply._addresses([value]) == autoreply._parsed_addresses(value), value
