@@ -171,12 +171,15 @@ class Dovecot:
             imap.logout()
 
     def count(self, user: str | None = None, folder: str = "INBOX") -> int:
-        """Messages in the folder; a folder not created yet (a move still on its way) holds 0."""
+        """Messages in the folder; a folder not created yet (a move still on its way) holds 0,
+        any other refusal of SELECT is an error."""
         imap = self.connect(user)
         try:
             typ, data = imap.select(folder)
             if typ != "OK":
-                return 0
+                if b"doesn't exist" in (data[0] or b""):
+                    return 0
+                raise RuntimeError(f"SELECT {folder}: {typ} {data!r}")
             return int(data[0] or 0)
         finally:
             imap.logout()
