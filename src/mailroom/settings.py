@@ -26,6 +26,10 @@ CLASSIFIER_MIN_CONFIDENCE = 0.6
 # (it goes to a person) though it is below the spam model's own threshold (which archives
 # it as spam): the model is in doubt (docs/classification.md, "When mailroom answers")
 AUTOREPLY_MAX_SPAM = 0.4
+# how far below CLASSIFIER_MIN_CONFIDENCE the intent model's confidence in a subscription may
+# be when the mail asks to be put on a list it names (cues.asks_to_join): the ask confirms the
+# request (docs/classification.md, "When mailroom answers"); 0 turns it off
+CLASSIFIER_ASK_MARGIN = 0.1
 
 
 class AutoreplyMode(StrEnum):
@@ -117,6 +121,7 @@ class Settings(BaseSettings):
     mailroom_model: Path | None = None
     mailroom_spam_model: Path | None = None  # default: the shipped spam model, if any
     classifier_min_confidence: float = Field(CLASSIFIER_MIN_CONFIDENCE, ge=0, le=1)
+    classifier_ask_margin: float = Field(CLASSIFIER_ASK_MARGIN, ge=0, le=1)
     autoreply_max_spam: float = Field(AUTOREPLY_MAX_SPAM, ge=0, le=1)
     mailroom_templates: Path | None = None
     default_language: str = "en"

@@ -139,7 +139,8 @@ def test_not_a_request_vetoes_the_subscription_rule(intent: text_model.TextModel
 
 
 def test_low_intent_confidence_vetoes_the_nomination(intent: text_model.TextModel) -> None:
-    strict = ClassifyParams(min_confidence=0.999)
+    # (SUBSCRIBE asks to be put on a list: that confirms nothing with CLASSIFIER_ASK_MARGIN 0)
+    strict = ClassifyParams(min_confidence=0.999, ask_margin=0.0)
     decision = classify(mail("Suscripción", SUBSCRIBE), load_rules(None), Models(intent), strict)
     assert (decision.route, decision.category) == (Route.REVIEW, "subscription")
     assert "below CLASSIFIER_MIN_CONFIDENCE 1.00" in decision.reasons[-1]
@@ -276,3 +277,59 @@ def test_a_mail_without_words_is_never_acknowledged_whatever_the_model_leans() -
     forwarded = classify(mail("Fwd: quiero suscribirme", "", "m-fwd"), load_rules(None),
                          Models(leaning), PARAMS)
     assert forwarded.route is Route.ACKNOWLEDGE
+
+
+class Leans(text_model.TextModel):
+    """A real model that reads every mail as ``LEANING``: a request, below the threshold."""
+
+    leaning = text_model.Prediction("subscription", 0.55)
+
+    def predict(self, texts: Sequence[str]) -> list[text_model.Prediction]:
+        return [self.leaning for _ in texts]
+
+
+def test_an_ask_to_be_put_on_a_list_confirms_a_model_that_leans_to_a_request(
+        intent: text_model.TextModel) -> None:
+    leans = Leans(**init_fields(intent))
+    ask = mail("Hola", "Me di de baja sin querer. ¿Me volvéis a suscribir al boletín?")
+    decision = classify(ask, load_rules(None), Models(leans), PARAMS)
+    assert (decision.route, decision.rule, decision.confidence) == (
+        Route.ACKNOWLEDGE, "model", 0.55)
+    assert decision.reasons == ["no rule fired; model says subscription with confidence 0.55, "
+                                "below 0.60, and the mail asks to be put on a list (\"me "
+                                "volveis a suscribir\", processor/cues.py)"]
+    # a rule's nomination is confirmed the same way
+    keyword = ask.model_copy(update={"subject": "Suscripción"})
+    nominated = classify(keyword, load_rules(None), Models(leans), PARAMS)
+    assert nominated.route is Route.ACKNOWLEDGE and nominated.rule == "subscription"
+    assert "asks to be put on a list" in nominated.reasons[-1]
+    # further below CLASSIFIER_MIN_CONFIDENCE than CLASSIFIER_ASK_MARGIN the ask confirms nothing
+    for mail_ in (ask, keyword):
+        strict = classify(mail_, load_rules(None), Models(leans),
+                          dataclasses.replace(PARAMS, ask_margin=0.04))
+        assert (strict.route, strict.category) == (Route.REVIEW, "subscription")
+
+
+def test_without_an_ask_or_a_list_the_leaning_model_is_not_enough(
+        intent: text_model.TextModel) -> None:
+    leans = Leans(**init_fields(intent))
+    for subject, text in [("Hola", "¿Me mandáis el boletín?"),  # no ask phrase
+                          ("Taller", "Apuntadme al taller del sábado."),  # no list named
+                          ("Suscripción", "¿Me mandáis el boletín?")]:  # the rule nominated
+        decision = classify(mail(subject, text), load_rules(None), Models(leans), PARAMS)
+        assert (decision.route, decision.category) == (Route.REVIEW, "subscription"), text
+        assert "below" in decision.reasons[-1] and "asks" not in decision.reasons[-1]
+
+
+def test_an_ask_does_not_overrule_a_cue_or_another_label(intent: text_model.TextModel) -> None:
+    leans = Leans(**init_fields(intent))
+    cancel_after = mail("Hola", "Apuntadme al boletín de la biblioteca. Y borradme de la lista "
+                                "de socios del club.")
+    decision = classify(cancel_after, load_rules(None), Models(leans), PARAMS)
+    assert (decision.route, decision.category) == (Route.REVIEW, "unsubscription")
+    assert "cancellation cue" in decision.reasons[-1]
+    other = type("LeansOther", (Leans,), {"leaning": text_model.Prediction("other", 0.55)})(
+        **init_fields(intent))
+    decision = classify(mail("Hola", "Por favor, apuntadme al boletín."), load_rules(None),
+                        Models(other), PARAMS)
+    assert (decision.route, decision.category) == (Route.REVIEW, "other")

@@ -13,7 +13,7 @@ import pytest
 from mailroom.events import RawEmail, Route
 from mailroom.processor import model as text_model
 from mailroom.processor.classify import ClassifyParams, Models, classify
-from mailroom.processor.cues import veto_cue
+from mailroom.processor.cues import asks_to_join, veto_cue
 from mailroom.processor.evaluation import read_mail_set
 from mailroom.processor.rules import load_rules
 from mailroom.processor.text import model_text
@@ -47,6 +47,8 @@ CANCELLATIONS = [
     "Please remove me from the list. I never asked you to add me.",
     "Unsubscribe me please, and don't add me to any other list.",
     "Dadme de baja, por favor; no quiero suscribirme a nada.",
+    # a pause told with its end: "put me back ... in April" asks nothing now
+    "Could you hold off on the event alerts until next spring? Put me back on in April.",
     # a pause, a leaving told indirectly, a misspelt or third-party one
     "Could you hold the market-day emails until March?", "Please let me go from the mailings.",
     "I wish to unsuscribe from the newsletter.", "Remove ana.perez@mail.example from all lists.",
@@ -158,6 +160,34 @@ def test_negations_and_notices_are_cues(text: str) -> None:
 @pytest.mark.parametrize("text", REQUESTS)
 def test_requests_have_no_cue(text: str) -> None:
     assert veto_cue(f"Hello\n{text}") is None
+
+
+# an ask to be put on a list, in a mail that names one: it may confirm a model that leans to
+# a request (classify, CLASSIFIER_ASK_MARGIN)
+ASKS_TO_JOIN = [
+    ("Me desuscribí sin querer. Por favor, vuelvan a suscribirme al Zaguán.", "vuelvan a suscribir"),
+    ("I unsubscribed from the alerts last year. Please add me back.", "add me back"),
+    ("Can you subscribe me again?", "subscribe me again"),
+    ("Quiero volver a suscribirme. ¿Se puede?", "volver a suscribirme"),
+    ("Por favor, apuntadme al boletín.", "apuntadme"),
+]
+NO_ASK_TO_JOIN = [
+    "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
+    "Sign me up for the beginner course on 7 March please.",
+    "Please don't add me back to the newsletter.",  # negated
+    "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now
+    "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
+]
+
+
+@pytest.mark.parametrize(("text", "words"), ASKS_TO_JOIN)
+def test_asks_to_be_put_on_a_list(text: str, words: str) -> None:
+    assert asks_to_join(f"Hola\n{text}") == words
+
+
+@pytest.mark.parametrize("text", NO_ASK_TO_JOIN)
+def test_no_ask_to_be_put_on_a_list(text: str) -> None:
+    assert asks_to_join(f"Hello\n{text}") is None
 
 
 def test_over_every_hand_written_mail_that_is_not_blind() -> None:

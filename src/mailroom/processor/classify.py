@@ -14,7 +14,10 @@ The order is the policy (docs/classification.md, "When mailroom answers"):
    threshold); the spam model in doubt (P(spam) at or above ``AUTOREPLY_MAX_SPAM``, below
    its threshold); no intent model being loaded; the intent model reading another label (a
    cancellation, or "other": not a request); the intent model's confidence below
-   ``CLASSIFIER_MIN_CONFIDENCE``; a cancellation or negation cue in the mail's own words
+   ``CLASSIFIER_MIN_CONFIDENCE``, unless it reads a subscription no more than
+   ``CLASSIFIER_ASK_MARGIN`` below it and the mail asks to be put on a list it names
+   (``cues.asks_to_join``: "¿me volvéis a suscribir al boletín?"; the same holds for the
+   intent model's own nomination in 3.); a cancellation or negation cue in the mail's own words
    (``cues.py``: "darme de baja", "stop sending", "I never subscribed"). A vetoed mail goes
    to ``human_review`` with the reason;
 5. a spam verdict on a mail nothing nominated takes the spam category's route (archive);
@@ -35,11 +38,17 @@ from mailroom.autoreply import own_addresses
 from mailroom.events import Decision, RawEmail, Route
 from mailroom.language import detect_language
 from mailroom.processor.automated import SPAM, doubtful_address_to_review, never_answer
-from mailroom.processor.cues import veto_cue
+from mailroom.processor.cues import asks_to_join, veto_cue
 from mailroom.processor.model import Prediction, TextModel
 from mailroom.processor.rules import NEVER_ANSWERED, RuleSet
 from mailroom.processor.text import has_words, model_text, request_text
-from mailroom.settings import AUTOREPLY_MAX_SPAM, CLASSIFIER_MIN_CONFIDENCE, AutoreplyMode, Settings
+from mailroom.settings import (
+    AUTOREPLY_MAX_SPAM,
+    CLASSIFIER_ASK_MARGIN,
+    CLASSIFIER_MIN_CONFIDENCE,
+    AutoreplyMode,
+    Settings,
+)
 
 DEFAULT_SPAM_THRESHOLD = 0.9
 NOT_A_REQUEST = "other"
@@ -54,12 +63,13 @@ class ClassifyParams:
     default_language: str = "en"
     autoreply_mode: AutoreplyMode = AutoreplyMode.ON
     max_spam: float = AUTOREPLY_MAX_SPAM
+    ask_margin: float = CLASSIFIER_ASK_MARGIN
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyParams:
         return cls(settings.classifier_min_confidence, own_addresses(settings),
                    settings.default_language, settings.autoreply_mode,
-                   settings.autoreply_max_spam)
+                   settings.autoreply_max_spam, settings.classifier_ask_margin)
 
 
 @dataclass(frozen=True)
@@ -114,14 +124,15 @@ def classify_batch(
             texts = list(read)
     for i, prediction, text in zip(asked, predictions, texts, strict=True):
         nominee = nominated[i]
+        if text is None:  # (a model of another view: the cues read the mail's own words)
+            text = model_text(mails[i], words.get(i))
         if nominee is None:
-            by_model = _by_model(mails[i], prediction, models.intent, rules, params)
+            by_model = _by_model(mails[i], prediction, models.intent, rules, params, text)
             if by_model.route is not Route.ACKNOWLEDGE:
                 decided[i] = spam.get(i) or by_model
                 continue
             nominee = by_model
-        decided[i] = _vetted(text or model_text(mails[i], words.get(i)), nominee, spam.get(i), p_spam.get(i),
-                             prediction, models, params)
+        decided[i] = _vetted(text, nominee, spam.get(i), p_spam.get(i), prediction, models, params)
     # the reply address and the read limits are judged before the mode, so shadow never
     # records a reply that mode "on" would have sent to review
     return [_in_mode(_limited_to_review(e, doubtful_address_to_review(e, d, params.own_addresses)),
@@ -176,7 +187,8 @@ def _vetted(text: str, nominee: Decision, spam: Decision | None, p_spam: float |
         veto = (f"vetoed: the intent model reads {prediction.label} "
                 f"({prediction.confidence:.2f}), {what}, not {wanted}",
                 prediction.label, prediction.confidence, intent.version)
-    elif prediction.confidence < params.min_confidence:
+    elif prediction.confidence < params.min_confidence and _ask_confirms(
+            wanted, prediction, text, params) is None:
         veto = (f"vetoed: the intent model's confidence in {wanted} is "
                 f"{prediction.confidence:.2f}, below CLASSIFIER_MIN_CONFIDENCE "
                 f"{params.min_confidence:.2f}", wanted, prediction.confidence, intent.version)
@@ -194,10 +206,13 @@ def _vetted(text: str, nominee: Decision, spam: Decision | None, p_spam: float |
                     CUE_CATEGORY[kind], prediction.confidence, intent.version)
     if veto is None:
         if nominee.rule != "model" and prediction is not None and intent is not None:
+            ask = _ask_confirms(wanted, prediction, text, params) \
+                if prediction.confidence < params.min_confidence else None
+            confirms = f"the intent model confirms {wanted} ({prediction.confidence:.2f})" \
+                if ask is None else _ask_reason(wanted, prediction.confidence, ask, params)
             return nominee.model_copy(update={
                 "confidence": prediction.confidence, "model_version": intent.version,
-                "reasons": [*nominee.reasons, f"the intent model confirms {wanted} "
-                                              f"({prediction.confidence:.2f})"]})
+                "reasons": [*nominee.reasons, confirms]})
         return nominee
     reason, category, confidence, version = veto
     return nominee.model_copy(update={
@@ -263,24 +278,42 @@ def _by_rules(email: RawEmail, rules: RuleSet) -> tuple[Decision | None, bool]:
 
 
 def _by_model(email: RawEmail, prediction: Prediction | None, model: TextModel | None,
-              rules: RuleSet, params: ClassifyParams) -> Decision:
+              rules: RuleSet, params: ClassifyParams, text: str) -> Decision:
     base = {"mail_id": email.mail_id, "language": email.language}
     if prediction is None or model is None:
         return Decision(**base, category="other", route=Route.REVIEW, rule="default",
                         confidence=1.0, reasons=["no rule fired and no model is loaded"])
     decision = Decision(**base, category=prediction.label, route=Route.REVIEW, rule="model",
                         confidence=prediction.confidence, model_version=model.version)
+    said = f"model says {prediction.label} with confidence {prediction.confidence:.2f}"
     if prediction.confidence < params.min_confidence:
-        decision.reasons = [f"model says {prediction.label} with confidence "
-                            f"{prediction.confidence:.2f}, below {params.min_confidence:.2f}: "
-                            "a person decides"]
-        return decision
+        ask = _ask_confirms(prediction.label, prediction, text, params)
+        if ask is None:
+            decision.reasons = [f"{said}, below {params.min_confidence:.2f}: a person decides"]
+            return decision
+        said = _ask_reason(prediction.label, prediction.confidence, ask, params)
     action = rules.action_for(prediction.label)
     decision.route = _never_ack(action.route) if prediction.label in NEVER_ANSWERED else action.route
     decision.template = action.template
-    decision.reasons = [f"no rule fired; model says {prediction.label} with confidence "
-                        f"{prediction.confidence:.2f}"]
+    decision.reasons = [f"no rule fired; {said}"]
     return decision
+
+
+def _ask_confirms(wanted: str, prediction: Prediction, text: str,
+                  params: ClassifyParams) -> str | None:
+    """The words of an explicit ask to be put on a list that confirms a subscription the
+    intent model reads, short of ``CLASSIFIER_MIN_CONFIDENCE`` by ``CLASSIFIER_ASK_MARGIN`` at
+    most, or None. Only the confidence is made up for: the vetoes after it (the cues) apply."""
+    if wanted != SUBSCRIPTION or prediction.label != SUBSCRIPTION or params.ask_margin <= 0 \
+            or prediction.confidence < params.min_confidence - params.ask_margin:
+        return None
+    return asks_to_join(text)
+
+
+def _ask_reason(label: str, confidence: float, ask: str, params: ClassifyParams) -> str:
+    return (f"model says {label} with confidence {confidence:.2f}, below "
+            f"{params.min_confidence:.2f}, and the mail asks to be put on a list "
+            f"(\"{ask}\", processor/cues.py)")
 
 
 def _never_ack(route: Route) -> Route:

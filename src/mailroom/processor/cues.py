@@ -28,6 +28,12 @@ suscrito al boletín, pero quería suscribirme también a los avisos").
 
 This is the only place these phrases live; a requester whose mail has one still gets a
 person's answer, so a cue costs some automatic replies and never a wrong one.
+
+The same asks, in a mail that names a list (``asks_to_join``), are the one thing here that
+speaks *for* a reply, and never alone: they confirm an intent model that already reads the
+mail as a request, up to ``CLASSIFIER_ASK_MARGIN`` below ``CLASSIFIER_MIN_CONFIDENCE`` ("Me di
+de baja sin querer. ¿Me volvéis a suscribir?": a leaving told before the ask pulls the model
+down). The cues are still read after it.
 """
 
 from __future__ import annotations
@@ -100,8 +106,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # each with its own words, so the long table above is not read for them
     (("cease", "discontinu"), r"\b(cease|discontinue)\s+(the|my|this|these|those|them|it)\b"),
     (("to stop",), r"\b(like|want|wish|need)\s+(them|those|these|it|this|that)\s+to\s+stop\b"),
-    (("hold",), r"\bhold\s+(the|my|our|all|any)\s+([\w'-]+\s+){0,3}(e-?mails|alerts|notices|mailings|"
-                r"newsletters?|bulletins?)\b"),
+    (("hold",), r"\bhold\s+(off\s+(on\s+|with\s+)?)?(the|my|our|all|any)\s+([\w'-]+\s+){0,3}"
+                r"(e-?mails|alerts|notices|mailings|newsletters?|bulletins?)\b"),
     (("go from", "no need", "struck", "strike"),
      r"\blet\s+(me|us)\s+go\s+from\b|\bno\s+need\s+to\s+(keep\s+)?(send|e-?mail|mail)"
      r"|\b(be\s+)?struck\s+(off|from)\b|\bstrike\s+(me|us|my|our)\s+(\w+\s+)?(off|from)\b"),
@@ -204,12 +210,16 @@ _UNDONE = re.compile(
 _JOIN_VERBS = r"(meter|apuntar|anadir|suscribir|incluir|agregar|poner)"
 _JOIN = r"(" + _JOIN_VERBS + r"|dar\s+de\s+alta)"
 _MODAL = r"(pueden|podeis|podrian|podriais|puedes|podes|podrias)"
+# "put me back on in April", "add me back after the summer": a pause told with its end, no
+# ask now
+_NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
 _ASK = re.compile(
     r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)"
     r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
-    r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b|\b(be|get)\s+(put|added)\s+back\b"
+    r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
+    r"|\b(be|get)\s+(put|added)\s+back\b" + _NOT_LATER +
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
-    r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b"
+    r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b" + _NOT_LATER +
     r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
@@ -234,6 +244,26 @@ _ASK = re.compile(
     r"|\b(would|'d|i)\s+(also\s+)?(like|love|want)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
     r"(suscribirme|apuntarme|suscribirnos|apuntarnos))")
+
+
+# what a list is called in a mail: an ask to be put on "it" confirms a request only if the
+# mail names one ("apuntadme al taller", "sign me up for the course" name none)
+_LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\b|mailing|bulletin"
+                   r"|\balerts\b|\bavisos\b|e-?news|\bupdates\b")
+
+
+def asks_to_join(text: str) -> str | None:
+    """The words of an ask to be put on a list in ``text`` (a mail's ``model_text``), or None.
+
+    The asks are ``_ASK``'s (the same phrases that make an earlier cue a thing of the past),
+    counted only in a mail that names a list. This never vetoes and never answers alone:
+    ``classify`` lets it confirm an intent model that already leans to a request.
+    """
+    folded = fold(text)
+    if not _LIST.search(folded):
+        return None
+    found = _ASK.search(folded)
+    return " ".join(found.group(0).split()) if found else None
 
 
 def _holds_any(read: str, gate: tuple[str, ...]) -> bool:
