@@ -26,10 +26,10 @@ CLASSIFIER_MIN_CONFIDENCE = 0.6
 # (it goes to a person) though it is below the spam model's own threshold (which archives
 # it as spam): the model is in doubt (docs/classification.md, "When mailroom answers")
 AUTOREPLY_MAX_SPAM = 0.4
-# how far below CLASSIFIER_MIN_CONFIDENCE the intent model's confidence in a subscription may
-# be when the mail asks to be put on a list it names (cues.asks_to_join): the ask confirms the
-# request (docs/classification.md, "When mailroom answers"); 0 turns it off
-CLASSIFIER_ASK_MARGIN = 0.1
+# how far below CLASSIFIER_MIN_CONFIDENCE the intent model's P(subscription) may be, whatever
+# label it reads best, when the mail asks to be put on a list it names (cues.asks_to_join):
+# the ask confirms the request (docs/classification.md, "When mailroom answers"); 0 turns it off
+CLASSIFIER_ASK_MARGIN = 0.3
 
 
 class AutoreplyMode(StrEnum):

@@ -308,6 +308,7 @@ def test_an_ask_to_be_put_on_a_list_confirms_a_model_that_leans_to_a_request(
         strict = classify(mail_, load_rules(None), Models(leans),
                           dataclasses.replace(PARAMS, ask_margin=0.04))
         assert (strict.route, strict.category) == (Route.REVIEW, "subscription")
+    assert PARAMS.ask_margin == 0.3  # the default
 
 
 def test_without_an_ask_or_a_list_the_leaning_model_is_not_enough(
@@ -321,13 +322,48 @@ def test_without_an_ask_or_a_list_the_leaning_model_is_not_enough(
         assert "below" in decision.reasons[-1] and "asks" not in decision.reasons[-1]
 
 
-def test_an_ask_does_not_overrule_a_cue_or_another_label(intent: text_model.TextModel) -> None:
+def leaning(intent: text_model.TextModel, label: str, **scores: float) -> Leans:
+    """A model that reads every mail as ``label``, with these P(label) of every label."""
+    best = text_model.Prediction(label, scores[label], scores)
+    return type("Leaning", (Leans,), {"leaning": best})(**init_fields(intent))
+
+
+def test_an_ask_makes_up_for_a_model_that_reads_another_label_close_enough(
+        intent: text_model.TextModel) -> None:
+    """A newsletter's name the model never saw ("¿Me suscriben a Epífita?") or a leaving told
+    before the ask pulls P(subscription) under another label; within CLASSIFIER_ASK_MARGIN of
+    the threshold, the ask is the evidence."""
+    ask = mail("Dendrobium", "Buenas. ¿Me suscriben a Epífita, el boletín? Gracias.")
+    other = leaning(intent, "other", other=0.64, subscription=0.33, unsubscription=0.03)
+    decision = classify(ask, load_rules(None), Models(other), PARAMS)
+    assert (decision.route, decision.category, decision.template) == (
+        Route.ACKNOWLEDGE, "subscription", "subscription")
+    assert decision.confidence == 0.33
+    assert decision.reasons == ["no rule fired; model says other with confidence 0.64 "
+                                "(subscription 0.33), and the mail asks to be put on a list "
+                                "(\"me suscriben\", processor/cues.py)"]
+    back = mail("Suscripción", "Me di de baja del boletín hace un año. ¿Me pueden volver a poner?")
+    cancel = leaning(intent, "unsubscription", unsubscription=0.6, subscription=0.35, other=0.05)
+    nominated = classify(back, load_rules(None), Models(cancel), PARAMS)
+    assert (nominated.route, nominated.rule, nominated.confidence) == (
+        Route.ACKNOWLEDGE, "subscription", 0.35)
+    assert "(subscription 0.35), and the mail asks" in nominated.reasons[-1]
+    # further below: the model's reading stands
+    far = leaning(intent, "other", other=0.72, subscription=0.25, unsubscription=0.03)
+    for mail_ in (ask, back):
+        decision = classify(mail_, load_rules(None), Models(far), PARAMS)
+        assert (decision.route, decision.category) == (Route.REVIEW, "other")
+
+
+def test_an_ask_does_not_overrule_a_cue_or_a_model_without_doubt(
+        intent: text_model.TextModel) -> None:
     leans = Leans(**init_fields(intent))
     cancel_after = mail("Hola", "Apuntadme al boletín de la biblioteca. Y borradme de la lista "
                                 "de socios del club.")
     decision = classify(cancel_after, load_rules(None), Models(leans), PARAMS)
     assert (decision.route, decision.category) == (Route.REVIEW, "unsubscription")
     assert "cancellation cue" in decision.reasons[-1]
+    # a model that gives only its best label says nothing of P(subscription): taken as 0
     other = type("LeansOther", (Leans,), {"leaning": text_model.Prediction("other", 0.55)})(
         **init_fields(intent))
     decision = classify(mail("Hola", "Por favor, apuntadme al boletín."), load_rules(None),

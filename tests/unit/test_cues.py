@@ -177,6 +177,9 @@ NO_ASK_TO_JOIN = [
     "Please don't add me back to the newsletter.",  # negated
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
+    # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
+    "El PDF del boletín de noviembre no abre. ¿Me lo pueden mandar de nuevo?",
+    "No recibí el número de noviembre del boletín, les agradecería que me lo enviaran de nuevo.",
 ]
 
 

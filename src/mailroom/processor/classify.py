@@ -14,11 +14,12 @@ The order is the policy (docs/classification.md, "When mailroom answers"):
    threshold); the spam model in doubt (P(spam) at or above ``AUTOREPLY_MAX_SPAM``, below
    its threshold); no intent model being loaded; the intent model reading another label (a
    cancellation, or "other": not a request); the intent model's confidence below
-   ``CLASSIFIER_MIN_CONFIDENCE``, unless it reads a subscription no more than
-   ``CLASSIFIER_ASK_MARGIN`` below it and the mail asks to be put on a list it names
-   (``cues.asks_to_join``: "¿me volvéis a suscribir al boletín?"; the same holds for the
-   intent model's own nomination in 3.); a cancellation or negation cue in the mail's own words
-   (``cues.py``: "darme de baja", "stop sending", "I never subscribed"). A vetoed mail goes
+   ``CLASSIFIER_MIN_CONFIDENCE``; neither of these two when the mail asks to be put on a list
+   it names (``cues.asks_to_join``: "¿me volvéis a suscribir al boletín?") and the intent
+   model's P(subscription) is at most ``CLASSIFIER_ASK_MARGIN`` below that threshold (the
+   same ask nominates a mail in 3. that the model reads otherwise); a cancellation or
+   negation cue in the mail's own words (``cues.py``: "darme de baja", "stop sending", "I
+   never subscribed"). A vetoed mail goes
    to ``human_review`` with the reason;
 5. a spam verdict on a mail nothing nominated takes the spam category's route (archive);
 6. an acknowledgement whose reply address is in doubt (``reply_target``), or of a mail the
@@ -167,6 +168,7 @@ def _vetted(text: str, nominee: Decision, spam: Decision | None, p_spam: float |
     verdict, ``p_spam`` its P(spam) of the mail, None without a spam model)."""
     wanted, intent = nominee.category, models.intent
     veto: tuple[str, str, float, str | None] | None = None  # reason, category, confidence, model
+    ask: str | None = None  # an ask to be put on a list that made up for the model's doubt
     if spam is not None:
         veto = (f"vetoed by the spam model: {spam.reasons[0].removeprefix('spam model: ')}",
                 SPAM, spam.confidence, spam.model_version)
@@ -182,16 +184,17 @@ def _vetted(text: str, nominee: Decision, spam: Decision | None, p_spam: float |
         veto = (f"vetoed: the intent model has no label {wanted!r}, so nothing confirms the "
                 "request (only a rule with decides_alone: true answers alone)",
                 wanted, prediction.confidence, intent.version)
-    elif prediction.label != wanted:
-        what = "not a request" if prediction.label == NOT_A_REQUEST else "a different request"
-        veto = (f"vetoed: the intent model reads {prediction.label} "
-                f"({prediction.confidence:.2f}), {what}, not {wanted}",
-                prediction.label, prediction.confidence, intent.version)
-    elif prediction.confidence < params.min_confidence and _ask_confirms(
-            wanted, prediction, text, params) is None:
-        veto = (f"vetoed: the intent model's confidence in {wanted} is "
-                f"{prediction.confidence:.2f}, below CLASSIFIER_MIN_CONFIDENCE "
-                f"{params.min_confidence:.2f}", wanted, prediction.confidence, intent.version)
+    elif prediction.label != wanted or prediction.confidence < params.min_confidence:
+        ask = _ask_confirms(wanted, prediction, text, params)
+        if ask is None and prediction.label != wanted:
+            what = "not a request" if prediction.label == NOT_A_REQUEST else "a different request"
+            veto = (f"vetoed: the intent model reads {prediction.label} "
+                    f"({prediction.confidence:.2f}), {what}, not {wanted}",
+                    prediction.label, prediction.confidence, intent.version)
+        elif ask is None:
+            veto = (f"vetoed: the intent model's confidence in {wanted} is "
+                    f"{prediction.confidence:.2f}, below CLASSIFIER_MIN_CONFIDENCE "
+                    f"{params.min_confidence:.2f}", wanted, prediction.confidence, intent.version)
     if veto is None and not has_words(text):
         # nothing in it to answer: a model's lean on an empty mail is no evidence
         veto = ("vetoed: the mail has no words (no subject, no text)", NOT_A_REQUEST,
@@ -206,12 +209,10 @@ def _vetted(text: str, nominee: Decision, spam: Decision | None, p_spam: float |
                     CUE_CATEGORY[kind], prediction.confidence, intent.version)
     if veto is None:
         if nominee.rule != "model" and prediction is not None and intent is not None:
-            ask = _ask_confirms(wanted, prediction, text, params) \
-                if prediction.confidence < params.min_confidence else None
             confirms = f"the intent model confirms {wanted} ({prediction.confidence:.2f})" \
-                if ask is None else _ask_reason(wanted, prediction.confidence, ask, params)
+                if ask is None else _ask_reason(prediction, ask, params)
             return nominee.model_copy(update={
-                "confidence": prediction.confidence, "model_version": intent.version,
+                "confidence": prediction.of(wanted), "model_version": intent.version,
                 "reasons": [*nominee.reasons, confirms]})
         return nominee
     reason, category, confidence, version = veto
@@ -285,15 +286,18 @@ def _by_model(email: RawEmail, prediction: Prediction | None, model: TextModel |
                         confidence=1.0, reasons=["no rule fired and no model is loaded"])
     decision = Decision(**base, category=prediction.label, route=Route.REVIEW, rule="model",
                         confidence=prediction.confidence, model_version=model.version)
-    said = f"model says {prediction.label} with confidence {prediction.confidence:.2f}"
-    if prediction.confidence < params.min_confidence:
-        ask = _ask_confirms(prediction.label, prediction, text, params)
-        if ask is None:
+    label, said = prediction.label, (f"model says {prediction.label} with confidence "
+                                     f"{prediction.confidence:.2f}")
+    if label != SUBSCRIPTION or prediction.confidence < params.min_confidence:
+        ask = _ask_confirms(SUBSCRIPTION, prediction, text, params)
+        if ask is not None:
+            label, said = SUBSCRIPTION, _ask_reason(prediction, ask, params)
+            decision.category, decision.confidence = label, prediction.of(label)
+        elif prediction.confidence < params.min_confidence:
             decision.reasons = [f"{said}, below {params.min_confidence:.2f}: a person decides"]
             return decision
-        said = _ask_reason(prediction.label, prediction.confidence, ask, params)
-    action = rules.action_for(prediction.label)
-    decision.route = _never_ack(action.route) if prediction.label in NEVER_ANSWERED else action.route
+    action = rules.action_for(label)
+    decision.route = _never_ack(action.route) if label in NEVER_ANSWERED else action.route
     decision.template = action.template
     decision.reasons = [f"no rule fired; {said}"]
     return decision
@@ -301,19 +305,24 @@ def _by_model(email: RawEmail, prediction: Prediction | None, model: TextModel |
 
 def _ask_confirms(wanted: str, prediction: Prediction, text: str,
                   params: ClassifyParams) -> str | None:
-    """The words of an explicit ask to be put on a list that confirms a subscription the
-    intent model reads, short of ``CLASSIFIER_MIN_CONFIDENCE`` by ``CLASSIFIER_ASK_MARGIN`` at
-    most, or None. Only the confidence is made up for: the vetoes after it (the cues) apply."""
-    if wanted != SUBSCRIPTION or prediction.label != SUBSCRIPTION or params.ask_margin <= 0 \
-            or prediction.confidence < params.min_confidence - params.ask_margin:
+    """The words of an explicit ask to be put on a list that confirms a subscription whose
+    P(subscription), by the intent model, is short of ``CLASSIFIER_MIN_CONFIDENCE`` by
+    ``CLASSIFIER_ASK_MARGIN`` at most (whatever label it reads best), or None. Only the
+    model's doubt is made up for: the vetoes after it (the cues) still apply."""
+    if wanted != SUBSCRIPTION or params.ask_margin <= 0 \
+            or prediction.of(SUBSCRIPTION) < params.min_confidence - params.ask_margin:
         return None
     return asks_to_join(text)
 
 
-def _ask_reason(label: str, confidence: float, ask: str, params: ClassifyParams) -> str:
-    return (f"model says {label} with confidence {confidence:.2f}, below "
-            f"{params.min_confidence:.2f}, and the mail asks to be put on a list "
-            f"(\"{ask}\", processor/cues.py)")
+def _ask_reason(prediction: Prediction, ask: str, params: ClassifyParams) -> str:
+    if prediction.label == SUBSCRIPTION:
+        read = (f"model says {SUBSCRIPTION} with confidence {prediction.confidence:.2f}, below "
+                f"{params.min_confidence:.2f}")
+    else:
+        read = (f"model says {prediction.label} with confidence {prediction.confidence:.2f} "
+                f"({SUBSCRIPTION} {prediction.of(SUBSCRIPTION):.2f})")
+    return f"{read}, and the mail asks to be put on a list (\"{ask}\", processor/cues.py)"
 
 
 def _never_ack(route: Route) -> Route:

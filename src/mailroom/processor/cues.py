@@ -30,10 +30,11 @@ This is the only place these phrases live; a requester whose mail has one still 
 person's answer, so a cue costs some automatic replies and never a wrong one.
 
 The same asks, in a mail that names a list (``asks_to_join``), are the one thing here that
-speaks *for* a reply, and never alone: they confirm an intent model that already reads the
-mail as a request, up to ``CLASSIFIER_ASK_MARGIN`` below ``CLASSIFIER_MIN_CONFIDENCE`` ("Me di
-de baja sin querer. ¿Me volvéis a suscribir?": a leaving told before the ask pulls the model
-down). The cues are still read after it.
+speaks *for* a reply, and never alone: they make up for an intent model whose P(subscription)
+falls short of ``CLASSIFIER_MIN_CONFIDENCE`` by ``CLASSIFIER_ASK_MARGIN`` at most ("Me di de
+baja sin querer. ¿Me volvéis a suscribir?": a leaving told before the ask pulls the model
+towards a cancellation; "¿Me suscriben a Epífita?": a newsletter's name it never saw). The
+cues are still read after it.
 """
 
 from __future__ import annotations
@@ -213,9 +214,9 @@ _MODAL = r"(pueden|podeis|podrian|podriais|puedes|podes|podrias)"
 # "put me back on in April", "add me back after the summer": a pause told with its end, no
 # ask now
 _NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
-_ASK = re.compile(
-    r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)"
-    r"(\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
+_NOT_NEGATED = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)"
+_JOIN_ASKS = (
+    r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
     r"|\b(be|get)\s+(put|added)\s+back\b" + _NOT_LATER +
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
@@ -224,15 +225,15 @@ _ASK = re.compile(
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\bvolved(me|nos)?\s+a\s+" + _JOIN +
-    r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter"
-    r"|mandar|enviar)"
+    r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar"
+    r"|meter)"
     r"|\b(quiero|quisiera|queria|me\s+gustaria|(me|nos)\s+interesa)\s+volver\s+a\s+recibir"
     r"|\b(solicito|solicitamos|pido|pedimos)\s+((de\s+nuevo|nuevamente|otra\s+vez)\s+)?(el|mi|nuestra)\s+alta\b"
     r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|" + _MODAL + r"\s+volver)\s+a\s+" + _JOIN +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
-    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|mand|envi|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
+    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
     r"otra\s+vez|nuevamente)\b"
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
     r"|agregu(en|e)|inclu(id|ye|yan|ya)"
@@ -243,7 +244,14 @@ _ASK = re.compile(
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
     r"|\b(would|'d|i)\s+(also\s+)?(like|love|want)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
-    r"(suscribirme|apuntarme|suscribirnos|apuntarnos))")
+    r"(suscribirme|apuntarme|suscribirnos|apuntarnos)")
+# "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?": after a leaving, an ask to be put
+# back; alone, as often an ask to send one issue again ("el PDF no abre, ¿me lo mandan de
+# nuevo?"), so it confirms no request (``asks_to_join``)
+_RESEND_ASKS = (r"\b(vuelvan|volved|vuelve|volve)\s+a\s+(mandar|enviar)"
+                r"|\b(mand|envi)\w*\s+(\w+\s+){0,3}(de\s+nuevo|otra\s+vez|nuevamente)\b")
+_ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
+_JOIN_ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + ")")
 
 
 # what a list is called in a mail: an ask to be put on "it" confirms a request only if the
@@ -255,14 +263,14 @@ _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\
 def asks_to_join(text: str) -> str | None:
     """The words of an ask to be put on a list in ``text`` (a mail's ``model_text``), or None.
 
-    The asks are ``_ASK``'s (the same phrases that make an earlier cue a thing of the past),
-    counted only in a mail that names a list. This never vetoes and never answers alone:
-    ``classify`` lets it confirm an intent model that already leans to a request.
+    The asks are ``_ASK``'s but those to send something again (the same phrases that make an
+    earlier cue a thing of the past), counted only in a mail that names a list. This never
+    vetoes and never answers alone: ``classify`` lets it make up for an intent model's doubt.
     """
     folded = fold(text)
     if not _LIST.search(folded):
         return None
-    found = _ASK.search(folded)
+    found = _JOIN_ASK.search(folded)
     return " ".join(found.group(0).split()) if found else None
 
 

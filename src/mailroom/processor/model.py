@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +60,15 @@ class ModelError(Exception):
 class Prediction:
     label: str
     confidence: float
+    # P(label) of every label (``label``'s is ``confidence``); empty from a model that gives
+    # only its best label
+    scores: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+    def of(self, label: str) -> float:
+        """P(``label``): from ``scores``, else ``confidence`` for the best label and 0."""
+        if label in self.scores:
+            return self.scores[label]
+        return self.confidence if label == self.label else 0.0
 
 
 # the view of a mail a model reads: "text" (subject + own words) or "mail" (the same plus
@@ -234,9 +243,9 @@ class TextModel:
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         classes = self.classes
         result = []
-        for row in self.proba(texts):
-            best = int(row.argmax())
-            result.append(Prediction(classes[best], float(row[best])))
+        for row in self.proba(texts).tolist():
+            best = max(range(len(row)), key=row.__getitem__)
+            result.append(Prediction(classes[best], row[best], dict(zip(classes, row, strict=True))))
         return result
 
     def probability(self, texts: Sequence[str], label: str) -> list[float]:
