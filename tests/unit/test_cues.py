@@ -170,11 +170,20 @@ ASKS_TO_JOIN = [
     ("Can you subscribe me again?", "subscribe me again"),
     ("Quiero volver a suscribirme. ¿Se puede?", "volver a suscribirme"),
     ("Por favor, apuntadme al boletín.", "apuntadme"),
+    ("Reitero mi pedido: deseo recibir el boletín en esta casilla.", "deseo recibir"),
+    ("I write to request a subscription to Light Leaks.", "request a subscription"),
+    ("I write to request that my address be subscribed to your newsletter.",
+     "request that my address be subscribed"),
+    ("Mi esposo y yo queremos subscrivirnos al newsletter.", "queremos subscrivirnos"),
+    ("Por este medio solicita la suscripción de su buzón a su boletín.", "solicita la suscripcion"),
+    ("No need to post the glove. And I wanted to subscribe to the newsletter.",
+     "i wanted to subscribe"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
     "Sign me up for the beginner course on 7 March please.",
     "Please don't add me back to the newsletter.",  # negated
+    "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
     # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)

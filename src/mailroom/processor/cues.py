@@ -242,9 +242,17 @@ _JOIN_ASKS = (
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive)\b"
+    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive"
+    r"|recieve)\b"
+    r"|\brequest\s+(a\s+)?subscription\b"
+    r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
+    r"(subscribed|added)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
-    r"(suscribirme|apuntarme|suscribirnos|apuntarnos)")
+    r"(su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos)"
+    r"|\b(quiero|quisiera|queria|queremos|deseo|deseamos|desearia|me\s+gustaria|nos\s+gustaria"
+    r"|me\s+encantaria)\s+recibir\b"
+    r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
+    r"|alta)\b")
 # "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?": after a leaving, an ask to be put
 # back; alone, as often an ask to send one issue again ("el PDF no abre, ¿me lo mandan de
 # nuevo?"), so it confirms no request (``asks_to_join``)
