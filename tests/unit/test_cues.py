@@ -178,6 +178,9 @@ ASKS_TO_JOIN = [
     ("Por este medio solicita la suscripción de su buzón a su boletín.", "solicita la suscripcion"),
     ("No need to post the glove. And I wanted to subscribe to the newsletter.",
      "i wanted to subscribe"),
+    ("Apunten este correo para el boletín de los vigías.", "apunten este correo"),
+    ("Sí, lo del sábado bien. Y métanme en la lista, que nunca me llega.", "metanme"),
+    ("Les ruego incluirme en la lista de destinatarios del boletín.", "incluirme en la"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
