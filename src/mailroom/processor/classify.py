@@ -19,8 +19,7 @@ The order is the policy (docs/classification.md, "When mailroom answers"):
    model's P(subscription) is at most ``CLASSIFIER_ASK_MARGIN`` below that threshold (the
    same ask nominates a mail in 3. that the model reads otherwise); a cancellation or
    negation cue in the mail's own words (``cues.py``: "darme de baja", "stop sending", "I
-   never subscribed"). A vetoed mail goes
-   to ``human_review`` with the reason;
+   never subscribed"). A vetoed mail goes to ``human_review`` with the reason;
 5. a spam verdict on a mail nothing nominated takes the spam category's route (archive);
 6. an acknowledgement whose reply address is in doubt (``reply_target``), or of a mail the
    collector read only in part, goes to review;

@@ -204,8 +204,9 @@ _UNDONE = re.compile(
 # ("I cancelled my magazine subscription, but can you sign me up?", "ya estoy suscrito al
 # boletín, pero quería suscribirme también a los avisos"), so it is blanked too; one after it
 # still counts ("¡me volvéis a apuntar sin permiso! Sacadme"), and a negation just before
-# ("don't add me back", "no quiero suscribirme") makes it no such ask. Read only in a mail
-# that has a cue.
+# ("don't add me back", "no quiero suscribirme") makes it no such ask. The cues read it only
+# in a mail that has a cue; ``asks_to_join`` (all but the asks to send again) only in a mail
+# whose request the intent model doubts.
 # the verbs of "put me on the list" after "a" / a modal ("volvedme a meter", "¿me pueden
 # apuntar?"), and the modals themselves: one list for every ask that uses them
 _JOIN_VERBS = r"(meter|apuntar|anadir|suscribir|incluir|agregar|poner)"
