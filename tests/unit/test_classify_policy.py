@@ -280,7 +280,7 @@ def test_a_mail_without_words_is_never_acknowledged_whatever_the_model_leans() -
 
 
 class Leans(text_model.TextModel):
-    """A real model that reads every mail as ``LEANING``: a request, below the threshold."""
+    """A real model that reads every mail as ``leaning``: a request, below the threshold."""
 
     leaning = text_model.Prediction("subscription", 0.55)
 
@@ -320,6 +320,18 @@ def test_without_an_ask_or_a_list_the_leaning_model_is_not_enough(
         decision = classify(mail(subject, text), load_rules(None), Models(leans), PARAMS)
         assert (decision.route, decision.category) == (Route.REVIEW, "subscription"), text
         assert "below" in decision.reasons[-1] and "asks" not in decision.reasons[-1]
+
+
+def test_predict_keeps_every_labels_probability(intent: text_model.TextModel) -> None:
+    """What the ask is weighed against: P(subscription) even when another label reads best."""
+    texts = [SUBSCRIBE, CANCEL, OTHER]
+    for text, prediction in zip(texts, intent.predict(texts), strict=True):
+        assert set(prediction.scores) == set(intent.classes)
+        assert abs(sum(prediction.scores.values()) - 1) < 1e-9
+        assert prediction.of(prediction.label) == prediction.confidence == max(prediction.scores.values())
+        assert prediction.of("subscription") == pytest.approx(
+            intent.probability([text], "subscription")[0])
+    assert text_model.Prediction("other", 0.7).of("subscription") == 0.0  # no scores: unknown
 
 
 def leaning(intent: text_model.TextModel, label: str, **scores: float) -> Leans:
