@@ -181,6 +181,14 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must start with sqlite:// or postgresql://")
         return self
 
+    @model_validator(mode="after")
+    def _check_ask_margin(self) -> Settings:
+        # at or past the threshold itself the ask would answer with no evidence from the model
+        if 0 < self.classifier_ask_margin >= self.classifier_min_confidence:
+            raise ValueError("CLASSIFIER_ASK_MARGIN must be below CLASSIFIER_MIN_CONFIDENCE "
+                             "(an ask only makes up for a model in doubt; 0 turns it off)")
+        return self
+
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Build settings or raise ``ConfigError`` with one line naming the bad setting."""

@@ -45,6 +45,17 @@ def test_a_model_level_error_reads_as_one_line_without_pydantic_prefix() -> None
         settings(database_url="mysql://x")
 
 
+def test_the_ask_margin_must_leave_the_model_some_evidence_to_give() -> None:
+    with pytest.raises(ConfigError, match=r"^CLASSIFIER_ASK_MARGIN must be below CLASSIFIER_MIN_"):
+        settings(classifier_ask_margin=0.6)
+    with pytest.raises(ConfigError, match=r"^CLASSIFIER_ASK_MARGIN must be below"):
+        settings(classifier_min_confidence=0.2, classifier_ask_margin=0.3)
+    assert settings(classifier_ask_margin=0.59).classifier_ask_margin == 0.59
+    with pytest.raises(ConfigError, match=r"^CLASSIFIER_ASK_MARGIN must be below"):
+        settings(classifier_min_confidence=0.0)  # the default margin, 0.3, would answer alone
+    assert settings(classifier_min_confidence=0.0, classifier_ask_margin=0.0).classifier_ask_margin == 0
+
+
 def test_default_language_is_normalised_and_a_non_code_refused() -> None:
     assert settings(default_language="ES_es").default_language == "es-es"
     with pytest.raises(ConfigError, match="DEFAULT_LANGUAGE: must be a language code"):
