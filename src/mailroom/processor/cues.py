@@ -215,6 +215,10 @@ _MODAL = r"(pueden|podeis|podrian|podriais|puedes|podes|podrias)"
 # "put me back on in April", "add me back after the summer": a pause told with its end, no
 # ask now
 _NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
+# "volved a", "vuelvan a", ... and "de nuevo", "otra vez", ...: the two halves of a Spanish
+# "again", each kept once for the asks to be put back and to send again
+_BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
+_AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
 _NOT_NEGATED = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)"
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
@@ -226,16 +230,14 @@ _JOIN_ASKS = (
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\bvolved(me|nos)?\s+a\s+" + _JOIN +
-    r"|\b(vuelvan|volved|vuelve|volve)\s+a\s+(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar"
-    r"|meter)"
+    r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter)"
     r"|\b(quiero|quisiera|queria|me\s+gustaria|(me|nos)\s+interesa)\s+volver\s+a\s+recibir"
-    r"|\b(solicito|solicitamos|pido|pedimos)\s+((de\s+nuevo|nuevamente|otra\s+vez)\s+)?(el|mi|nuestra)\s+alta\b"
+    r"|\b(solicito|solicitamos|pido|pedimos)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
     r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|" + _MODAL + r"\s+volver)\s+a\s+" + _JOIN +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
-    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}(de\s+nuevo|"
-    r"otra\s+vez|nuevamente)\b"
+    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
     r"|agregu(en|e)|inclu(id|ye|yan|ya)|met(ed|an|a|e)"
     r"|pon(ed|gan|ga)?)(me|nos)\b"
@@ -260,8 +262,7 @@ _JOIN_ASKS = (
 # "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?": after a leaving, an ask to be put
 # back; alone, as often an ask to send one issue again ("el PDF no abre, ¿me lo mandan de
 # nuevo?"), so it confirms no request (``asks_to_join``)
-_RESEND_ASKS = (r"\b(vuelvan|volved|vuelve|volve)\s+a\s+(mandar|enviar)"
-                r"|\b(mand|envi)\w*\s+(\w+\s+){0,3}(de\s+nuevo|otra\s+vez|nuevamente)\b")
+_RESEND_ASKS = _BACK_TO + r"(mandar|enviar)|\b(mand|envi)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
 _ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
 _JOIN_ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + ")")
 
