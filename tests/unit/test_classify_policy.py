@@ -335,7 +335,8 @@ def test_predict_keeps_every_labels_probability(intent: text_model.TextModel) ->
 
 
 def leaning(intent: text_model.TextModel, label: str, **scores: float) -> Leans:
-    """A model that reads every mail as ``label``, with these P(label) of every label."""
+    """A model that reads every mail as ``label``, with these P(label) (those not given are
+    unknown to the decision, as from a model that gives only its best label)."""
     best = text_model.Prediction(label, scores[label], scores)
     return type("Leaning", (Leans,), {"leaning": best})(**init_fields(intent))
 
@@ -376,8 +377,7 @@ def test_an_ask_does_not_overrule_a_cue_or_a_model_without_doubt(
     assert (decision.route, decision.category) == (Route.REVIEW, "unsubscription")
     assert "cancellation cue" in decision.reasons[-1]
     # a model that gives only its best label says nothing of P(subscription): taken as 0
-    other = type("LeansOther", (Leans,), {"leaning": text_model.Prediction("other", 0.55)})(
-        **init_fields(intent))
+    other = leaning(intent, "other", other=0.55)
     decision = classify(mail("Hola", "Por favor, apuntadme al boletín."), load_rules(None),
                         Models(other), PARAMS)
     assert (decision.route, decision.category) == (Route.REVIEW, "other")
