@@ -181,11 +181,16 @@ ASKS_TO_JOIN = [
     ("Apunten este correo para el boletín de los vigías.", "apunten este correo"),
     ("Sí, lo del sábado bien. Y métanme en la lista, que nunca me llega.", "metanme"),
     ("Les ruego incluirme en la lista de destinatarios del boletín.", "incluirme en la"),
+    # the subjunctive after "que" ("les pido que me vuelvan a poner"), not only "volvedme a"
+    ("Me borré del boletín por error; les pido que me vuelvan a poner en la lista.",
+     "me vuelvan a poner"),
+    ("Si puedes, que me vuelvas a apuntar al boletín.", "me vuelvas a apuntar"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
     "Sign me up for the beginner course on 7 March please.",
     "Please don't add me back to the newsletter.",  # negated
+    "Pido que no me vuelvan a poner en la lista del boletín.",
     "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone

@@ -234,7 +234,8 @@ _JOIN_ASKS = (
     r"|\b(quiero|quisiera|queria|me\s+gustaria|(me|nos)\s+interesa)\s+volver\s+a\s+recibir"
     r"|\b(solicito|solicitamos|pido|pedimos)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
     r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
-    r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|" + _MODAL + r"\s+volver)\s+a\s+" + _JOIN +
+    r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|vuelvan|vuelvas|volvais|" + _MODAL
+    + r"\s+volver)\s+a\s+" + _JOIN +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
     r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
