@@ -1,6 +1,6 @@
-"""The hand-written intent test sets (tests/data/independent/ to independent39/, now trained
-on, and tests/data/independent40/ to independent43/, evaluated once and not trained on yet) and
-the hand-written training mail (scripts/intent_data/) keep their promised shape and size.
+"""The hand-written intent test sets (tests/data/independent/ to independent51/, now trained
+on, and the newer ones, evaluated once and not trained on yet) and the hand-written training
+mail (scripts/intent_data/) keep their promised shape and size.
 
 These tests check the file, not any model: that every line is a well-formed mail, that the
 slice tags agree with the text they describe, and that the counts issue 15 asks for are there.
