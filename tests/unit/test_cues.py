@@ -185,12 +185,18 @@ ASKS_TO_JOIN = [
     ("Me borré del boletín por error; les pido que me vuelvan a poner en la lista.",
      "me vuelvan a poner"),
     ("Si puedes, que me vuelvas a apuntar al boletín.", "me vuelvas a apuntar"),
+    ("My wife unsubbed us both. I'd like to be back on your list, please.",
+     "be back on your list"),
+    ("Can I get back on the tournament mailing list?", "get back on the tournament mailing list"),
+    ("¡Me suscribo a todo lo que tengáis, boletín incluido!", "me suscribo"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
     "Sign me up for the beginner course on 7 March please.",
     "Please don't add me back to the newsletter.",  # negated
     "Pido que no me vuelvan a poner en la lista del boletín.",
+    "I'd like to be back on your list in spring.",  # later, not now
+    "No me suscribo a ningún boletín más.",
     "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
