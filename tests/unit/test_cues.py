@@ -24,6 +24,8 @@ CANCELLATIONS = [
     "Quiero darme de baja del boletín.", "desuscribime porfa", "Cancelar mi suscripción, gracias.",
     "Por favor, sacadme de la lista de correo.", "¿Me pueden borrar? Me apunté por error.",
     "Dejen de enviarme promociones.", "No quiero recibir más correos.",
+    "Que ya no me lleguen más correos, por favor.", "Me apuntaron por error. Denme de baja.",
+    "I was added by mistake and the unsubscribe link does not work: remove me.",
     "Ejerzo mi derecho de oposición.", "Please unsubscribe me.", "Remove me from your list.",
     "Please cease sending marketing emails to this address.", "STOP", "Opt me out.",
     "get me off the list plz", "Please pause my subscription.", "I no longer wish to receive it.",
@@ -144,6 +146,10 @@ REQUESTS = [
     "Me di de baja cuando cerré la casa rural. Ahora me interesa volver a recibir las novedades.",
     "Me acordé de que nunca me suscribí al boletín. ¿Me pueden meter? Este es mi correo nuevo.",
     "Me di de baja hace un año por la mudanza. ¿Pueden ponerme en la lista?",
+    # the mistake told before the link it hit; "ya no me llega" is a complaint, not an ask
+    "¿Me pueden volver a poner en la lista? Le di sin querer al enlace de abajo del todo, el de "
+    "darse de baja, y ya no me llega nada.",
+    "I accidentally hit the unsubscribe button. Can you add me back?",
 ]
 
 

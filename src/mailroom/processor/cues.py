@@ -73,7 +73,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"\bno\s+(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
      r"que\s+me)"
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
-     r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleg)"
+     r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b)"
      r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
      r"|\bno\s+(me|nos)\s+(sigan|sigais|sigas|siga)\s+(mandando|enviando|escribiendo|remitiendo)"
      r"|\b(ya\s+)?no\s+hace\s+falta\s+que\s+(me|nos|le)\s+(\w+\s+)?(mand|envi|sig)"
@@ -196,7 +196,10 @@ _UNDONE = re.compile(
     r"di\s+de\s+baja|dio\s+de\s+baja|he\s+dado\s+de\s+baja|desuscribi|desuscribio|"
     r"dessuscribi|desinscribi)\b[^.!?\n]{0,60}?"
     r"\b(by\s+(mistake|accident)|accidentally|in\s+error|sin\s+querer|por\s+(error|equivocacion))"
-    r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)")
+    r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)"
+    # the mistake told first, then the link it hit ("le di sin querer al enlace de darse de baja")
+    r"|\b(sin\s+querer|por\s+(error|equivocacion)|accidentally|by\s+(mistake|accident))\b[^.!?\n]{0,40}?"
+    r"\b(enlace|link|boton|button)\b[^.!?\n]{0,40}?\b(baja|unsubscribe)\b")
 # asking to be put on a list, back or for the first time ("resubscribe me", "add me back",
 # "¿me volvéis a meter?", "vuelvan a ponerme en la lista", "can you sign me up?",
 # "suscribidme", "¿me añadís?", "quería suscribirme también"): a leaving or a "not a
