@@ -203,6 +203,7 @@ NO_ASK_TO_JOIN = [
     "Pido que no me vuelvan a poner en la lista del boletín.",
     "I'd like to be back on your list in spring.",  # later, not now
     "No me suscribo a ningún boletín más.",
+    "Sobre el boletín de marzo: la fecha está mal. Me suscribo de usted atentamente.",
     "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone

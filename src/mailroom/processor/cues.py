@@ -239,7 +239,9 @@ _JOIN_ASKS = (
     r"|\b(quiero|quisiera|queria|me\s+gustaria|(me|nos)\s+interesa)\s+volver\s+a\s+recibir"
     r"|\b(solicito|solicitamos|pido|pedimos)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
     r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
-    r"|\b(me\s+suscribo|nos\s+suscribimos)\b"
+    # not the old letter closing "me suscribo (de usted) atentamente"
+    r"|\b(me\s+suscribo|nos\s+suscribimos)\b(?!\s+(de\s+(usted|ustedes|vd|vds)\b|(muy\s+)?atentamente"
+    r"|cordialmente))"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|vuelvan|vuelvas|volvais|" + _MODAL
     + r"\s+volver)\s+a\s+" + _JOIN +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
