@@ -193,6 +193,15 @@ def assert_books(books: Books, *, expected_rows: int | None, wanted_replies: Ite
     assert not found, "books do not balance:\n  " + "\n  ".join(found) + "\n" + books.summary()
 
 
+def slow_relay(sink: SmtpSink, seconds: float = 0.01) -> None:
+    """Make the sink take ``seconds`` per message (all its connections share one thread, so
+    about 100 messages/s), as a real relay is slower than the local one: the responder,
+    once its group has joined, sends faster than a poll can catch it "mid-stream"."""
+    def pause(_envelope: object) -> None:
+        time.sleep(seconds)
+    sink.behaviour.on_data = pause
+
+
 def poll(condition: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
     """Wait (blocking) until ``condition()`` holds; False on timeout."""
     deadline = time.monotonic() + timeout

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from books import SCENARIO_MAILS, all_settled, assert_books, poll, wait_for_books
+from books import SCENARIO_MAILS, all_settled, assert_books, poll, slow_relay, wait_for_books
 from fault_procs import RestartableBroker, ServiceProcs, dovecot_env
 
 from mailgen import make_batch
@@ -28,6 +28,7 @@ def test_an_empty_broker_restarted_mid_stream_loses_no_mail_and_answers_none_twi
     """Recovery comes from the store (reconciler) and the IMAP checkpoint, not from Kafka."""
     mails = make_batch(SCENARIO_MAILS)
     dovecot.preload(USER, [m.raw for m in mails])
+    slow_relay(smtp_sink)
     env = dovecot_env(dovecot, smtp_sink, restartable_broker.bootstrap_servers, pg_url,
                       tmp_path / "data", MAX_EMAILS_PER_BATCH="25")
     db = store_of(pg_url)  # schema first, as a deployment's migration step

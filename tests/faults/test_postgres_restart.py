@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from books import SCENARIO_MAILS, all_settled, assert_books, wait_for_books
+from books import SCENARIO_MAILS, all_settled, assert_books, slow_relay, wait_for_books
 
 from mailgen import make_batch
 from mailroom.store import Database
@@ -40,6 +40,7 @@ async def run_through_store_fault(dovecot: Dovecot, smtp_sink: SmtpSink, pg_url:
                                   fault: Callable[[], object]) -> None:
     mails = make_batch(SCENARIO_MAILS)
     dovecot.preload(USER, [m.raw for m in mails])
+    slow_relay(smtp_sink)
     # a short SMTP timeout keeps the responder's claim lease (timeout x 4 + 21 s) inside the
     # scenario, so a reply whose "sent" mark was lost shows its real end: resent or not
     settings = make_settings(dovecot=dovecot, smtp=smtp_sink, database_url=pg_url,
