@@ -195,6 +195,9 @@ ASKS_TO_JOIN = [
      "be back on your list"),
     ("Can I get back on the tournament mailing list?", "get back on the tournament mailing list"),
     ("¡Me suscribo a todo lo que tengáis, boletín incluido!", "me suscribo"),
+    # "emails" names the list as well as "newsletter" does
+    ("I clicked the wrong button in one of your emails. Can you put me back on?", "put me back"),
+    ("I'd like to start getting your weekly dance emails.", "'d like to start getting"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named

@@ -258,7 +258,7 @@ _JOIN_ASKS = (
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
     r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive"
-    r"|recieve)\b"
+    r"|recieve|start\s+(getting|receiving))\b"
     r"|\brequest\s+(a\s+)?subscription\b"
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
     r"(subscribed|added)\b"
@@ -279,7 +279,7 @@ _JOIN_ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + ")")
 # what a list is called in a mail: an ask to be put on "it" confirms a request only if the
 # mail names one ("apuntadme al taller", "sign me up for the course" name none)
 _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\b|mailing|bulletin"
-                   r"|\balerts\b|\bavisos\b|e-?news|\bupdates\b")
+                   r"|\balerts\b|\bavisos\b|e-?news|\bupdates\b|\be-?mails\b")
 
 
 def asks_to_join(text: str) -> str | None:
