@@ -26,6 +26,7 @@ CANCELLATIONS = [
     "Dejen de enviarme promociones.", "No quiero recibir más correos.",
     "Que ya no me lleguen más correos, por favor.", "Me apuntaron por error. Denme de baja.",
     "I was added by mistake and the unsubscribe link does not work: remove me.",
+    "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
     "Ejerzo mi derecho de oposición.", "Please unsubscribe me.", "Remove me from your list.",
     "Please cease sending marketing emails to this address.", "STOP", "Opt me out.",
     "get me off the list plz", "Please pause my subscription.", "I no longer wish to receive it.",
@@ -198,6 +199,16 @@ ASKS_TO_JOIN = [
     # "emails" names the list as well as "newsletter" does
     ("I clicked the wrong button in one of your emails. Can you put me back on?", "put me back"),
     ("I'd like to start getting your weekly dance emails.", "'d like to start getting"),
+    ("I'm not ready to commit yet but would love to be on your email list.",
+     "to be on your email list"),
+    ("Ey up. Any chance of getting on your emails?", "getting on your emails"),
+    ("Hi, subscribing to your newsletter so I stop missing the social nights.", "subscribing to your"),
+    ("I wish to subscribe to your email newsletter.", "i wish to subscribe"),
+    ("I was removed from your list when my work email bounced. Could you subscribe this one instead?",
+     "subscribe this one"),
+    ("Les escribo para solicitar el alta de mi suscripción al boletín.", "solicitar el alta"),
+    # "correos" and "mails" name the list as "emails" does
+    ("Me borré de vuestros correos. ¿Me volvéis a meter?", "me volveis a meter"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
@@ -206,6 +217,10 @@ NO_ASK_TO_JOIN = [
     "Pido que no me vuelvan a poner en la lista del boletín.",
     "I'd like to be back on your list in spring.",  # later, not now
     "No me suscribo a ningún boletín más.",
+    "Is there a fee for subscribing to the newsletter?", "I was subscribing to the newsletter for years.",
+    # a pause with its end told before the ask
+    "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
+    "Please stop the emails for now, then add me back.",
     "Sobre el boletín de marzo: la fecha está mal. Me suscribo de usted atentamente.",
     "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now

@@ -222,7 +222,10 @@ _NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
 _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
-_NOT_NEGATED = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)"
+# ... and not put off to later ("luego ya me volvéis a meter", "then add me back": a pause with
+# its end told before the ask)
+_NOT_NEGATED = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
+    r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)"
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
@@ -232,12 +235,18 @@ _JOIN_ASKS = (
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b" + _NOT_LATER +
     r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
-    r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail)\b"
+    r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail|one)\b"
+    # "would love to be on your email list", "any chance of getting on your emails?"
+    r"|\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails"
+    r"|mail-?outs|updates|alerts)\b" + _NOT_LATER +
+    # "subscribing to your newsletter so I stop missing...", not "a fee for subscribing to it"
+    r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwhen\s)(?<!\bwithout\s)(?<!\bby\s)"
+    r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\bvolved(me|nos)?\s+a\s+" + _JOIN +
     r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter)"
     r"|\b(quiero|quisiera|queria|me\s+gustaria|(me|nos)\s+interesa)\s+volver\s+a\s+recibir"
-    r"|\b(solicito|solicitamos|pido|pedimos)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
+    r"|\b(solicito|solicitamos|solicitar|pido|pedimos|pedir)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
     r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
     # not the old letter closing "me suscribo (de usted) atentamente"
     r"|\b(me\s+suscribo|nos\s+suscribimos)\b(?!\s+(de\s+(usted|ustedes|vd|vds)\b|(muy\s+)?atentamente"
@@ -257,7 +266,7 @@ _JOIN_ASKS = (
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive"
+    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
     r"|\brequest\s+(a\s+)?subscription\b"
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
@@ -279,7 +288,7 @@ _JOIN_ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + ")")
 # what a list is called in a mail: an ask to be put on "it" confirms a request only if the
 # mail names one ("apuntadme al taller", "sign me up for the course" name none)
 _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\b|mailing|bulletin"
-                   r"|\balerts\b|\bavisos\b|e-?news|\bupdates\b|\be-?mails\b")
+                   r"|\balerts\b|\bavisos\b|e-?news|\bupdates\b|\be-?mails\b|\bmails\b|\bcorreos\b")
 
 
 def asks_to_join(text: str) -> str | None:
