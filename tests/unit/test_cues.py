@@ -27,6 +27,7 @@ CANCELLATIONS = [
     "Que ya no me lleguen más correos, por favor.", "Me apuntaron por error. Denme de baja.",
     "I was added by mistake and the unsubscribe link does not work: remove me.",
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
+    "Please do not send me the offers for a year; I shall contact you when I wish to receive them.",
     "Ejerzo mi derecho de oposición.", "Please unsubscribe me.", "Remove me from your list.",
     "Please cease sending marketing emails to this address.", "STOP", "Opt me out.",
     "get me off the list plz", "Please pause my subscription.", "I no longer wish to receive it.",
@@ -221,6 +222,7 @@ NO_ASK_TO_JOIN = [
     # a pause with its end told before the ask
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
     "Please stop the emails for now, then add me back.",
+    "I'll write again when I wish to receive the newsletter.", "Si quiero suscribirme, ¿qué hago?",
     "Sobre el boletín de marzo: la fecha está mal. Me suscribo de usted atentamente.",
     "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now

@@ -222,10 +222,11 @@ _NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
 _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
-# ... and not put off to later ("luego ya me volvéis a meter", "then add me back": a pause with
-# its end told before the ask)
+# ... and not put off to later or to a condition ("luego ya me volvéis a meter", "then add me
+# back", "I shall contact you when I wish to receive them", "si quiero suscribirme, ¿qué hago?")
 _NOT_NEGATED = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
-    r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)"
+    r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)" \
+    r"(?<!\bwhen\s)(?<!\bif\s)(?<!\bonce\s)(?<!\bcuando\s)(?<!\bsi\s)"
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
