@@ -28,6 +28,8 @@ CANCELLATIONS = [
     "I was added by mistake and the unsubscribe link does not work: remove me.",
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
     "Please do not send me the offers for a year; I shall contact you when I wish to receive them.",
+    "Por ahora no quiero recibir más boletines. Ya os escribiré cuando la entregue para que me volváis "
+    "a meter.",
     "Ejerzo mi derecho de oposición.", "Please unsubscribe me.", "Remove me from your list.",
     "Please cease sending marketing emails to this address.", "STOP", "Opt me out.",
     "get me off the list plz", "Please pause my subscription.", "I no longer wish to receive it.",

@@ -222,11 +222,13 @@ _NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
 _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
-# ... and not put off to later or to a condition ("luego ya me volvéis a meter", "then add me
-# back", "I shall contact you when I wish to receive them", "si quiero suscribirme, ¿qué hago?")
+# ... and not put off to later, to a condition or to a purpose ("luego ya me volvéis a meter",
+# "then add me back", "I shall contact you when I wish to receive them", "si quiero suscribirme,
+# ¿qué hago?", "ya os escribiré cuando la entregue para que me volváis a meter")
 _NOT_NEGATED = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
     r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)" \
-    r"(?<!\bwhen\s)(?<!\bif\s)(?<!\bonce\s)(?<!\bcuando\s)(?<!\bsi\s)"
+    r"(?<!\bwhen\s)(?<!\bif\s)(?<!\bonce\s)(?<!\bcuando\s)(?<!\bsi\s)" \
+    r"(?<!\bpara\sque\s)(?<!\bhasta\sque\s)(?<!\bso\sthat\s)(?<!\buntil\s)(?<!\bso\syou\scan\s)"
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
