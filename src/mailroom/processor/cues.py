@@ -222,10 +222,11 @@ _NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
 _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
-# ... and not put off to later, to a condition or to a purpose ("luego ya me volvéis a meter",
-# "then add me back", "I shall contact you when I wish to receive them", "si quiero suscribirme,
-# ¿qué hago?", "ya os escribiré cuando la entregue para que me volváis a meter")
-_NOT_NEGATED = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
+# an ask counts only when the words just before it neither negate it ("don't add me back",
+# "no me suscribáis") nor put it off to later, to a condition or to a purpose ("luego ya me
+# volvéis a meter", "then add me back", "I shall contact you when I wish to receive them", "si
+# quiero suscribirme, ¿qué hago?", "ya os escribiré cuando la entregue para que me volváis a meter")
+_ASKED_NOW = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
     r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)" \
     r"(?<!\bwhen\s)(?<!\bif\s)(?<!\bonce\s)(?<!\bcuando\s)(?<!\bsi\s)" \
     r"(?<!\bpara\sque\s)(?<!\bhasta\sque\s)(?<!\bso\sthat\s)(?<!\buntil\s)(?<!\bso\syou\scan\s)"
@@ -243,7 +244,7 @@ _JOIN_ASKS = (
     r"|\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails"
     r"|mail-?outs|updates|alerts)\b" + _NOT_LATER +
     # "subscribing to your newsletter so I stop missing...", not "a fee for subscribing to it"
-    r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwhen\s)(?<!\bwithout\s)(?<!\bby\s)"
+    r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwithout\s)(?<!\bby\s)"
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\bvolved(me|nos)?\s+a\s+" + _JOIN +
@@ -284,8 +285,8 @@ _JOIN_ASKS = (
 # back; alone, as often an ask to send one issue again ("el PDF no abre, ¿me lo mandan de
 # nuevo?"), so it confirms no request (``asks_to_join``)
 _RESEND_ASKS = _BACK_TO + r"(mandar|enviar)|\b(mand|envi)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
-_ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
-_JOIN_ASK = re.compile(_NOT_NEGATED + "(" + _JOIN_ASKS + ")")
+_ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
+_JOIN_ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + ")")
 
 
 # what a list is called in a mail: an ask to be put on "it" confirms a request only if the
