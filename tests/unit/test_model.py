@@ -225,7 +225,9 @@ def test_split_keeps_a_group_on_one_side() -> None:
 
 
 def test_shipped_starter_model_is_small_and_knows_es_and_en_intents() -> None:
-    assert STARTER_MODEL.stat().st_size < 4_500_000  # two readers (3.7-3.9 MB since the ninth rebuild)
+    # two readers: 3.7-3.9 MB from the ninth rebuild, 4.3-4.6 MB since the twenty-fourth (more
+    # hand-written mail, more n-grams kept); a wheel that grows past 5 MB is a change to look at
+    assert STARTER_MODEL.stat().st_size < 5_000_000
     model = load_intent_model(None)
     assert set(model.labels) == {"subscription", "unsubscription", "other"}
     assert model.segmented and model.view == "text"
