@@ -28,6 +28,7 @@ CANCELLATIONS = [
     "I was added by mistake and the unsubscribe link does not work: remove me.",
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
     "Please do not send me the offers for a year; I shall contact you when I wish to receive them.",
+    "Could you hold off on emailing me until after Easter? I'm doing a screen fast for Lent.",
     "Por ahora no quiero recibir más boletines. Ya os escribiré cuando la entregue para que me volváis "
     "a meter.",
     "Ejerzo mi derecho de oposición.", "Please unsubscribe me.", "Remove me from your list.",
@@ -225,6 +226,9 @@ NO_ASK_TO_JOIN = [
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
     "Please stop the emails for now, then add me back.",
     "I'll write again when I wish to receive the newsletter.", "Si quiero suscribirme, ¿qué hago?",
+    # a pause with its end: the time follows the ask
+    "Could you hold off on emailing me until after Easter? Put me back on the Monday after Easter.",
+    "Put me back on the list after the summer, the newsletter is too much now.",
     "Sobre el boletín de marzo: la fecha está mal. Me suscribo de usted atentamente.",
     "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now

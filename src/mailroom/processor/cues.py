@@ -108,7 +108,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("cease", "discontinu"), r"\b(cease|discontinue)\s+(the|my|this|these|those|them|it)\b"),
     (("to stop",), r"\b(like|want|wish|need)\s+(them|those|these|it|this|that)\s+to\s+stop\b"),
     (("hold",), r"\bhold\s+(off\s+(on\s+|with\s+)?)?(the|my|our|all|any)\s+([\w'-]+\s+){0,3}"
-                r"(e-?mails|alerts|notices|mailings|newsletters?|bulletins?)\b"),
+                r"(e-?mails|alerts|notices|mailings|newsletters?|bulletins?)\b"
+                r"|\bhold\s+off\s+(on\s+|with\s+)?(e-?mailing|sending|mailing|writing\s+to)\s+(me|us)\b"),
     (("go from", "no need", "struck", "strike"),
      r"\blet\s+(me|us)\s+go\s+from\b|\bno\s+need\s+to\s+(keep\s+)?(send|e-?mail|mail)"
      r"|\b(be\s+)?struck\s+(off|from)\b|\bstrike\s+(me|us|my|our)\s+(\w+\s+)?(off|from)\b"),
@@ -215,9 +216,9 @@ _UNDONE = re.compile(
 _JOIN_VERBS = r"(meter|apuntar|anadir|suscribir|incluir|agregar|poner)"
 _JOIN = r"(" + _JOIN_VERBS + r"|dar\s+de\s+alta)"
 _MODAL = r"(pueden|podeis|podrian|podriais|puedes|podes|podrias)"
-# "put me back on in April", "add me back after the summer": a pause told with its end, no
-# ask now
-_NOT_LATER = r"(?!\s+(on\s+)?(in|from|after|next|once|when|come)\b)"
+# "put me back on in April", "add me back after the summer", "put me back on the Monday after
+# Easter": a pause told with its end, no ask now
+_NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(in|from|after|next|once|when|come|until|till)\b)"
 # "volved a", "vuelvan a", ... and "de nuevo", "otra vez", ...: the two halves of a Spanish
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
