@@ -29,6 +29,7 @@ CANCELLATIONS = [
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
     "Please do not send me the offers for a year; I shall contact you when I wish to receive them.",
     "Could you hold off on emailing me until after Easter? I'm doing a screen fast for Lent.",
+    "We already get your news in the WhatsApp group, so the emails are double. You can drop this address.",
     "Por ahora no quiero recibir más boletines. Ya os escribiré cuando la entregue para que me volváis "
     "a meter.",
     "Ejerzo mi derecho de oposición.", "Please unsubscribe me.", "Remove me from your list.",

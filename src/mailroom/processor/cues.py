@@ -106,6 +106,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"bulletins?)\b"),
     # each with its own words, so the long table above is not read for them
     (("cease", "discontinu"), r"\b(cease|discontinue)\s+(the|my|this|these|those|them|it)\b"),
+    (("drop",), r"\bdrop\s+(this|my|our)\s+(e-?mail\s+)?address\b|\bdrop\s+(me|us)\s+(from|off)\b"),
     (("to stop",), r"\b(like|want|wish|need)\s+(them|those|these|it|this|that)\s+to\s+stop\b"),
     (("hold",), r"\bhold\s+(off\s+(on\s+|with\s+)?)?(the|my|our|all|any)\s+([\w'-]+\s+){0,3}"
                 r"(e-?mails|alerts|notices|mailings|newsletters?|bulletins?)\b"
