@@ -156,6 +156,7 @@ REQUESTS = [
     "¿Me pueden volver a poner en la lista? Le di sin querer al enlace de abajo del todo, el de "
     "darse de baja, y ya no me llega nada.",
     "I accidentally hit the unsubscribe button. Can you add me back?",
+    "I unsubscribed in a grumpy moment. Would like to resubscribe now!",
 ]
 
 

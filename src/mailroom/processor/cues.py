@@ -272,7 +272,7 @@ _JOIN_ASKS = (
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?(subscribe|sign\s+up|join|receive"
+    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?(re-?subscribe|subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
     r"|\brequest\s+(a\s+)?subscription\b"
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
