@@ -224,6 +224,9 @@ _NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(in|from|after|next|once|when|com
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
 _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
+# what a mail is put back on, or on ("your email list", "the tournament mailing list"): one
+# list for the two asks that name it
+_ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|updates|alerts)\b"
 # an ask counts only when the words just before it neither negate it ("don't add me back",
 # "no me suscribáis") nor put it off to later, to a condition or to a purpose ("luego ya me
 # volvéis a meter", "then add me back", "I shall contact you when I wish to receive them", "si
@@ -236,15 +239,13 @@ _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
     r"|\b(be|get)\s+(put|added)\s+back\b" + _NOT_LATER +
-    r"|\b(be|get|go)\s+back\s+on\s+(to\s+)?(your|the|our|this|that)\s+(\w+\s+)?(list|mailing\s+list|newsletter"
-    r"|e-?mails|mail-?outs|updates|alerts)\b" + _NOT_LATER +
+    r"|\b(be|get|go)\s+back\s+on\s+(to\s+)?(your|the|our|this|that)\s+" + _ON_THE_LIST + _NOT_LATER +
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b" + _NOT_LATER +
     r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail|one)\b"
     # "would love to be on your email list", "any chance of getting on your emails?"
-    r"|\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails"
-    r"|mail-?outs|updates|alerts)\b" + _NOT_LATER +
+    r"|\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+" + _ON_THE_LIST + _NOT_LATER +
     # "subscribing to your newsletter so I stop missing...", not "a fee for subscribing to it"
     r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwithout\s)(?<!\bby\s)"
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
@@ -272,7 +273,7 @@ _JOIN_ASKS = (
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?(re-?subscribe|subscribe|sign\s+up|join|receive"
+    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
     r"|\brequest\s+(a\s+)?subscription\b"
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
