@@ -221,6 +221,8 @@ NO_ASK_TO_JOIN = [
     "Sign me up for the beginner course on 7 March please.",
     "Please don't add me back to the newsletter.",  # negated
     "Pido que no me vuelvan a poner en la lista del boletín.",
+    "Le pido que deje de incluirme en los correos de la parroquia.",  # "stop including me"
+    "¿Podéis dejar de meterme en la lista de avisos?",
     "I'd like to be back on your list in spring.",  # later, not now
     "No me suscribo a ningún boletín más.",
     "Is there a fee for subscribing to the newsletter?", "I was subscribing to the newsletter for years.",

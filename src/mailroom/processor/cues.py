@@ -228,10 +228,13 @@ _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
 # list for the two asks that name it
 _ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|updates|alerts)\b"
 # an ask counts only when the words just before it neither negate it ("don't add me back",
-# "no me suscribáis") nor put it off to later, to a condition or to a purpose ("luego ya me
-# volvéis a meter", "then add me back", "I shall contact you when I wish to receive them", "si
-# quiero suscribirme, ¿qué hago?", "ya os escribiré cuando la entregue para que me volváis a meter")
+# "no me suscribáis", "que deje de incluirme en los correos") nor put it off to later, to a
+# condition or to a purpose ("luego ya me volvéis a meter", "then add me back", "I shall contact
+# you when I wish to receive them", "si quiero suscribirme, ¿qué hago?", "ya os escribiré cuando
+# la entregue para que me volváis a meter")
 _ASKED_NOW = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
+    r"(?<!\bdeje\sde\s)(?<!\bdejen\sde\s)(?<!\bdejes\sde\s)(?<!\bdejeis\sde\s)(?<!\bdejad\sde\s)" \
+    r"(?<!\bdejar\sde\s)(?<!\bdejas\sde\s)(?<!\bdejan\sde\s)" \
     r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)" \
     r"(?<!\bwhen\s)(?<!\bif\s)(?<!\bonce\s)(?<!\bcuando\s)(?<!\bsi\s)" \
     r"(?<!\bpara\sque\s)(?<!\bhasta\sque\s)(?<!\bso\sthat\s)(?<!\buntil\s)(?<!\bso\syou\scan\s)"
