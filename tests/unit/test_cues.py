@@ -68,6 +68,12 @@ CANCELLATIONS = [
     "No me sigan mandando los informes.", "Ya no hace falta que me mandéis los horarios.",
     "¿Tienen boletín? No necesito recibirlo, solo saberlo.", "Les rogamos que dejen de remitir ofertas.",
     "Whoever added me, please un-add me.", "Les solicito que cesen el envío de comunicaciones.",
+    # cutting down: one of the newsletters is not to come any more
+    "¿Hay forma de recibir solo el resumen del boletín y que no me lleguen los quincenales?",
+    # a pause with its end: the ask to be put back is for later, so the leaving counts
+    "Sacadme ahora del envío del boletín y volved a ponerme en abril.",
+    "Quitadme del boletín, ya me volvéis a meter en la lista después del verano.",
+    "Borradme de la lista de avisos y apuntadme de nuevo a partir de enero.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -215,6 +221,17 @@ ASKS_TO_JOIN = [
     ("Les escribo para solicitar el alta de mi suscripción al boletín.", "solicitar el alta"),
     # "correos" and "mails" name the list as "emails" does
     ("Me borré de vuestros correos. ¿Me volvéis a meter?", "me volveis a meter"),
+    ("Me borré de vuestros correos. ¿Me volvéis a meter en la lista cuando podáis?",
+     "me volveis a meter"),  # "cuando podáis": whenever you can, an ask now
+    ("Me di de baja de sus comunicaciones; ahora desearía volver a recibir el boletín.",
+     "desearia volver a recibir"),
+    ("Kindly enrol my email address for receipt of your fortnightly bulletin.",
+     "enrol my email address"),
+    ("Having read a borrowed copy of the newsletter, I wish to become a subscriber.",
+     "wish to become a subscriber"),
+    ("I left your mailing list in a huff last spring. Would you take me back?", "take me back"),
+    ("Hace un año me borré del boletín. Ya volví, así que ¿me reincorporáis?", "me reincorporais"),
+    ("Les rogamos den de alta esta dirección en el envío de su boletín.", "den de alta esta direccion"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
@@ -236,6 +253,10 @@ NO_ASK_TO_JOIN = [
     "Sobre el boletín de marzo: la fecha está mal. Me suscribo de usted atentamente.",
     "Ya no deseo recibir el boletín.", "I no longer want to receive the newsletter.",
     "Hold off on the event alerts until spring. Put me back on in April.",  # later, not now
+    "Sacadme ahora del boletín y volved a ponerme en abril.",
+    "Take me off the newsletter for the summer and take me back in September.",
+    "Dejad de mandarme el boletín; me volvéis a meter en la lista después del verano.",
+    "Ya me apuntaréis de nuevo al boletín el mes que viene.",
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
     # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
     "El PDF del boletín de noviembre no abre. ¿Me lo pueden mandar de nuevo?",

@@ -74,6 +74,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"que\s+me)"
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b)"
+     r"|\bque\s+no\s+(me|nos)\s+(lleguen|llegue|envien|envieis|manden|mandeis)\b"
      r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
      r"|\bno\s+(me|nos)\s+(sigan|sigais|sigas|siga)\s+(mandando|enviando|escribiendo|remitiendo)"
      r"|\b(ya\s+)?no\s+hace\s+falta\s+que\s+(me|nos|le)\s+(\w+\s+)?(mand|envi|sig)"
@@ -170,7 +171,8 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"|(?<!\bno\s)\bme\s+suscribi\b|(?<!\bnever\s)(?<!\btime\s)\bi\s+(already\s+)?subscribed\b"),
     (("advertis", "sponsor", "anunciar", "publicidad", "patrocin"),
      r"\b(advertis(e|ing)|sponsor(ing|ship)?)\s+(in|on|with)\b"
-     r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|publicidad\s+en|patrocin\w+)\b"),
+     # ("el proyecto que patrocinamos", what the writer sponsors, is about the writer)
+     r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|publicidad\s+en|patrocin(?!amos\b)\w+)\b"),
     # something of the writer's to go *in* the newsletter (an announcement, an article, a
     # photo), not the newsletter to go to the writer ("include my address in the list" asks)
     (("include", "publish", "feature", "mention", "inclu", "publi", "difund", "mencion"),
@@ -224,6 +226,19 @@ _NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(in|from|after|next|once|when|com
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
 _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
+# the same in Spanish, after the verb of an ask to be put back ("volved a ponerme en abril",
+# "me volvéis a meter en la lista después del verano", "apuntadme de nuevo a partir de
+# enero"): the rest of the verb, the list it names, "again", then a time to come ("cuando
+# podáis" is no time: an ask now)
+_NOT_LATER_ES = r"(?!\w*\s+((en|a|al)\s+((la|el|los|las|vuestr\w*|su|sus|tu|tus)\s+)?(\w+\s+){0,2})?" \
+    r"(" + _AGAIN + r"\s+)?" \
+    r"(en\s+(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre" \
+    r"|noviembre|diciembre|primavera|verano|otono|invierno|navidad|semana\s+santa" \
+    r"|(el|la)\s+(proxim|siguient)\w*)" \
+    r"|a\s+partir\s+del?|despues\s+del?|dentro\s+del?|tras|mas\s+adelante|a\s+la\s+vuelta|al\s+volver" \
+    r"|cuando\s+(?!(podais|puedan|puedas|podas|pueda|tengais|tengan|tengas)\b)" \
+    r"|el\s+(mes|ano|curso|trimestre|verano|otono|invierno)\s+que\s+viene|la\s+semana\s+que\s+viene" \
+    r"|(el|la)\s+(proxim|siguient)\w*\s+(mes|ano|curso|trimestre|temporada|semana))\b)"
 # what a mail is put back on, or on ("your email list", "the tournament mailing list"): one
 # list for the two asks that name it
 _ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|updates|alerts)\b"
@@ -253,22 +268,24 @@ _JOIN_ASKS = (
     r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwithout\s)(?<!\bby\s)"
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
-    r"|\bvolved(me|nos)?\s+a\s+" + _JOIN +
-    r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter)"
-    r"|\b(quiero|quisiera|queria|me\s+gustaria|(me|nos)\s+interesa)\s+volver\s+a\s+recibir"
+    r"|\bvolved(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
+    r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter)" + _NOT_LATER_ES +
+    r"|\b(quiero|quisiera|queria|deseo|desearia|deseariamos|me\s+gustaria|(me|nos)\s+interesa)\s+volver"
+    r"\s+a\s+recibir"
     r"|\b(solicito|solicitamos|solicitar|pido|pedimos|pedir)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
     r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
     # not the old letter closing "me suscribo (de usted) atentamente"
     r"|\b(me\s+suscribo|nos\s+suscribimos)\b(?!\s+(de\s+(usted|ustedes|vd|vds)\b|(muy\s+)?atentamente"
     r"|cordialmente))"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|vuelvan|vuelvas|volvais|" + _MODAL
-    + r"\s+volver)\s+a\s+" + _JOIN +
+    + r"\s+volver)\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
     r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
+    + _NOT_LATER_ES +
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
     r"|agregu(en|e)|inclu(id|ye|yan|ya)|met(ed|an|a|e)"
-    r"|pon(ed|gan|ga)?)(me|nos)\b"
+    r"|pon(ed|gan|ga)?)(me|nos)\b" + _NOT_LATER_ES +
     r"|\b(apunt|anot|agreg|inclu|anad|suscrib|inscrib)\w*\s+(este|mi|nuestro)\s+(correo|mail|e-?mail|direccion)\b"
     r"|\b(incluir|anadir|agregar|apuntar|inscribir|meter|poner|sumar)(me|nos)\s+(en|a)\s+(la|las|el|los|su|sus"
     r"|vuestr\w*)\s"
@@ -279,6 +296,13 @@ _JOIN_ASKS = (
     r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
     r"|\brequest\s+(a\s+)?subscription\b"
+    r"|\b(like|love|want|wish)\s+to\s+become\s+a\s+subscriber\b"
+    r"|\btake\s+(me|us)\s+back\b(?!\s+off\b)" + _NOT_LATER +
+    r"|\b(me|nos)\s+(reincorporais|reincorporan|reincorporas|reincorporen|reincorporeis)\b" + _NOT_LATER_ES +
+    r"|\breincorpor(ad|en|e|a)(me|nos)\b" + _NOT_LATER_ES +
+    r"|\b(den|dad|de|des|dar|denle|dele)\s+de\s+alta\s+(este|esta|mi|nuestro|nuestra)\s+(correo|mail|e-?mail"
+    r"|direccion|cuenta|suscripcion)\b"
+    r"|\benrol+\s+(my|our|this)\s+(e-?mail\s+)?address\b"
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
     r"(subscribed|added)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
