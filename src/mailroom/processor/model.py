@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 from scipy.special import expit
-from sklearn.exceptions import InconsistentVersionWarning
+from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
@@ -280,14 +280,17 @@ def _sum_rows(counts: sp.csr_matrix, starts: np.ndarray) -> sp.csr_matrix:
 def make_pipeline(n_features: int = 2**17, c: float = 10.0,
                   char_ngrams: tuple[int, ...] = (3, 4, 5),
                   word_ngrams: tuple[int, ...] = (1, 2), respell: bool = False,
-                  balanced: bool = True) -> Pipeline:
+                  balanced: bool = True, iterations: int | None = None) -> Pipeline:
     """``balanced``: each label weighs as much as the others whatever its count; unbalanced,
-    the labels weigh as often as they occur in the training data."""
+    the labels weigh as often as they occur in the training data. ``iterations``: the
+    solver runs exactly that many steps (none: until its default tolerance, at most 3,000),
+    so how far a large fit goes does not depend on where the tolerance happens to stop it."""
+    solver = {"max_iter": 3000} if iterations is None else {"max_iter": iterations, "tol": 0.0}
     return Pipeline([
         ("features", NgramHasher(n_features, char_ngrams, word_ngrams, respell=respell)),
         ("tfidf", TfidfTransformer(sublinear_tf=True)),
-        ("classifier", LogisticRegression(C=c, max_iter=3000,
-                                          class_weight="balanced" if balanced else None)),
+        ("classifier", LogisticRegression(C=c, class_weight="balanced" if balanced else None,
+                                          **solver)),
     ])
 
 
@@ -315,12 +318,13 @@ def train(
     n_features: int = 2**17, metrics: dict[str, Any] | None = None, view: str = "text",
     segmented: bool | None = None, char_ngrams: tuple[int, ...] = (3, 4, 5),
     respell: bool | None = None, c: float = 10.0, balanced: bool = True,
+    iterations: int | None = None,
 ) -> TextModel:
     """Fit a model on every text given (evaluate separately, on data it has not seen).
 
     ``respell`` (default: for an intent model) reads a misspelt subscribe/suscribir word as
     the word (``ngrams.respelled``); ``c``: the logistic regression's inverse regularisation;
-    ``balanced``: labels weighed equally (``make_pipeline``)."""
+    ``balanced``: labels weighed equally, ``iterations``: the solver's steps (``make_pipeline``)."""
     if len(texts) != len(labels) or not texts:
         raise ModelError("training needs the same number of texts and labels, at least one")
     if len(set(labels)) < 2:
@@ -330,8 +334,12 @@ def train(
     # intent models read sentence by sentence when they have a background label
     segmented = BACKGROUND in labels if segmented is None else segmented
     respell = kind == "intent" if respell is None else respell
-    pipeline = fit(make_pipeline(n_features, c=c, char_ngrams=char_ngrams, respell=respell,
-                                 balanced=balanced), texts, labels, segmented=segmented)
+    with warnings.catch_warnings():
+        if iterations is not None:  # a fixed number of steps is the point, not a failure
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        pipeline = fit(make_pipeline(n_features, c=c, char_ngrams=char_ngrams, respell=respell,
+                                     balanced=balanced, iterations=iterations),
+                       texts, labels, segmented=segmented)
     _compact(pipeline)
     return TextModel(
         pipeline=pipeline,
