@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import joblib
@@ -147,6 +148,20 @@ def test_an_unbalanced_reader_weighs_labels_as_they_occur() -> None:
     lean = [b - u for b, u in zip(balanced.probability(probe, "subscription"),
                                   unbalanced.probability(probe, "subscription"), strict=True)]
     assert all(d > 0 for d in lean)
+
+
+def test_a_fixed_number_of_solver_steps_runs_them_all() -> None:
+    """``iterations``: the solver takes exactly that many steps (no tolerance stops it
+    sooner, no warning that it did not converge); without it, it stops at its tolerance."""
+    texts = [f"Hola {i}\nquiero suscribirme al boletín {i}" for i in range(6)] + \
+        [f"Consulta {i}\nel pedido {i} no ha llegado" for i in range(6)]
+    labels = ["subscription"] * 6 + ["other"] * 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ConvergenceWarning would fail the test
+        fixed = text_model.train(texts, labels, n_features=2**12, segmented=False, iterations=7)
+    free = text_model.train(texts, labels, n_features=2**12, segmented=False)
+    assert fixed.pipeline[-1].n_iter_[0] == 7 and fixed.pipeline[-1].max_iter == 7
+    assert free.pipeline[-1].max_iter == 3000 and free.pipeline[-1].n_iter_[0] < 3000
 
 
 def test_save_and_load_round_trip_keeps_predictions_and_metadata(
