@@ -74,6 +74,23 @@ CANCELLATIONS = [
     "Sacadme ahora del envío del boletín y volved a ponerme en abril.",
     "Quitadme del boletín, ya me volvéis a meter en la lista después del verano.",
     "Borradme de la lista de avisos y apuntadme de nuevo a partir de enero.",
+    # a pause, however its end is told: the ask to be put back is for later
+    "Please cancel my subscription for now. When the new season starts in September I'll be in "
+    "touch to be put back on.",
+    "Me voy de Erasmus hasta junio. Dejad de mandarme los avisos mientras tanto. Cuando vuelva ya "
+    "me volvéis a meter, ¿vale?",
+    "Could you take me off the dance-out alerts for the winter? Add me back in April.",
+    "Please stop the class-date emails for now. I'll let you know when to add me back.",
+    "Please unsubscribe this work address; I'll sign up again from home.",  # a promise, no ask
+    "Paradme los correos un tiempo, que no tengo cabeza.", "Congelad el boletín hasta marzo.",
+    "I would ask that my subscription to the race entries list be ended.",
+]
+# a leaving told as a thing of the past before the ask, even with a time in the mail
+REQUESTS_AFTER_A_PAST_LEAVING = [
+    "I unsubscribed back in March when I moved to Boston, but I'm back now. Please subscribe me again.",
+    "En verano os pedí que me sacarais de la lista. ¿Me podéis volver a meter?",
+    "Por error anulé mi suscripción al boletín desde el móvil. ¿Me podéis volver a apuntar?",
+    "Re: Please remove me\nThe message below was me in January, I regret it. Please put me back on.",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
@@ -176,7 +193,7 @@ def test_negations_and_notices_are_cues(text: str) -> None:
     assert (veto_cue(f"Hi\n{text}") or ("", ""))[0] == "not a request"
 
 
-@pytest.mark.parametrize("text", REQUESTS)
+@pytest.mark.parametrize("text", REQUESTS + REQUESTS_AFTER_A_PAST_LEAVING)
 def test_requests_have_no_cue(text: str) -> None:
     assert veto_cue(f"Hello\n{text}") is None
 

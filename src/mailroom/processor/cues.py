@@ -83,6 +83,10 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
+    # "parad(me) los correos un tiempo", "congelad el boletín": stopping what comes
+    (("parad", "paren", "pare", "pausad", "pausen", "congelad", "congelen"),
+     r"\b(parad|paren|pare|pausad|pausen|congelad|congelen)(me|nos)?\s+(los|el|las|la|mis|vuestros|sus)\s+"
+     r"(correos|envios|boletin\w*|avisos|mails|e-?mails|newsletters?|alertas)\b"),
     # English
     (("unsub", "un-sub", "unsu", "opt", "un-add", "unadd"),
      r"\bun-?sub|\bun-?su\w{0,4}cri|\bun-?add\s+(me|us)\b|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
@@ -103,9 +107,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
      r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
-     r"(\w+\s+){0,2}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
+     r"([\w'-]+\s+){0,2}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
      r"bulletins?)\b"),
     # each with its own words, so the long table above is not read for them
+    (("ended", "cancel", "terminat", "stopped", "discontinu", "suspend", "paus"),
+     r"\b(my|our)\s+subscription\s+([\w'-]+\s+){0,6}(be|is\s+to\s+be)\s+(ended|cancell?ed|terminated|stopped"
+     r"|discontinued|suspended|paused)\b"),
     (("cease", "discontinu"), r"\b(cease|discontinue)\s+(the|my|this|these|those|them|it)\b"),
     (("drop",), r"\bdrop\s+(this|my|our)\s+(e-?mail\s+)?address\b|\bdrop\s+(me|us)\s+(from|off)\b"),
     (("to stop",), r"\b(like|want|wish|need)\s+(them|those|these|it|this|that)\s+to\s+stop\b"),
@@ -203,7 +210,11 @@ _UNDONE = re.compile(
     r"|\b(accidentally|mistakenly)\s+(unsubscribed|opted\s+out|clicked\s+(on\s+)?(the\s+)?\W?unsubscribe)"
     # the mistake told first, then the link it hit ("le di sin querer al enlace de darse de baja")
     r"|\b(sin\s+querer|por\s+(error|equivocacion)|accidentally|by\s+(mistake|accident))\b[^.!?\n]{0,40}?"
-    r"\b(enlace|link|boton|button)\b[^.!?\n]{0,40}?\b(baja|unsubscribe)\b")
+    r"\b(enlace|link|boton|button)\b[^.!?\n]{0,40}?\b(baja|unsubscribe)\b"
+    # ... or the leaving itself ("por error anulé mi suscripción")
+    r"|\b(sin\s+querer|por\s+(error|equivocacion)|accidentally|by\s+(mistake|accident))\s+(me\s+)?"
+    r"(anule|cancele|borre|quite|desuscribi|di\s+de\s+baja|cancell?ed|unsubscribed|deleted|removed)\b"
+    r"[^.!?\n]{0,40}")
 # asking to be put on a list, back or for the first time ("resubscribe me", "add me back",
 # "¿me volvéis a meter?", "vuelvan a ponerme en la lista", "can you sign me up?",
 # "suscribidme", "¿me añadís?", "quería suscribirme también"): a leaving or a "not a
@@ -252,7 +263,8 @@ _ASKED_NOW = r"\b(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(
     r"(?<!\bdejar\sde\s)(?<!\bdejas\sde\s)(?<!\bdejan\sde\s)" \
     r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)" \
     r"(?<!\bwhen\s)(?<!\bif\s)(?<!\bonce\s)(?<!\bcuando\s)(?<!\bsi\s)" \
-    r"(?<!\bpara\sque\s)(?<!\bhasta\sque\s)(?<!\bso\sthat\s)(?<!\buntil\s)(?<!\bso\syou\scan\s)"
+    r"(?<!\bpara\sque\s)(?<!\bhasta\sque\s)(?<!\bso\sthat\s)(?<!\buntil\s)(?<!\bso\syou\scan\s)" \
+    r"(?<!\bwhen\sto\s)(?<!'ll\s)(?<!\bwill\s)(?<!\bshall\s)"  # "I'll sign up again": a promise
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
     r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
@@ -319,6 +331,32 @@ _ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
 _JOIN_ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + ")")
 
 
+# a pause: a leaving for a while, with the ask to be put back for later, however that later
+# is told ("please cancel my subscription for now ... I'll be in touch to be put back on",
+# "cuando vuelva en junio ya me volvéis a meter", "take me off for the winter ... add me back
+# in April"); the ask then clears no leaving told before it, unless the leaving is told as a
+# thing of the past (``_PAST_LEAVING``: "I unsubscribed back in March when I moved ... please
+# subscribe me again", "en verano os pedí que me sacarais de la lista")
+_PAUSE = re.compile(
+    r"\b(for\s+now|for\s+the\s+(time\s+being|moment|winter|summer|season)|for\s+a\s+(while|bit|few)"
+    r"|temporar|until|till|when\s+(i|we)\s*('m|'re|am|are|get|come)\s+back|let\s+you\s+know\s+when"
+    r"|be\s+in\s+touch|por\s+ahora|de\s+momento|por\s+el\s+momento|mientras\s+tanto|un\s+tiempo"
+    r"|una\s+temporada|temporal|hasta\s+(que|el|la|enero|febrero|marzo|abril|mayo|junio|julio|agosto"
+    r"|septiembre|octubre|noviembre|diciembre|nuevo|la\s+vuelta)"
+    r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)"
+    r"|ya\s+(os|les)\s+(escribire|avisare|dire)|(os|les)\s+(escribo|aviso)"
+    r"|(in|from|after)\s+(january|february|march|april|may|june|july|august|september|october"
+    r"|november|december|spring|summer|autumn|fall|winter)"
+    r"|en\s+(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
+    r"|primavera|verano|otono|invierno))\b")
+_PAST_LEAVING = re.compile(
+    r"\b(unsubscribed|un-subscribed|opted\s+out|cancell?ed|(i|we)\s+(asked|requested|wrote|left)"
+    r"|(was|were|got|been)\s+(removed|taken\s+off|dropped|unsubscribed)|took\s+(me|myself|us)\s+off"
+    r"|by\s+(mistake|accident)|accidentally|sin\s+querer|por\s+error|pedi|pedimos|regret\w*|arrepent\w*"
+    r"|(me|nos)\s+(di|dimos|dieron)\s+de\s+baja|(me|nos)\s+(desuscribi|desuscribimos|borre|borramos"
+    r"|quite|quitamos|sali|salimos|sacaron|quitaron|borraron)|deje\s+de\s+recibir|cancele|anule)\b")
+
+
 # what a list is called in a mail: an ask to be put on "it" confirms a request only if the
 # mail names one ("apuntadme al taller", "sign me up for the course" name none)
 _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\b|mailing|bulletin"
@@ -356,8 +394,11 @@ def _without_undone(folded: str) -> str:
 
 
 def _before_ask_blanked(read: str) -> str:
-    """``read`` with all before its last ask to be put on a list blanked (same length)."""
+    """``read`` with all before its last ask to be put on a list blanked (same length),
+    unless the mail asks for a pause (below): then nothing is blanked."""
     back = max((m.start() for m in _ASK.finditer(read)), default=0)
+    if back and _PAUSE.search(read) and not _PAST_LEAVING.search(read):
+        return read
     return " " * back + read[back:]
 
 
