@@ -258,6 +258,7 @@ _ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|up
 # condition or to a purpose ("luego ya me volvéis a meter", "then add me back", "I shall contact
 # you when I wish to receive them", "si quiero suscribirme, ¿qué hago?", "ya os escribiré cuando
 # la entregue para que me volváis a meter")
+# (an ask starts a word, so only the starts of words are tried: the ends are half the positions)
 _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
     r"(?<!\bdeje\sde\s)(?<!\bdejen\sde\s)(?<!\bdejes\sde\s)(?<!\bdejeis\sde\s)(?<!\bdejad\sde\s)" \
     r"(?<!\bdejar\sde\s)(?<!\bdejas\sde\s)(?<!\bdejan\sde\s)" \
