@@ -83,6 +83,8 @@ CANCELLATIONS = [
     "Please stop the class-date emails for now. I'll let you know when to add me back.",
     "Please unsubscribe this work address; I'll sign up again from home.",  # a promise, no ask
     "Paradme los correos un tiempo, que no tengo cabeza.", "Congelad el boletín hasta marzo.",
+    "Take me off the list temporarily; I'd like to be added back later.",
+    "Quitadme del boletín temporalmente, ya me volvéis a apuntar.",
     "I would ask that my subscription to the race entries list be ended.",
 ]
 # a leaving told as a thing of the past before the ask, even with a time in the mail

@@ -340,9 +340,9 @@ _JOIN_ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + ")")
 # subscribe me again", "en verano os pedí que me sacarais de la lista")
 _PAUSE = re.compile(
     r"\b(for\s+now|for\s+the\s+(time\s+being|moment|winter|summer|season)|for\s+a\s+(while|bit|few)"
-    r"|temporar|until|till|when\s+(i|we)\s*('m|'re|am|are|get|come)\s+back|let\s+you\s+know\s+when"
+    r"|temporar\w*|until|till|when\s+(i|we)\s*('m|'re|am|are|get|come)\s+back|let\s+you\s+know\s+when"
     r"|be\s+in\s+touch|por\s+ahora|de\s+momento|por\s+el\s+momento|mientras\s+tanto|un\s+tiempo"
-    r"|una\s+temporada|temporal|hasta\s+(que|el|la|enero|febrero|marzo|abril|mayo|junio|julio|agosto"
+    r"|una\s+temporada|temporal\w*|hasta\s+(que|el|la|enero|febrero|marzo|abril|mayo|junio|julio|agosto"
     r"|septiembre|octubre|noviembre|diciembre|nuevo|la\s+vuelta)"
     r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)"
     r"|ya\s+(os|les)\s+(escribire|avisare|dire)|(os|les)\s+(escribo|aviso)"
