@@ -93,6 +93,9 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "En verano os pedí que me sacarais de la lista. ¿Me podéis volver a meter?",
     "Por error anulé mi suscripción al boletín desde el móvil. ¿Me podéis volver a apuntar?",
     "Re: Please remove me\nThe message below was me in January, I regret it. Please put me back on.",
+    # a pause word before an ask keeps only a leaving: "estoy suscrita" is about something else
+    "Estoy suscrita con el mail del trabajo pero me voy de la empresa en marzo. "
+    "¿Me suscribís también con este?",
 ]
 NOT_A_REQUEST = [
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",

@@ -241,15 +241,19 @@ _AGAIN = r"(de\s+nuevo|otra\s+vez|nuevamente)"
 # "me volvéis a meter en la lista después del verano", "apuntadme de nuevo a partir de
 # enero"): the rest of the verb, the list it names, "again", then a time to come ("cuando
 # podáis" is no time: an ask now)
+_MONTHS_ES = r"(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre" \
+    r"|noviembre|diciembre)"
+# a time to come, in Spanish: the one list the two readings of a pause share (an ask put off
+# to it, ``_NOT_LATER_ES``; a mail that asks for a pause, ``_PAUSE``)
+_LATER_ES = r"(en\s+(" + _MONTHS_ES + r"|primavera|verano|otono|invierno|navidad|semana\s+santa" \
+    r"|(el|la)\s+(proxim|siguient)\w*)" \
+    r"|a\s+partir\s+del?|despues\s+del?|dentro\s+del?|mas\s+adelante|a\s+la\s+vuelta|al\s+volver" \
+    r"|hasta\s+(que|el|la|nuevo|" + _MONTHS_ES + r")" \
+    r"|el\s+(mes|ano|curso|trimestre|verano|otono|invierno)\s+que\s+viene|la\s+semana\s+que\s+viene" \
+    r"|(el|la)\s+(proxim|siguient)\w*\s+(mes|ano|curso|trimestre|temporada|semana))"
 _NOT_LATER_ES = r"(?!\w*\s+((en|a|al)\s+((la|el|los|las|vuestr\w*|su|sus|tu|tus)\s+)?(\w+\s+){0,2})?" \
     r"(" + _AGAIN + r"\s+)?" \
-    r"(en\s+(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre" \
-    r"|noviembre|diciembre|primavera|verano|otono|invierno|navidad|semana\s+santa" \
-    r"|(el|la)\s+(proxim|siguient)\w*)" \
-    r"|a\s+partir\s+del?|despues\s+del?|dentro\s+del?|tras|mas\s+adelante|a\s+la\s+vuelta|al\s+volver" \
-    r"|cuando\s+(?!(podais|puedan|puedas|podas|pueda|tengais|tengan|tengas)\b)" \
-    r"|el\s+(mes|ano|curso|trimestre|verano|otono|invierno)\s+que\s+viene|la\s+semana\s+que\s+viene" \
-    r"|(el|la)\s+(proxim|siguient)\w*\s+(mes|ano|curso|trimestre|temporada|semana))\b)"
+    r"(" + _LATER_ES + r"|tras|cuando\s+(?!(podais|puedan|puedas|podas|pueda|tengais|tengan|tengas)\b))\b)"
 # what a mail is put back on, or on ("your email list", "the tournament mailing list"): one
 # list for the two asks that name it
 _ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|updates|alerts)\b"
@@ -342,14 +346,11 @@ _PAUSE = re.compile(
     r"\b(for\s+now|for\s+the\s+(time\s+being|moment|winter|summer|season)|for\s+a\s+(while|bit|few)"
     r"|temporar\w*|until|till|when\s+(i|we)\s*('m|'re|am|are|get|come)\s+back|let\s+you\s+know\s+when"
     r"|be\s+in\s+touch|por\s+ahora|de\s+momento|por\s+el\s+momento|mientras\s+tanto|un\s+tiempo"
-    r"|una\s+temporada|temporal\w*|hasta\s+(que|el|la|enero|febrero|marzo|abril|mayo|junio|julio|agosto"
-    r"|septiembre|octubre|noviembre|diciembre|nuevo|la\s+vuelta)"
+    r"|una\s+temporada|temporal\w*|" + _LATER_ES +
     r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)"
     r"|ya\s+(os|les)\s+(escribire|avisare|dire)|(os|les)\s+(escribo|aviso)"
     r"|(in|from|after)\s+(january|february|march|april|may|june|july|august|september|october"
-    r"|november|december|spring|summer|autumn|fall|winter)"
-    r"|en\s+(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
-    r"|primavera|verano|otono|invierno))\b")
+    r"|november|december|spring|summer|autumn|fall|winter))\b")
 _PAST_LEAVING = re.compile(
     r"\b(unsubscribed|un-subscribed|opted\s+out|cancell?ed|(i|we)\s+(asked|requested|wrote|left)"
     r"|(was|were|got|been)\s+(removed|taken\s+off|dropped|unsubscribed)|took\s+(me|myself|us)\s+off"
@@ -394,11 +395,12 @@ def _without_undone(folded: str) -> str:
     return _UNDONE.sub(lambda m: " " * (m.end() - m.start()), folded)
 
 
-def _before_ask_blanked(read: str) -> str:
+def _before_ask_blanked(read: str, *, leaving: bool) -> str:
     """``read`` with all before its last ask to be put on a list blanked (same length),
-    unless the mail asks for a pause (below): then nothing is blanked."""
+    unless what it would blank is a ``leaving`` and the mail asks for a pause (``_PAUSE``):
+    then nothing is blanked."""
     back = max((m.start() for m in _ASK.finditer(read)), default=0)
-    if back and _PAUSE.search(read) and not _PAST_LEAVING.search(read):
+    if back and leaving and _PAUSE.search(read) and not _PAST_LEAVING.search(read):
         return read
     return " " * back + read[back:]
 
@@ -420,7 +422,7 @@ def veto_cue(text: str) -> tuple[str, str] | None:
         read = _without_undone(folded) if kind == "cancellation" else folded
         words = _first(table, read)
         if words is not None:  # only then (rare): is it told before an ask to be put on a list?
-            words = _first(table, _before_ask_blanked(read))
+            words = _first(table, _before_ask_blanked(read, leaving=kind == "cancellation"))
         if words is not None:
             return kind, words
     return None
