@@ -154,14 +154,21 @@ class NgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if not rows or not sum(len(r) for r in rows):
             return sp.csr_matrix((len(texts), self.n_features), dtype=np.float32)
         mixed = np.concatenate(hashes) * _MIX
-        columns = ((mixed >> np.uint64(32)) % np.uint64(self.n_features)).astype(np.int64)
+        # (row, column) keys in 32 bits when every key fits: half the bytes to sort
+        kind = np.int32 if (len(texts) + 1) * self.n_features < 2**31 else np.int64
+        high = mixed >> np.uint64(32)
+        if self.n_features & (self.n_features - 1) == 0:  # a power of two: a mask, not a division
+            high &= np.uint64(self.n_features - 1)
+        else:
+            high %= np.uint64(self.n_features)
+        columns = high.astype(kind)
         # one sort of (row, column) keys counts repeats and orders the matrix at once
-        keys = np.concatenate(rows).astype(np.int64) * self.n_features + columns
+        keys = np.concatenate(rows).astype(kind) * kind(self.n_features) + columns
         keys.sort()
         first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
         counts = np.diff(np.append(first, len(keys))).astype(np.float32)
         unique = keys[first]
-        indptr = np.searchsorted(unique, np.arange(len(texts) + 1) * self.n_features)
+        indptr = np.searchsorted(unique, np.arange(len(texts) + 1, dtype=kind) * kind(self.n_features))
         return sp.csr_matrix((counts, unique % self.n_features, indptr),
                              shape=(len(texts), self.n_features))
 
