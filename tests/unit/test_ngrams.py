@@ -48,3 +48,17 @@ def test_columns_are_pinned() -> None:
     (it uses no Python ``hash``, so no PYTHONHASHSEED or platform can move a column)."""
     columns = NgramHasher().transform(["darme de baja"]).indices.tolist()
     assert columns == GOLDEN
+
+
+@pytest.mark.parametrize("n_features", [2**30, 1000, 2**17])
+def test_wide_and_odd_widths_count_the_same_ngrams_as_one_text_alone(n_features: int) -> None:
+    """Keys go to 64 bits when (rows + 1) x width passes 2**31 (2**30: four rows), and a
+    width that is no power of two takes the remainder, not the mask."""
+    hasher = NgramHasher(n_features=n_features)
+    texts = ["darme de baja", "Sign me up, please", "", "hola hola"]
+    batch = hasher.transform(texts)
+    for i, text in enumerate(texts):
+        alone = hasher.transform([text])
+        assert (alone[0] != batch[i]).nnz == 0
+        assert batch[i].sum() == expected_count(text)
+    assert batch.indices.max() < n_features

@@ -155,20 +155,21 @@ class NgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             return sp.csr_matrix((len(texts), self.n_features), dtype=np.float32)
         mixed = np.concatenate(hashes) * _MIX
         # (row, column) keys in 32 bits when every key fits: half the bytes to sort
-        kind = np.int32 if (len(texts) + 1) * self.n_features < 2**31 else np.int64
+        kind: np.dtype[Any] = np.dtype(np.int32 if (len(texts) + 1) * self.n_features < 2**31 else np.int64)
         high = mixed >> np.uint64(32)
         if self.n_features & (self.n_features - 1) == 0:  # a power of two: a mask, not a division
             high &= np.uint64(self.n_features - 1)
         else:
             high %= np.uint64(self.n_features)
         columns = high.astype(kind)
+        width = np.asarray(self.n_features, dtype=kind)
         # one sort of (row, column) keys counts repeats and orders the matrix at once
-        keys = np.concatenate(rows).astype(kind) * kind(self.n_features) + columns
+        keys = np.concatenate(rows).astype(kind) * width + columns
         keys.sort()
         first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
         counts = np.diff(np.append(first, len(keys))).astype(np.float32)
         unique = keys[first]
-        indptr = np.searchsorted(unique, np.arange(len(texts) + 1, dtype=kind) * kind(self.n_features))
+        indptr = np.searchsorted(unique, np.arange(len(texts) + 1, dtype=kind) * width)
         return sp.csr_matrix((counts, unique % self.n_features, indptr),
                              shape=(len(texts), self.n_features))
 
