@@ -129,10 +129,13 @@ class FusedReaders:
     def proba(self, counts: sp.csr_matrix) -> list[np.ndarray]:
         """Each reader's P(label) per row, columns in ``classes_`` order."""
         tf = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+        tf.sum_duplicates()  # (a no-op on the hasher's rows) one value per entry: its count
         if self.sublinear:
             np.log(tf.data, out=tf.data)
             tf.data += 1.0
-        norms = np.sqrt(np.asarray(tf.multiply(tf) @ self.idf_squared))
+        squared = tf.copy()  # the same sparsity: squaring the values is the element-wise product
+        np.square(squared.data, out=squared.data)
+        norms = np.sqrt(np.asarray(squared @ self.idf_squared))
         norms[norms == 0.0] = 1.0  # an empty row stays empty, as ``normalize`` leaves it
         decisions = np.asarray(tf @ self.weights)
         columns = decisions.shape[1] // self.readers
