@@ -296,6 +296,19 @@ def test_no_ask_to_be_put_on_a_list(text: str) -> None:
     assert asks_to_join(f"Hello\n{text}") is None
 
 
+# every phrase above that holds an apostrophe, as a phone's keyboard types it ("I’ll", "don’t")
+TYPOGRAPHIC = [text for text in CANCELLATIONS + NOT_A_REQUEST + REQUESTS + REQUESTS_AFTER_A_PAST_LEAVING
+               + [t for t, _ in ASKS_TO_JOIN] + NO_ASK_TO_JOIN if "'" in text]
+
+
+@pytest.mark.parametrize("text", TYPOGRAPHIC)
+@pytest.mark.parametrize("apostrophe", ["\u2019", "\u2018", "\u02bc"])
+def test_a_typographic_apostrophe_reads_as_a_straight_one(text: str, apostrophe: str) -> None:
+    typed = text.replace("'", apostrophe)
+    assert veto_cue(f"Hi\n{typed}") == veto_cue(f"Hi\n{text}")
+    assert asks_to_join(f"Hi\n{typed}") == asks_to_join(f"Hi\n{text}")
+
+
 def test_over_every_hand_written_mail_that_is_not_blind() -> None:
     """The counts docs/classification.md gives ("When mailroom answers"), as a floor: the dev
     set, scripts/intent_data/ and every independent set whose README no longer says it is blind

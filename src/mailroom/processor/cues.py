@@ -41,7 +41,17 @@ from __future__ import annotations
 
 import re
 
-from mailroom.processor.text import fold
+from mailroom.processor.text import fold as _fold
+
+# the typographic apostrophes (a phone's keyboard types "I’ll", "don’t") read as "'", which is
+# what every phrase below spells; one character for one, so positions stay
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+def fold(text: str) -> str:
+    """``text.fold`` with the typographic apostrophes as "'"."""
+    folded = _fold(text)
+    return folded if folded.isascii() else folded.translate(_APOSTROPHES)
 
 # (words one of which the text must contain, the phrase): the words are a cheap test, so a
 # mail pays for the regular expressions only of phrases that may be in it
