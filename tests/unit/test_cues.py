@@ -86,6 +86,9 @@ CANCELLATIONS = [
     "Take me off the list temporarily; I'd like to be added back later.",
     "Quitadme del boletín temporalmente, ya me volvéis a apuntar.",
     "I would ask that my subscription to the race entries list be ended.",
+    # a negation with the thing as a pronoun before it ("lo", "la", "los", "las")
+    "Lo de las ofertas de la tienda no lo quiero recibir más, pero los avisos que me sigan llegando.",
+    "Las alertas no las queremos recibir, gracias.",
 ]
 # a leaving told as a thing of the past before the ask, even with a time in the mail
 REQUESTS_AFTER_A_PAST_LEAVING = [
@@ -98,6 +101,10 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "¿Me suscribís también con este?",
 ]
 NOT_A_REQUEST = [
+    # a subscriber about what they have, a sentence that opens with it
+    "Como suscriptor del boletín de licitaciones, les sugiero que incluyan el plazo en el asunto.",
+    "As a long-time subscriber, I think the font has become too small.",
+    "Soy suscriptora desde hace años y el último número me llegó en blanco.",
     "I never subscribed to this.", "Nunca me suscribí a nada.", "No me interesa el boletín.",
     "Not interested in the newsletter, I need sales.", "I don't want to subscribe, just a question.",
     "Thanks for subscribing to FilmClub!", "¡Gracias por suscribirte! Tu suscripción ya está activa.",
@@ -123,6 +130,10 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # "subscriber" inside the ask, not opening a sentence about what the writer has
+    "Quiero darme de alta como suscriptora del boletín.",
+    "I would like to sign up as a subscriber to the newsletter.",
+    "Soy suscriptora del boletín y quiero recibir también las alertas.",
     "Quiero suscribirme al boletín.", "¿Me podéis apuntar a la lista de correo?",
     "No quiero perderme ningún número, apuntadme.", "Please add me to the newsletter.",
     "I don't want to miss an issue, sign me up!", "Sign me up, I love your offers.",
@@ -254,6 +265,11 @@ ASKS_TO_JOIN = [
     ("I left your mailing list in a huff last spring. Would you take me back?", "take me back"),
     ("Hace un año me borré del boletín. Ya volví, así que ¿me reincorporáis?", "me reincorporais"),
     ("Les rogamos den de alta esta dirección en el envío de su boletín.", "den de alta esta direccion"),
+    # back now from what was a while away: the ask to be put back is for now
+    ("Volví de Canadá después de tres años. ¿Me volvéis a meter en la lista del boletín?",
+     "me volveis a meter"),
+    ("I sang with you until 2019. I'm back in town for good now! Please put me back on the members' "
+     "emails.", "put me back"),
 ]
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
@@ -281,6 +297,12 @@ NO_ASK_TO_JOIN = [
     "Ya me apuntaréis de nuevo al boletín el mes que viene.",
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
     # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
+    # a pause, its end told before the ask to be put back ("cuando vuelva ... y me volvéis a meter")
+    "No me mandéis los correos de la escuela mientras esté fuera; ya os aviso yo cuando vuelva en "
+    "marzo y me volvéis a meter.",
+    "I'm off to Lisbon for a year, so please stop the newsletter for now; when I'm back you can add "
+    "me back.",
+    "El boletín de ofertas no lo quiero recibir más.",  # negated with a pronoun
     "El PDF del boletín de noviembre no abre. ¿Me lo pueden mandar de nuevo?",
     "No recibí el número de noviembre del boletín, les agradecería que me lo enviaran de nuevo.",
 ]

@@ -79,8 +79,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("cesen", "cesar", "cese ", "cesad", "ceseis"),
      r"\bces(en|ar|e|ad|eis)\s+(de\s+)?(el\s+|los\s+|sus\s+)?(envi|mand|remit|comunicaci)"),
     (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv",
-      "no necesit", "no hace falta"),
-     r"\bno\s+(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
+      "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las "),
+     r"\bno\s+((lo|la|los|las)\s+)?(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
      r"que\s+me)"
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b)"
@@ -178,9 +178,14 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"\byou\s*'?\s*(re|are)\s+(now\s+|currently\s+)?subscribed\s+to\b"),
     # a subscriber writing about what they have (a new address, an issue that did not come),
     # and mail about advertising in or sponsoring a newsletter, not asking to receive it
-    (("estoy", "estamos", "subscribed", "subscriber", "me suscribi"),
+    (("estoy", "estamos", "subscribed", "subscriber", "me suscribi", "suscriptor"),
      r"(?<!\bno\s)(?<!\bnot\s)\b(ya\s+)?(estoy|estamos)\s+(suscrit[oa]s?|apuntad[oa]s?|inscrit[oa]s?|"
      r"dad[oa]s?\s+de\s+alta)\b"
+     # "soy suscriptora", and a sentence that opens "como suscriptor del boletín, ..." / "as a
+     # subscriber, ..." ("darme de alta como suscriptora", "sign up as a subscriber" ask)
+     r"|(?<!\bno\s)\b(ya\s+)?(soy|somos)\s+(suscriptor|suscriptora|suscriptores|suscriptoras)\b"
+     r"|(^|(?<=[.,;:!?\n]))\s*(como|as\s+an?)\s+([\w'-]+\s+)?(suscriptor|suscriptora|suscriptores"
+     r"|suscriptoras|subscriber)\b"
      r"|(?<!think\s)(?<!\bthat\s)(?<!\bsure\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(currently\s+|already\s+|"
      r"still\s+)?subscribed\b"
      r"|(?<!\bnot\s)\b(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+(a|an)\s+([\w'-]+\s+)?subscriber\b"
@@ -274,6 +279,7 @@ _ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|up
 # la entregue para que me volváis a meter")
 # (an ask starts a word, so only the starts of words are tried: the ends are half the positions)
 _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
+    r"(?<!\bno\slo\s)(?<!\bno\sla\s)(?<!\bno\slos\s)(?<!\bno\slas\s)" \
     r"(?<!\bdeje\sde\s)(?<!\bdejen\sde\s)(?<!\bdejes\sde\s)(?<!\bdejeis\sde\s)(?<!\bdejad\sde\s)" \
     r"(?<!\bdejar\sde\s)(?<!\bdejas\sde\s)(?<!\bdejan\sde\s)" \
     r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)" \
@@ -375,18 +381,35 @@ _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\
                    r"|\balerts\b|\bavisos\b|e-?news|\bupdates\b|\be-?mails\b|\bmails\b|\bcorreos\b")
 
 
+# an ask to be put *back* on a list (not a first one): in a mail that asks for a pause it is
+# for the pause's end, however that end is told before it, unless the writer is back now
+# ("volví de Canadá después de tres años", "I'm back in Shillong for good now")
+_PUT_BACK = re.compile(r"\b(back|again|volv\w*|vuelv\w*|" + _AGAIN + r"|re-?(subscri|add|enrol|instate|join"
+                       r"|incorpor)\w*)\b")
+_BACK_NOW = re.compile(r"(?<!\bwhen\s)(?<!\bonce\s)(?<!\bif\s)(?<!\bcuando\s)(?<!\bsi\s)"
+                       r"\b(volvi|volvimos|regrese|regresamos|(ya\s+)?(estoy|estamos)\s+de\s+vuelta"
+                       r"|(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+back|(i|we)\s+(moved|came|got)\s+back)\b")
+
+
 def asks_to_join(text: str) -> str | None:
     """The words of an ask to be put on a list in ``text`` (a mail's ``model_text``), or None.
 
     The asks are ``_ASK``'s but those to send something again (the same phrases that make an
-    earlier cue a thing of the past), counted only in a mail that names a list. This never
-    vetoes and never answers alone: ``classify`` lets it make up for an intent model's doubt.
+    earlier cue a thing of the past), counted only in a mail that names a list, and an ask to
+    be put back not in a mail that asks for a pause (``_PUT_BACK``). This never vetoes and
+    never answers alone: ``classify`` lets it make up for an intent model's doubt.
     """
     folded = fold(text)
     if not _LIST.search(folded):
         return None
     found = _JOIN_ASK.search(folded)
-    return " ".join(found.group(0).split()) if found else None
+    if found is None:
+        return None
+    words = " ".join(found.group(0).split())
+    if (_PUT_BACK.search(words) and _PAUSE.search(folded) and not _PAST_LEAVING.search(folded)
+            and not _BACK_NOW.search(folded)):
+        return None  # a pause: to be put back at its end ("cuando vuelva ... y me volvéis a meter")
+    return words
 
 
 def _holds_any(read: str, gate: tuple[str, ...]) -> bool:
