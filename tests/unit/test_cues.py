@@ -296,13 +296,13 @@ NO_ASK_TO_JOIN = [
     "Dejad de mandarme el boletín; me volvéis a meter en la lista después del verano.",
     "Ya me apuntaréis de nuevo al boletín el mes que viene.",
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
-    # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
     # a pause, its end told before the ask to be put back ("cuando vuelva ... y me volvéis a meter")
     "No me mandéis los correos de la escuela mientras esté fuera; ya os aviso yo cuando vuelva en "
     "marzo y me volvéis a meter.",
     "I'm off to Lisbon for a year, so please stop the newsletter for now; when I'm back you can add "
     "me back.",
     "El boletín de ofertas no lo quiero recibir más.",  # negated with a pronoun
+    # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
     "El PDF del boletín de noviembre no abre. ¿Me lo pueden mandar de nuevo?",
     "No recibí el número de noviembre del boletín, les agradecería que me lo enviaran de nuevo.",
 ]
