@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailroom.processor import ngrams
 from mailroom.processor.ngrams import NgramHasher, normalise
 
 GOLDEN = [198, 1329, 1585, 5627, 8760, 10495, 14482, 20548, 20908, 31557, 31621, 31883, 33275,
@@ -62,3 +63,13 @@ def test_wide_and_odd_widths_count_the_same_ngrams_as_one_text_alone(n_features:
         assert (alone[0] != batch[i]).nnz == 0
         assert batch[i].sum() == expected_count(text)
     assert batch.indices.max() < n_features
+
+
+def test_a_long_list_is_hashed_in_chunks_to_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A training run hashes hundreds of thousands of texts: a chunk at a time, the same matrix."""
+    texts = [f"texto {i} de prueba, quiero suscribirme {i % 7}" for i in range(50)] + ["", "a"]
+    whole = NgramHasher().transform(texts)
+    monkeypatch.setattr(ngrams, "_CHUNK", 8)
+    chunked = NgramHasher().transform(texts)
+    assert chunked.shape == whole.shape and (chunked != whole).nnz == 0
+    assert chunked.has_sorted_indices

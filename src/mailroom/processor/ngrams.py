@@ -99,6 +99,7 @@ def _powers(base: np.uint64, n: int) -> np.ndarray:
 
 
 _INVERSE = np.uint64(pow(int(_BASE), -1, 2**64))
+_CHUNK = 4096  # texts hashed together (a classify batch is within one chunk)
 
 
 class NgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -115,6 +116,15 @@ class NgramHasher(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """One row of counts per text; a long list is hashed a chunk of texts at a time (the
+        same rows: a text's row does not depend on the others), so the work arrays, several
+        words per n-gram, stay the size of a chunk however many texts a training run hashes."""
+        if len(texts) <= _CHUNK:
+            return self._transform(texts)
+        return sp.vstack([self._transform(texts[i:i + _CHUNK]) for i in range(0, len(texts), _CHUNK)],
+                         format="csr")
+
+    def _transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         respell = getattr(self, "respell", False)
         normalised = [normalise(t, respell=respell) for t in texts]
         lengths = np.fromiter((len(t) for t in normalised), dtype=np.int64, count=len(normalised))
