@@ -86,6 +86,7 @@ CANCELLATIONS = [
     "Take me off the list temporarily; I'd like to be added back later.",
     "Quitadme del boletín temporalmente, ya me volvéis a apuntar.",
     "I would ask that my subscription to the race entries list be ended.",
+    "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",
     # a negation with the thing as a pronoun before it ("lo", "la", "los", "las")
     "Lo de las ofertas de la tienda no lo quiero recibir más, pero los avisos que me sigan llegando.",
     "Las alertas no las queremos recibir, gracias.",
@@ -302,6 +303,7 @@ NO_ASK_TO_JOIN = [
     "I'm off to Lisbon for a year, so please stop the newsletter for now; when I'm back you can add "
     "me back.",
     "El boletín de ofertas no lo quiero recibir más.",  # negated with a pronoun
+    "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",
     # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
     "El PDF del boletín de noviembre no abre. ¿Me lo pueden mandar de nuevo?",
     "No recibí el número de noviembre del boletín, les agradecería que me lo enviaran de nuevo.",

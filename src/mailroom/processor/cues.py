@@ -293,7 +293,8 @@ _JOIN_ASKS = (
     r"|\b(be|get|go)\s+back\s+on\s+(to\s+)?(your|the|our|this|that)\s+" + _ON_THE_LIST + _NOT_LATER +
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b" + _NOT_LATER +
-    r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out)\b)"
+    # (not "add me back ...": the branch above reads it, with its time to come)
+    r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out|back|again)\b)"
     r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail|one)\b"
     # "would love to be on your email list", "any chance of getting on your emails?"
     r"|\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+" + _ON_THE_LIST + _NOT_LATER +
