@@ -41,16 +41,16 @@ from __future__ import annotations
 
 import re
 
-from mailroom.processor.text import fold as _fold
+from mailroom.processor.text import fold
 
 # the typographic apostrophes (a phone's keyboard types "I’ll", "don’t") read as "'", which is
 # what every phrase below spells; one character for one, so positions stay
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
-def fold(text: str) -> str:
-    """``text.fold`` with the typographic apostrophes as "'"."""
-    folded = _fold(text)
+def _cue_text(text: str) -> str:
+    """What the phrases below read: ``text.fold`` with the typographic apostrophes as "'"."""
+    folded = fold(text)
     return folded if folded.isascii() else folded.translate(_APOSTROPHES)
 
 # (words one of which the text must contain, the phrase): the words are a cheap test, so a
@@ -392,6 +392,13 @@ _BACK_NOW = re.compile(r"(?<!\bwhen\s)(?<!\bonce\s)(?<!\bif\s)(?<!\bcuando\s)(?<
                        r"|(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+back|(i|we)\s+(moved|came|got)\s+back)\b")
 
 
+def _asks_for_pause(read: str) -> bool:
+    """Whether the mail asks for a pause (``_PAUSE``) that is not over: no leaving told as past
+    (``_PAST_LEAVING``), the writer not back now (``_BACK_NOW``). Both readings of a pause call
+    it: the ask that clears no leaving before it, and the ask to be put back that is for later."""
+    return bool(_PAUSE.search(read)) and not _PAST_LEAVING.search(read) and not _BACK_NOW.search(read)
+
+
 def asks_to_join(text: str) -> str | None:
     """The words of an ask to be put on a list in ``text`` (a mail's ``model_text``), or None.
 
@@ -400,15 +407,14 @@ def asks_to_join(text: str) -> str | None:
     be put back not in a mail that asks for a pause (``_PUT_BACK``). This never vetoes and
     never answers alone: ``classify`` lets it make up for an intent model's doubt.
     """
-    folded = fold(text)
+    folded = _cue_text(text)
     if not _LIST.search(folded):
         return None
     found = _JOIN_ASK.search(folded)
     if found is None:
         return None
     words = " ".join(found.group(0).split())
-    if (_PUT_BACK.search(words) and _PAUSE.search(folded) and not _PAST_LEAVING.search(folded)
-            and not _BACK_NOW.search(folded)):
+    if _PUT_BACK.search(words) and _asks_for_pause(folded):
         return None  # a pause: to be put back at its end ("cuando vuelva ... y me volvéis a meter")
     return words
 
@@ -431,10 +437,10 @@ def _without_undone(folded: str) -> str:
 
 def _before_ask_blanked(read: str, *, leaving: bool) -> str:
     """``read`` with all before its last ask to be put on a list blanked (same length),
-    unless what it would blank is a ``leaving`` and the mail asks for a pause (``_PAUSE``):
+    unless what it would blank is a ``leaving`` and the mail asks for a pause (``_asks_for_pause``):
     then nothing is blanked."""
     back = max((m.start() for m in _ASK.finditer(read)), default=0)
-    if back and leaving and _PAUSE.search(read) and not _PAST_LEAVING.search(read):
+    if back and leaving and _asks_for_pause(read):
         return read
     return " " * back + read[back:]
 
@@ -451,7 +457,7 @@ def _first(table: list[tuple[tuple[str, ...], re.Pattern[str]]], read: str) -> s
 
 def veto_cue(text: str) -> tuple[str, str] | None:
     """(kind, the words found) of the first cue in ``text`` (a mail's ``model_text``), or None."""
-    folded = fold(text)
+    folded = _cue_text(text)
     for kind, table in _CUES:
         read = _without_undone(folded) if kind == "cancellation" else folded
         words = _first(table, read)
