@@ -90,6 +90,15 @@ CANCELLATIONS = [
     # a negation with the thing as a pronoun before it ("lo", "la", "los", "las")
     "Lo de las ofertas de la tienda no lo quiero recibir más, pero los avisos que me sigan llegando.",
     "Las alertas no las queremos recibir, gracias.",
+    # stopping what comes with parar/pausar/congelar/suspender, "it" as a pronoun, and an English
+    # "no ... emails during/until ...": pauses, whose ask to be put back is for later
+    "Me voy tres meses de campaña. ¿Podrían parar los correos mientras tanto? A la vuelta me "
+    "ponen otra vez en la lista.",
+    "Lo del boletín: pausadlo hasta después del verano, que no doy abasto. Luego volvéis a mandarlo.",
+    "Congelen lo de los avisos hasta que termine la tesis, gracias.",
+    "No newsletters until I'm back from the rig in March, please. Then add me back.",
+    "We're away all harvest. No update emails during the season please. Come October, put us "
+    "back on the list.",
 ]
 # a leaving told as a thing of the past before the ask, even with a time in the mail
 REQUESTS_AFTER_A_PAST_LEAVING = [
@@ -131,6 +140,9 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # what came (or did not), and "parece"/"para la", are no pause
+    "There were no updates during the summer, so I'd like to join the mailing list now.",
+    "Me parece estupenda la idea; para la próxima temporada apuntadme a la lista de avisos.",
     # "subscriber" inside the ask, not opening a sentence about what the writer has
     "Quiero darme de alta como suscriptora del boletín.",
     "I would like to sign up as a subscriber to the newsletter.",

@@ -93,10 +93,15 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
-    # "parad(me) los correos un tiempo", "congelad el boletín": stopping what comes
-    (("parad", "paren", "pare", "pausad", "pausen", "congelad", "congelen"),
-     r"\b(parad|paren|pare|pausad|pausen|congelad|congelen)(me|nos)?\s+(los|el|las|la|mis|vuestros|sus)\s+"
-     r"(correos|envios|boletin\w*|avisos|mails|e-?mails|newsletters?|alertas)\b"),
+    # "parad(me) los correos un tiempo", "congelad el boletín", "¿pueden parar los correos?",
+    # "congelen lo de los mails", "pausadla": stopping what comes, or "it" (the list named)
+    (("parar", "parad", "paren", "pare", "paus", "congel", "suspend", "deten"),
+     r"\b(parar|parad|paren|pare|pausar|pausad|pausen|pause|congelar|congelad|congelen|congele"
+     r"|suspender|suspended|suspendan|suspenda|detener|detened|detengan|detenga)(me|nos)?\s+(lo\s+de\s+)?"
+     r"(los|el|las|la|mis|vuestros|sus)\s+(correos|envios|boletin\w*|avisos|mails|e-?mails|newsletters?"
+     r"|alertas)\b"
+     r"|\b(parad|paren|pausad|pausen|pausa|congelad|congelen|congela|congele|suspended|suspendan|suspende"
+     r"|suspenda)(me|nos)?(lo|la|los|las)\b"),
     # English
     (("unsub", "un-sub", "unsu", "opt", "un-add", "unadd"),
      r"\bun-?sub|\bun-?su\w{0,4}cri|\bun-?add\s+(me|us)\b|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
@@ -142,6 +147,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"newsletters?|mailings|messages|bulletins?)\s+(any\s*more|now)\b"
      r"|\b(do\s*n[o']?t|never)\s+(want|wish)\s+to\s+receive"
      r"|\bdo\s*n[o']?t\s+(send|email|mail|contact)\s+(me|us)\b"),
+    # "no jam emails during crawfish season", "no newsletters until I'm back": a pause (not
+    # "there were no updates during the summer", which tells what came)
+    (("during", "until", "till", "for now", "for a while", "for the next", "over the", "while"),
+     r"(?<!\bwere\s)(?<!\bwas\s)(?<!\bare\s)(?<!\bis\s)(?<!\bhad\s)(?<!\bgot\s)(?<!\bget\s)(?<!\bsaw\s)"
+     r"\bno\s+([\w'-]+\s+){0,2}(e-?mails|mails|newsletters?|alerts|updates|notices|bulletins?|mailings)"
+     r"(\s+please)?\s+(during|until|till|while|over\s+the|for\s+(now|a\s+while|the\s+next))\b"),
     (("no more", "enough"), r"\bno\s+more\s+(emails|mails|newsletters|messages)\b"
      r"|\benough\s+(with\s+)?(the\s+|your\s+)?(e-?mails|mails)\b"),
 ]
@@ -366,8 +377,11 @@ _PAUSE = re.compile(
     r"|una\s+temporada|temporal\w*|" + _LATER_ES +
     r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)"
     r"|ya\s+(os|les)\s+(escribire|avisare|dire)|(os|les)\s+(escribo|aviso)"
-    r"|(in|from|after)\s+(january|february|march|april|may|june|july|august|september|october"
-    r"|november|december|spring|summer|autumn|fall|winter))\b")
+    r"|(in|from|after|come)\s+(january|february|march|april|may|june|july|august|september|october"
+    r"|november|december|spring|summer|autumn|fall|winter)"
+    r"|during\s+(the\s+)?([\w'-]+\s+)?(season|summer|winter|holidays|exams|harvest|lent|ramadan)"
+    r"|durante\s+(la|el|los|las)\s+(\w+\s+)?(temporada|verano|invierno|vacaciones|examenes|cosecha|zafra"
+    r"|cuaresma|ramadan))\b")
 _PAST_LEAVING = re.compile(
     r"\b(unsubscribed|un-subscribed|opted\s+out|cancell?ed|(i|we)\s+(asked|requested|wrote|left)"
     r"|(was|were|got|been)\s+(removed|taken\s+off|dropped|unsubscribed)|took\s+(me|myself|us)\s+off"
