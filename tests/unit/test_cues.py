@@ -99,6 +99,8 @@ CANCELLATIONS = [
     "No newsletters until I'm back from the rig in March, please. Then add me back.",
     "We're away all harvest. No update emails during the season please. Come October, put us "
     "back on the list.",
+    "Over the exam weeks could you please not send me the rehearsal alerts? You can start "
+    "sending again in June.",
 ]
 # a leaving told as a thing of the past before the ask, even with a time in the mail
 REQUESTS_AFTER_A_PAST_LEAVING = [
@@ -111,6 +113,9 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "¿Me suscribís también con este?",
 ]
 NOT_A_REQUEST = [
+    # a refusal ("I didn't request this", "don't add me", "do not subscribe me")
+    "I didn't request this confirmation; someone typed my address. Please don't add me to anything.",
+    "Do not subscribe me, I only wanted the price list.",
     # a subscriber about what they have, a sentence that opens with it
     "Como suscriptor del boletín de licitaciones, les sugiero que incluyan el plazo en el asunto.",
     "As a long-time subscriber, I think the font has become too small.",
@@ -140,6 +145,7 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    "Why don't you add me to the list? I come every week.",
     # what came (or did not), and "parece"/"para la", are no pause
     "There were no updates during the summer, so I'd like to join the mailing list now.",
     "Me parece estupenda la idea; para la próxima temporada apuntadme a la lista de avisos.",

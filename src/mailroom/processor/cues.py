@@ -139,8 +139,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(be\s+)?struck\s+(off|from)\b|\bstrike\s+(me|us|my|our)\s+(\w+\s+)?(off|from)\b"),
     (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+(receive|get)\b"
      r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like|require)\b"),
-    (("n't", "dont", "do not", "never"),
-     r"\b(do\s*n[o']?t|do\s+not)\s+want\s+(to\s+(keep(?!\s+(finding|missing|hearing|seeing))|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
+    (("n't", "dont", "do not", "never", "you not", "you please not"),
+     r"\b(could|can|would|will)\s+you\s+(please\s+)?not\s+(send|e-?mail|mail)\s+(me|us)\b"
+     r"|\b(do\s*n[o']?t|do\s+not)\s+want\s+(to\s+(keep(?!\s+(finding|missing|hearing|seeing))|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
      r"newsletters?|messages|bulletins?))"
      r"|\b(do\s*n[o']?t|do\s+not|never)\s+send\s+(me|us|any|anything|further|more|this|the|those|these|them)\b"
      r"|\b(do|does)\s*n[o']?t\s+want\s+(the|your|these|those|any)\s+(\S+\s+){0,3}(e-?mails|alerts|notices|"
@@ -176,7 +177,9 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("deliver", "entreg"), r"\bcould\s+not\s+be\s+delivered\s+to\b|\bno\s+(se\s+)?(ha\s+)?pudo\s+(ser\s+)?"
      r"entregar\w*\s+(a|al)\b"),
     (("never", "n't", "didnt", "dont", "did not", "do not", "not interested"),
-     r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for)"
+     r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for|request)"
+     # "don't add me to anything" refuses; "why don't you add me?" asks
+     r"|(?<!\bwhy\s)\b(do\s*n[o']?t|do\s+not|never)\s+(add|subscribe|sign\s+up|enrol+)\s+(me|us)\b"
      r"|\b(do\s*n[o']?t|do\s+not|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join|"
      r"be\s+added)"
      r"|\bnot\s+interested\s+in\s+(the|your|this|a|any)\s+(\w+\s+){0,1}(newsletter|list|mailing|"
