@@ -146,6 +146,7 @@ NOT_A_REQUEST = [
 ]
 REQUESTS = [
     "Why don't you add me to the list? I come every week.",
+    "Your stories take my mind off work, so please add me to the newsletter.",
     # what came (or did not), and "parece"/"para la", are no pause
     "There were no updates during the summer, so I'd like to join the mailing list now.",
     "Me parece estupenda la idea; para la próxima temporada apuntadme a la lista de avisos.",

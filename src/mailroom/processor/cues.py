@@ -111,8 +111,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(remove|delete|erase|take)\w*\s+(\w+\s+){0,3}(from|off)\s+(your|the|this|our)\s+(\w+\s+){0,2}"
      r"(list|mailing|database|newsletter|bulletin|distribution)"
      r"|\b(be|get|being|getting)\s+(removed|deleted|unlisted|taken\s+off)\b"),
+    # (not "take my mind off it", "get my shoes off")
     (("off",), r"\b(take|get|pull|drop|knock|strike|cross)\s+(me|us|my|our|this|him|her|them|his|their)\s+"
-     r"(\w+\s+){0,2}off\b"
+     r"(?!(mind|minds|thoughts|eyes|hat|hats|shoes|boots|coat|jacket)\b)(\w+\s+){0,2}off\b"
      r"|\b(leave|get\s+off|come\s+off)\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     (("leave",), r"\bleave\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
