@@ -145,6 +145,7 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # an ask that reads like a refusal or a leaving word for word
     "Why don't you add me to the list? I come every week.",
     "Your stories take my mind off work, so please add me to the newsletter.",
     # what came (or did not), and "parece"/"para la", are no pause
