@@ -96,12 +96,10 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # "parad(me) los correos un tiempo", "congelad el boletín", "¿pueden parar los correos?",
     # "congelen lo de los mails", "pausadla": stopping what comes, or "it" (the list named)
     (("parar", "parad", "paren", "pare", "paus", "congel", "suspend", "deten"),
-     r"\b(parar|parad|paren|pare|pausar|pausad|pausen|pause|congelar|congelad|congelen|congele"
-     r"|suspender|suspended|suspendan|suspenda|detener|detened|detengan|detenga)(me|nos)?\s+(lo\s+de\s+)?"
+     r"\b(parar|parad|paren|pare|paus\w*|congel\w*|suspend\w*|deten\w*)(me|nos)?\s+(lo\s+de\s+)?"
      r"(los|el|las|la|mis|vuestros|sus)\s+(correos|envios|boletin\w*|avisos|mails|e-?mails|newsletters?"
      r"|alertas)\b"
-     r"|\b(parad|paren|pausad|pausen|pausa|congelad|congelen|congela|congele|suspended|suspendan|suspende"
-     r"|suspenda)(me|nos)?(lo|la|los|las)\b"),
+     r"|\b(parad|paren|paus\w*|congel\w*|suspend\w*)(lo|la|los|las)\b"),
     # English
     (("unsub", "un-sub", "unsu", "opt", "un-add", "unadd"),
      r"\bun-?sub|\bun-?su\w{0,4}cri|\bun-?add\s+(me|us)\b|\bopt\s*-?\s*(me\s+|us\s+)?out\b|\bopting\s+out\b"),
