@@ -133,6 +133,10 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("hold",), r"\bhold\s+(off\s+(on\s+|with\s+)?)?(the|my|our|all|any)\s+([\w'-]+\s+){0,3}"
                 r"(e-?mails|alerts|notices|mailings|newsletters?|bulletins?)\b"
                 r"|\bhold\s+off\s+(on\s+|with\s+)?(e-?mailing|sending|mailing|writing\s+to)\s+(me|us)\b"),
+    # "take a break from the gym membership for the season": a pause (not "a break from work")
+    (("break",), r"\b(take|taking|have|having)\s+a\s+(short\s+|little\s+|long\s+)?break\s+from\s+"
+                 r"(the|my|our|your|this)\s+([\w'-]+\s+){0,3}(subscription|membership|newsletters?|mailings?"
+                 r"|e-?mails|alerts|bulletins?|deliveries|box(es)?)\b"),
     (("go from", "no need", "struck", "strike"),
      r"\blet\s+(me|us)\s+go\s+from\b|\bno\s+need\s+to\s+(keep\s+)?(send|e-?mail|mail)"
      r"|\b(be\s+)?struck\s+(off|from)\b|\bstrike\s+(me|us|my|our)\s+(\w+\s+)?(off|from)\b"),
