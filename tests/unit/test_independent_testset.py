@@ -126,9 +126,9 @@ PROMISED = {"independent": (80, 40, 40), "independent2": (100, 50, 30),
             "independent5": (110, 55, 80), "independent6": (110, 55, 70),
             "independent7": (110, 54, 90),
             **{f"independent{n}": (110, 55, 90) for n in range(8, 105)},
-            # the brief of sets 105-107 asked for at least 60 body-only requests per language
-            # (it was written again on 2026-12-06, and said 60 where the earlier said 90); their
-            # authors wrote 74-91
+            # the brief of sets 104-107 asked for at least 60 body-only requests per language
+            # (it was written again on 2026-12-06, and said 60 where the earlier said 90); set
+            # 104's author wrote 95-99, so it is held to 90, the others' 74-91
             **{f"independent{n}": (110, 55, 70) for n in range(105, 108)},
             # set 21's author counted a subject naming the list asked for as no neutral subject
             "independent21": (110, 55, 80)}
