@@ -144,9 +144,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like|require)\b"),
     (("n't", "dont", "do not", "never", "you not", "you please not"),
      r"\b(could|can|would|will)\s+you\s+(please\s+)?not\s+(send|e-?mail|mail)\s+(me|us)\b"
-     r"|\b(do\s*n[o']?t|do\s+not)\s+want\s+(to\s+(keep(?!\s+(finding|missing|hearing|seeing))|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
+     r"|\bdo\s*n[o']?t\s+want\s+(to\s+(keep(?!\s+(finding|missing|hearing|seeing))|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
      r"newsletters?|messages|bulletins?))"
-     r"|\b(do\s*n[o']?t|do\s+not|never)\s+send\s+(me|us|any|anything|further|more|this|the|those|these|them)\b"
+     r"|\b(do\s*n[o']?t|never)\s+send\s+(me|us|any|anything|further|more|this|the|those|these|them)\b"
      r"|\b(do|does)\s*n[o']?t\s+want\s+(the|your|these|those|any)\s+(\S+\s+){0,3}(e-?mails|alerts|notices|"
      r"newsletters?|mailings|messages|bulletins?)\s+(any\s*more|now)\b"
      r"|\b(do\s*n[o']?t|never)\s+(want|wish)\s+to\s+receive"
@@ -182,8 +182,8 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("never", "n't", "didnt", "dont", "did not", "do not", "not interested"),
      r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for|request)"
      # "don't add me to anything" refuses; "why don't you add me?" asks
-     r"|(?<!\bwhy\s)\b(do\s*n[o']?t|do\s+not|never)\s+(add|subscribe|sign\s+up|enrol+)\s+(me|us)\b"
-     r"|\b(do\s*n[o']?t|do\s+not|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join|"
+     r"|(?<!\bwhy\s)\b(do\s*n[o']?t|never)\s+(add|subscribe|sign\s+up|enrol+)\s+(me|us)\b"
+     r"|\b(do\s*n[o']?t|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join|"
      r"be\s+added)"
      r"|\bnot\s+interested\s+in\s+(the|your|this|a|any)\s+(\w+\s+){0,1}(newsletter|list|mailing|"
      r"subscription|bulletin)"
