@@ -26,6 +26,7 @@ CANCELLATIONS = [
     "Dejen de enviarme promociones.", "No quiero recibir más correos.",
     "Que ya no me lleguen más correos, por favor.", "Me apuntaron por error. Denme de baja.",
     "I was added by mistake and the unsubscribe link does not work: remove me.",
+    "Os escribo para que saquéis a mi novia de vuestra lista: está en el hospital.",
     "I'd like to take a break from the climbing gym membership for the season.",
     "We're taking a short break from your newsletters while the shop is shut.",
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",

@@ -66,7 +66,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin(?!olog))\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
      r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
     (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu", "suprim"),
-     r"\b(quit|sac|borr|elimin|retir|remov|exclu|suprim)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
+     r"\b(quit|sac|saq|borr|elimin|retir|remov|exclu|suprim)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
      r"boletin|boletines|base|bases|envios|mailing|correos|suscriptores|destinatarios|distribucion|"
      r"avisos|newsletter|comunicaciones)"
      r"|\b(me|nos|lo|la|le)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(borrar|quitar|"
