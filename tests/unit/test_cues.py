@@ -27,6 +27,8 @@ CANCELLATIONS = [
     "Que ya no me lleguen más correos, por favor.", "Me apuntaron por error. Denme de baja.",
     "I was added by mistake and the unsubscribe link does not work: remove me.",
     "Os escribo para que saquéis a mi novia de vuestra lista: está en el hospital.",
+    "Por salud mental, quitadme de la lista de correo. Si algún día vuelvo, me apunto otra vez.",
+    "Please take me off the mailing list. If I ever take it up again I'll sign up again myself.",
     "I'd like to take a break from the climbing gym membership for the season.",
     "We're taking a short break from your newsletters while the shop is shut.",
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",

@@ -381,7 +381,8 @@ _PAUSE = re.compile(
     r"|temporar\w*|until|till|when\s+(i|we)\s*('m|'re|am|are|get|come)\s+back|let\s+you\s+know\s+when"
     r"|be\s+in\s+touch|por\s+ahora|de\s+momento|por\s+el\s+momento|mientras\s+tanto|un\s+tiempo"
     r"|una\s+temporada|temporal\w*|" + _LATER_ES +
-    r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)"
+    r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)|si\s+algun\s+dia"
+    r"|if\s+(i|we)\s+ever\b"
     r"|ya\s+(os|les)\s+(escribire|avisare|dire)|(os|les)\s+(escribo|aviso)"
     r"|(in|from|after|come)\s+(january|february|march|april|may|june|july|august|september|october"
     r"|november|december|spring|summer|autumn|fall|winter)"
