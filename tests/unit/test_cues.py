@@ -29,6 +29,18 @@ CANCELLATIONS = [
     "Os escribo para que saquéis a mi novia de vuestra lista: está en el hospital.",
     "Por salud mental, quitadme de la lista de correo. Si algún día vuelvo, me apunto otra vez.",
     "Please take me off the mailing list. If I ever take it up again I'll sign up again myself.",
+    "Quiero cancelar la suscripción a la caja de dulces. Cuando me den de alta a lo mejor vuelvo a "
+    "suscribirme.",
+    "Dejo el club de quesos, que me he hecho vegana. Si algún día tenéis quesos veganos me vuelvo a "
+    "suscribir.",
+    "I'm quitting the wine club, maybe I'll rejoin next year.",
+    "Les comunico que no deseo renovar la suscripción anual, que vence el 15 de enero.",
+    "Les ruego que no me renueven la membresía de los Amigos del Museo.",
+    "Please do not renew my Scent Society membership.", "I won't be renewing my membership in January.",
+    "no kiero mas correos de la escuela", "My mum has moved into a care home: could you end her membership?",
+    "I write to resign my membership of the Horticultural Society.",
+    "A partir del 1 de enero dejo de ser socio de la Sociedad Filarmónica.",
+    "No voy a la salida y además me salgo de la asociación.",
     "I'd like to take a break from the climbing gym membership for the season.",
     "We're taking a short break from your newsletters while the shop is shut.",
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
@@ -150,6 +162,10 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    "Os dejo mi correo para el boletín: quiero recibirlo.",  # gives an address, leaves nothing
+    "Me pueden agregar a la lista? Ya no quiero depender de que mi madre me lo reenvíe.",
+    "Ahora me dicen que en febrero no me renuevan el contrato. Apuntadme al boletín de empleo.",
+    "If I don't renew, do I lose the back issues? Either way, sign me up for the newsletter.",
     # an ask that reads like a refusal or a leaving word for word
     "Why don't you add me to the list? I come every week.",
     "Your stories take my mind off work, so please add me to the newsletter.",
@@ -222,6 +238,8 @@ REQUESTS = [
     "darse de baja, y ya no me llega nada.",
     "I accidentally hit the unsubscribe button. Can you add me back?",
     "I unsubscribed in a grumpy moment. Would like to resubscribe now!",
+    "Me di de baja del club hace dos años por una lesión. Ya estoy recuperado y me quiero volver a "
+    "suscribir como socio.",
 ]
 
 

@@ -82,7 +82,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
       "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las "),
      r"\bno\s+((lo|la|los|las)\s+)?(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
      r"que\s+me)"
-     r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b"
+     # (not "ya no quiero depender de que ella me los reenvíe", which asks for them)
+     r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+depender)"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b)"
      r"|\bque\s+no\s+(me|nos)\s+(lleguen|llegue|envien|envieis|manden|mandeis)\b"
      r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
@@ -93,6 +94,16 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
+    # not renewing a paid subscription or membership ("no deseo renovar la suscripción", "no me
+    # renueven la membresía"; not "no me renuevan el contrato", which tells what others do)
+    (("renov", "renuev"), r"\bno\s+(deseo|deseamos|quiero|queremos|vamos\s+a|voy\s+a|pienso)\s+renovar"
+     r"|\bno\s+(me\s+|nos\s+|le\s+|se\s+)?(renueven|renueve|renoveis)\b"),
+    (("no kiero", "no quiero", "no queremos", "no deseo"),
+     r"\bno\s+(kiero|quiero|queremos|deseo)\s+(mas|nada\s+mas)\s+(correos|mails|e-?mails|boletines|nada"
+     r"|de\s+ustedes|de\s+vosotros)"),
+    (("ser soci", "salgo", "salimos", "renuncia"),
+     r"\bdej(o|amos|a|ar)\s+de\s+ser\s+soci|\b(me|nos)\s+(salgo|salimos)\s+(de\s+)?(la|el)\s+(\w+\s+)?"
+     r"(asociacion|club|cooperativa|lista|grupo)|\b(presento|presentamos)\s+(mi|nuestra)\s+(renuncia|baja)"),
     # "parad(me) los correos un tiempo", "congelad el boletín", "¿pueden parar los correos?",
     # "congelen lo de los mails", "pausadla": stopping what comes, or "it" (the list named)
     (("parar", "parad", "paren", "pare", "paus", "congel", "suspend", "deten"),
@@ -114,6 +125,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"(?!(mind|minds|thoughts|eyes|hat|hats|shoes|boots|coat|jacket)\b)(\w+\s+){0,2}off\b"
      r"|\b(leave|get\s+off|come\s+off)\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     (("leave",), r"\bleave\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
+    # leaving what the subscription or membership is of ("dejo el club de quesos", "I'm quitting
+    # the wine club"; not "os dejo mi correo", which gives an address)
+    (("dejo", "dejamos", "dejar"), r"\b(dejo|dejamos|dejar)\s+(el|la|mi|nuestra|nuestro|vuestro|vuestra)\s+"
+     r"(\w+\s+)?(club|suscripcion|membresia|asociacion|cooperativa|lista|boletin|newsletter|cuota)\b"),
+    (("leav", "quit"), r"\b(leave|leaving|quit|quitting)\s+(the|your|this|my)\s+(\w+\s+){0,2}(club|membership"
+     r"|subscription|society|association|co-?op)\b"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
       "cancel", "remove", "refrain"),
      r"\b(stop|cease|quit|discontinue|halt|end)\s+(send|email|mail|contact|messag|writ)\w*"
@@ -123,6 +140,18 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
      r"([\w'-]+\s+){0,2}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
      r"bulletins?)\b"),
+    # not renewing ("please do not renew my membership", "I won't be renewing"; not "if I don't
+    # renew, do I lose the back issues?")
+    (("renew", "continuing"), r"(?<!\bif\si\s)(?<!\bif\syou\s)(?<!\bif\swe\s)"
+     r"\b(do\s*n[o']?t|do\s+not|not\s+to)\s+(auto-?)?renew\b|\b(won'?t|will\s+not|shall\s+not|not)\s+be\s+(renewing|continuing)\b"
+     r"|\b(i|we)\s*('m|\s+am|'re|\s+are)\s+not\s+renewing|\b(do\s*n[o']?t|do\s+not)\s+(want|wish)\s+to\s+renew"),
+    # someone else's ("cancel his subscription", "end her membership"), and resigning one
+    (("cancel", "terminat", "end his", "end her", "end their", "close his", "close her", "close their",
+      "stop his", "stop her", "stop their"),
+     r"\b(cancel\w*|terminat\w*|end|close|stop)\s+(his|her|their)\s+([\w'-]+\s+){0,2}"
+     r"(subscription|membership|newsletter|emails)\b"),
+    (("resign",), r"\bresign\w*\s+(my|our|his|her|from)\s+(\w+\s+){0,3}(membership|subscription|club|society"
+     r"|association|friends)"),
     # each with its own words, so the long table above is not read for them
     (("ended", "cancel", "terminat", "stopped", "discontinu", "suspend", "paus"),
      r"\b(my|our)\s+subscription\s+([\w'-]+\s+){0,6}(be|is\s+to\s+be)\s+(ended|cancell?ed|terminated|stopped"
@@ -330,6 +359,7 @@ _JOIN_ASKS = (
     r"|cordialmente))"
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|vuelvan|vuelvas|volvais|" + _MODAL
     + r"\s+volver)\s+a\s+" + _JOIN + _NOT_LATER_ES +
+    r"|\b(me|nos)\s+(quiero|queremos|quisiera|gustaria|encantaria)\s+volver\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
     r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
@@ -383,6 +413,10 @@ _PAUSE = re.compile(
     r"|una\s+temporada|temporal\w*|" + _LATER_ES +
     r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)|si\s+algun\s+dia"
     r"|if\s+(i|we)\s+ever\b"
+    # a return told as a maybe ("a lo mejor vuelvo a suscribirme", "maybe I'll rejoin")
+    r"|(a\s+lo\s+mejor|quizas?|tal\s+vez)\s+(me\s+|nos\s+)?(vuelv|volv|regres)\w*"
+    r"|(maybe|perhaps)\s+(i|we)\s*('ll|\s+will|\s+might|\s+could|\s+would)?\s+(come\s+back|be\s+back|rejoin"
+    r"|re-?join|re-?subscribe|return|sign\s+up\s+again|subscribe\s+again)"
     r"|ya\s+(os|les)\s+(escribire|avisare|dire)|(os|les)\s+(escribo|aviso)"
     r"|(in|from|after|come)\s+(january|february|march|april|may|june|july|august|september|october"
     r"|november|december|spring|summer|autumn|fall|winter)"
