@@ -240,6 +240,14 @@ REQUESTS = [
     "I unsubscribed in a grumpy moment. Would like to resubscribe now!",
     "Me di de baja del club hace dos años por una lesión. Ya estoy recuperado y me quiero volver a "
     "suscribir como socio.",
+    "Hace un mes me di de baja por un error al cambiar de banco. Les ruego que vuelvan a activar mi "
+    "suscripción.",
+    "Mi mamá se dio de baja de la caja cuando estaba enferma. Ya se recuperó y quiere volver a suscribirse.",
+    "Mi madre se dio de baja cuando estaba enferma. ¿Le pueden reactivar la suscripción de antes?",
+    "Last spring I asked you to stop the emails during exams. I'd love to get the stargazing emails again.",
+    "I subscribed to the emails years ago and they stopped when I moved. Please subscribe this new address.",
+    "Dejé de recibir sus comunicaciones hace un año. Me gustaría volver a figurar en la lista.",
+    "I unsubscribed in 2024 while caring for my mother. I should like to subscribe once more.",
 ]
 
 

@@ -341,15 +341,20 @@ _JOIN_ASKS = (
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b" + _NOT_LATER +
     # (not "add me back ...": the branch above reads it, with its time to come)
     r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out|back|again)\b)"
-    r"|\b(add|subscribe|include)\s+this\s+(address|e-?mail|one)\b"
+    r"|\b(add|subscribe|include)\s+this\s+(new\s+|other\s+|personal\s+)?(address|e-?mail|one)\b"
+    r"|\bsign\s+this\s+(new\s+)?(address|e-?mail)\s+up\b"
     # "would love to be on your email list", "any chance of getting on your emails?"
     r"|\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+" + _ON_THE_LIST + _NOT_LATER +
     # "subscribing to your newsletter so I stop missing...", not "a fee for subscribing to it"
     r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwithout\s)(?<!\bby\s)"
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
+    r"|\b(love|like|want)\s+to\s+(get|receive)\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
     r"|\bvolved(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
-    r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter)" + _NOT_LATER_ES +
+    r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar)"
+    + _NOT_LATER_ES +
+    r"|\b(me|nos|le|la|lo)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+reactivar\b"
+    r"|\breactiv(en|ad)(me|nos|la|lo)?\b"
     r"|\b(quiero|quisiera|queria|deseo|desearia|deseariamos|me\s+gustaria|(me|nos)\s+interesa)\s+volver"
     r"\s+a\s+recibir"
     r"|\b(solicito|solicitamos|solicitar|pido|pedimos|pedir)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
@@ -360,8 +365,9 @@ _JOIN_ASKS = (
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|vuelvan|vuelvas|volvais|" + _MODAL
     + r"\s+volver)\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|\b(me|nos)\s+(quiero|queremos|quisiera|gustaria|encantaria)\s+volver\s+a\s+" + _JOIN + _NOT_LATER_ES +
-    r"|\bvolver\s+a\s+(apuntarme|suscribirme|darme\s+de\s+alta|anadirme|meterme|incluirme|agregarme"
-    r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista))"
+    r"|\bvolver\s+a\s+(apuntarme|suscribirme|suscribirse|ser\s+soci[oa]s?|darme\s+de\s+alta|anadirme|meterme"
+    r"|incluirme|agregarme"
+    r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista)|figurar\s+en\s+la\s+lista)"
     r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
     + _NOT_LATER_ES +
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
@@ -371,10 +377,10 @@ _JOIN_ASKS = (
     r"|\b(incluir|anadir|agregar|apuntar|inscribir|meter|poner|sumar)(me|nos)\s+(en|a)\s+(la|las|el|los|su|sus"
     r"|vuestr\w*)\s"
     r"|\b(me|nos)\s+(suscribis|suscriben|suscribes|apuntais|apuntan|apuntas|anadis|anaden|anades|"
-    r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis)\b"
+    r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis|suman|sumais)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
+    r"|\b(would|'d|i|should)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
     r"|\brequest\s+(a\s+)?subscription\b"
     r"|\b(like|love|want|wish)\s+to\s+become\s+a\s+subscriber\b"
