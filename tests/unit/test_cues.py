@@ -34,6 +34,10 @@ CANCELLATIONS = [
     "Dejo el club de quesos, que me he hecho vegana. Si algún día tenéis quesos veganos me vuelvo a "
     "suscribir.",
     "I'm quitting the wine club, maybe I'll rejoin next year.",
+    "Please terminate our institutional subscription from that date. We will be glad to subscribe "
+    "again when we reopen.",
+    # an ask before a leaving asked for now (not told as past) does not clear it
+    "Add me to the monthly list, and remove me from the weekly one.",
     "Les comunico que no deseo renovar la suscripción anual, que vence el 15 de enero.",
     "Les ruego que no me renueven la membresía de los Amigos del Museo.",
     "Please do not renew my Scent Society membership.", "I won't be renewing my membership in January.",
@@ -166,6 +170,8 @@ REQUESTS = [
     "Me pueden agregar a la lista? Ya no quiero depender de que mi madre me lo reenvíe.",
     "Ahora me dicen que en febrero no me renuevan el contrato. Apuntadme al boletín de empleo.",
     "If I don't renew, do I lose the back issues? Either way, sign me up for the newsletter.",
+    "Déjenme en la lista de los avisos del cine, que ya no quiero perderme nada.",
+    "Quería saber si me puedo suscribir a la caja de quesos, vi la publicidad en Instagram.",
     # an ask that reads like a refusal or a leaving word for word
     "Why don't you add me to the list? I come every week.",
     "Your stories take my mind off work, so please add me to the newsletter.",
@@ -248,6 +254,9 @@ REQUESTS = [
     "I subscribed to the emails years ago and they stopped when I moved. Please subscribe this new address.",
     "Dejé de recibir sus comunicaciones hace un año. Me gustaría volver a figurar en la lista.",
     "I unsubscribed in 2024 while caring for my mother. I should like to subscribe once more.",
+    # the ask before the leaving told as past
+    "¿Me podéis volver a poner en la lista de correo? Sin querer le di a \"darse de baja\" en el móvil.",
+    "Me podrían volver a poner en la lista? Cambié de mail y dejé de recibir la programación.",
 ]
 
 

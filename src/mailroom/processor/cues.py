@@ -82,8 +82,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
       "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las "),
      r"\bno\s+((lo|la|los|las)\s+)?(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
      r"que\s+me)"
-     # (not "ya no quiero depender de que ella me los reenvíe", which asks for them)
-     r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+depender)"
+     # (not "ya no quiero depender de que ella me los reenvíe" or "ya no quiero perderme nada",
+     # which ask for them)
+     r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+(depender|perder))"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b)"
      r"|\bque\s+no\s+(me|nos)\s+(lleguen|llegue|envien|envieis|manden|mandeis)\b"
      r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
@@ -240,7 +241,7 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("advertis", "sponsor", "anunciar", "publicidad", "patrocin"),
      r"\b(advertis(e|ing)|sponsor(ing|ship)?)\s+(in|on|with)\b"
      # ("el proyecto que patrocinamos", what the writer sponsors, is about the writer)
-     r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|publicidad\s+en|patrocin(?!amos\b)\w+)\b"),
+     r"|\b(anunciar(me|nos|te|se)|anunciar\s+(mi|nuestr|el|la|un)|(?<!\bvi\sla\s)(?<!\bvi\ssu\s)publicidad\s+en|patrocin(?!amos\b)\w+)\b"),
     # something of the writer's to go *in* the newsletter (an announcement, an article, a
     # photo), not the newsletter to go to the writer ("include my address in the list" asks)
     (("include", "publish", "feature", "mention", "inclu", "publi", "difund", "mencion"),
@@ -334,7 +335,7 @@ _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bn
     r"(?<!\bwhen\sto\s)(?<!'ll\s)(?<!\bwill\s)(?<!\bshall\s)"  # "I'll sign up again": a promise
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
-    r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
+    r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b" + _NOT_LATER +
     r"|\b(be|get)\s+(put|added)\s+back\b" + _NOT_LATER +
     r"|\b(be|get|go)\s+back\s+on\s+(to\s+)?(your|the|our|this|that)\s+" + _ON_THE_LIST + _NOT_LATER +
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
@@ -415,6 +416,7 @@ _JOIN_ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + ")")
 _PAUSE = re.compile(
     r"\b(for\s+now|for\s+the\s+(time\s+being|moment|winter|summer|season)|for\s+a\s+(while|bit|few)"
     r"|temporar\w*|until|till|when\s+(i|we)\s*('m|'re|am|are|get|come)\s+back|let\s+you\s+know\s+when"
+    r"|when\s+(i|we|it)\s+(reopen|return)\w*"
     r"|be\s+in\s+touch|por\s+ahora|de\s+momento|por\s+el\s+momento|mientras\s+tanto|un\s+tiempo"
     r"|una\s+temporada|temporal\w*|" + _LATER_ES +
     r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)|si\s+algun\s+dia"
@@ -451,6 +453,18 @@ _PUT_BACK = re.compile(r"\b(back|again|volv\w*|vuelv\w*|" + _AGAIN + r"|re-?(sub
 _BACK_NOW = re.compile(r"(?<!\bwhen\s)(?<!\bonce\s)(?<!\bif\s)(?<!\bcuando\s)(?<!\bsi\s)"
                        r"\b(volvi|volvimos|regrese|regresamos|(ya\s+)?(estoy|estamos)\s+de\s+vuelta"
                        r"|(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+back|(i|we)\s+(moved|came|got)\s+back)\b")
+
+
+# a sentence that tells a leaving as past, from that telling on ("dejé de recibir la programación
+# cuando cambié de mail", "hace meses pedí que me sacaran de su lista porque..."): in a mail that
+# asks to be put on a list, wherever the ask stands, such a leaving is what happened, not what is
+# asked (``veto_cue``); an ask after it already clears it (``_before_ask_blanked``)
+_PAST_SENTENCE = re.compile("(" + _PAST_LEAVING.pattern + r")[^.!?\n]*")
+
+
+def _past_leavings_blanked(read: str) -> str:
+    """``read`` with each sentence's leaving told as past blanked to the sentence's end (same length)."""
+    return _PAST_SENTENCE.sub(lambda m: " " * (m.end() - m.start()), read)
 
 
 def _asks_for_pause(read: str) -> bool:
@@ -523,7 +537,11 @@ def veto_cue(text: str) -> tuple[str, str] | None:
         read = _without_undone(folded) if kind == "cancellation" else folded
         words = _first(table, read)
         if words is not None:  # only then (rare): is it told before an ask to be put on a list?
-            words = _first(table, _before_ask_blanked(read, leaving=kind == "cancellation"))
+            read = _before_ask_blanked(read, leaving=kind == "cancellation")
+            words = _first(table, read)
+        if words is not None and kind == "cancellation" and _JOIN_ASK.search(read) \
+                and not _asks_for_pause(read):  # (rarer): or told as past, beside such an ask?
+            words = _first(table, _past_leavings_blanked(read))
         if words is not None:
             return kind, words
     return None
