@@ -36,6 +36,8 @@ CANCELLATIONS = [
     "I'm quitting the wine club, maybe I'll rejoin next year.",
     "Please terminate our institutional subscription from that date. We will be glad to subscribe "
     "again when we reopen.",
+    "Pausad mi suscripción a la caja... mejor cancelarla del todo. Si vuelvo, ya me suscribiré otra vez.",
+    "Por razones de salud, me veo obligado a renunciar a mi condición de socio del Club Andino.",
     # an ask before a leaving asked for now (not told as past) does not clear it
     "Add me to the monthly list, and remove me from the weekly one.",
     "Les comunico que no deseo renovar la suscripción anual, que vence el 15 de enero.",
@@ -254,7 +256,13 @@ REQUESTS = [
     "I subscribed to the emails years ago and they stopped when I moved. Please subscribe this new address.",
     "Dejé de recibir sus comunicaciones hace un año. Me gustaría volver a figurar en la lista.",
     "I unsubscribed in 2024 while caring for my mother. I should like to subscribe once more.",
+    "Hola, me di de baja de la caja de mantecadas en verano por el calor. ¿Me la volvéis a activar?",
+    "I unsubscribed from the orchard box emails in the spring because I was moving. Can I resubscribe?",
+    "Me suscribí a la caja de pan pero la cancelé cuando me fui a Valencia. Ya he vuelto y quiero volver "
+    "a tenerla.",
     # the ask before the leaving told as past
+    "Ya volví de Mendoza y quiero que me pongan de nuevo en la lista, que mientras estuve allá pedí que "
+    "no me mandaran nada.",
     "¿Me podéis volver a poner en la lista de correo? Sin querer le di a \"darse de baja\" en el móvil.",
     "Me podrían volver a poner en la lista? Cambié de mail y dejé de recibir la programación.",
 ]

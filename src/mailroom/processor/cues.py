@@ -104,7 +104,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|de\s+ustedes|de\s+vosotros)"),
     (("ser soci", "salgo", "salimos", "renuncia"),
      r"\bdej(o|amos|a|ar)\s+de\s+ser\s+soci|\b(me|nos)\s+(salgo|salimos)\s+(de\s+)?(la|el)\s+(\w+\s+)?"
-     r"(asociacion|club|cooperativa|lista|grupo)|\b(presento|presentamos)\s+(mi|nuestra)\s+(renuncia|baja)"),
+     r"(asociacion|club|cooperativa|lista|grupo)|\b(presento|presentamos)\s+(mi|nuestra)\s+(renuncia|baja)"
+     r"|\brenunci\w*\s+a\s+(mi|la|nuestra)\s+(\w+\s+){0,3}(socio|socia|membresia|suscripcion|cuota)\b"),
     # "parad(me) los correos un tiempo", "congelad el boletín", "¿pueden parar los correos?",
     # "congelen lo de los mails", "pausadla": stopping what comes, or "it" (the list named)
     (("parar", "parad", "paren", "pare", "paus", "congel", "suspend", "deten"),
@@ -366,10 +367,15 @@ _JOIN_ASKS = (
     r"|\b(me|nos)\s+(volveis|vuelven|vuelves|volves|vuelvan|vuelvas|volvais|" + _MODAL
     + r"\s+volver)\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|\b(me|nos)\s+(quiero|queremos|quisiera|gustaria|encantaria)\s+volver\s+a\s+" + _JOIN + _NOT_LATER_ES +
+    r"|\b(me|nos)\s+(la|lo|las|los)\s+(volveis|vuelven|vuelves|volves|vuelvan|volvais)\s+a\s+(re)?activar\b"
+    + _NOT_LATER_ES +
+    r"|\bcan\s+(i|we)\s+(re-?subscribe|re-?join|sign\s+up\s+again|subscribe\s+again)\b" + _NOT_LATER +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|suscribirse|ser\s+soci[oa]s?|darme\s+de\s+alta|anadirme|meterme"
-    r"|incluirme|agregarme"
+    r"|incluirme|agregarme|tenerla|tenerlo|recibirla|recibirlo"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista)|figurar\s+en\s+la\s+lista)"
-    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|dar\s+de\s+alta)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
+    # (not "ya me suscribiré otra vez": a promise for later)
+    r"|\b(suscrib|apunt|mete|met|anad|agreg|inclu|pong|dar\s+de\s+alta)(?!\w*(re|remos|ria|riamos)\b)\w*\s+(\w+\s+){0,3}"
+    + _AGAIN + r"\b"
     + _NOT_LATER_ES +
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
     r"|agregu(en|e)|inclu(id|ye|yan|ya)|met(ed|an|a|e)"
@@ -420,6 +426,7 @@ _PAUSE = re.compile(
     r"|be\s+in\s+touch|por\s+ahora|de\s+momento|por\s+el\s+momento|mientras\s+tanto|un\s+tiempo"
     r"|una\s+temporada|temporal\w*|" + _LATER_ES +
     r"|cuando\s+(vuelva|volvamos|regrese|termine|acabe|pase|nazca|empiece)|si\s+algun\s+dia"
+    r"|si\s+(vuelvo|volvemos|regreso|regresamos)\b"
     r"|if\s+(i|we)\s+ever\b"
     # a return told as a maybe ("a lo mejor vuelvo a suscribirme", "maybe I'll rejoin")
     r"|(a\s+lo\s+mejor|quizas?|tal\s+vez)\s+(me\s+|nos\s+)?(vuelv|volv|regres)\w*"
