@@ -10,10 +10,10 @@ Data:
 Intent model: the generated lines plus the corpus' training ham and spam as ``other`` (real
 mail that is not a request), the spam also with a subscription keyword put before its
 subject, so a keyword in a spam subject is not read as a request; plus the hand-written mail
-of ``HAND_SETS`` (the first seventy-one independent sets, now seen, and scripts/intent_data/), each
-mail ``HAND_WEIGHT`` times; a second reader of the same n-grams is trained on that hand-written
-mail alone. The dev set is not trained on, and ``tests/data/independent72/`` to
-``independent75/`` are never read here.
+of ``HAND_SETS`` (the independent sets up to ``TRAINED_SETS``, now seen, and
+scripts/intent_data/), each mail ``HAND_WEIGHT`` times; a second reader of the same n-grams is
+trained on that hand-written mail alone. The dev set is not trained on, and the sets after
+``TRAINED_SETS`` are never read here.
 
 Spam model: corpus training ham plus generated legitimate mail of our own domain (requests,
 cancellations, support questions, with realistic headers) as ``ham``, corpus ``spam-1``
@@ -79,13 +79,17 @@ SENTENCES_PER_CORPUS_MAIL = 4
 # written by hand for training and kept, but not trained on: the intent models trained
 # without one set read it worse with the file than without it (hand-w: sets 4 and 5,
 # "Sixth rebuild"; hand-ae: sets 36-39, "Twenty-fourth rebuild"; docs/classification.md)
-NOT_TRAINED = frozenset({"hand-w.jsonl", "hand-ae.jsonl"})
-# hand-written mail trained on: the first hundred and twenty-three independent sets (each evaluated
+# written by hand for training, and trained on only by the forty-fourth and forty-fifth
+# rebuilds, which were not shipped (their dev precision, "Forty-fifth rebuild"): left out, so
+# that this script rebuilds the shipped forty-third
+NOT_TRAINED_YET = frozenset({"hand-am.jsonl", "hand-an.jsonl"})
+NOT_TRAINED = frozenset({"hand-w.jsonl", "hand-ae.jsonl"}) | NOT_TRAINED_YET
+# hand-written mail trained on: the first hundred and fifteen independent sets (each evaluated
 # once, so no longer a test; docs/classification.md) and the training mail written by hand for
 # it (scripts/intent_data/). Not the dev set (tests/data/intent_testset.jsonl: never trained
-# on, it stays a measure), nor the sets after TRAINED_SETS (124 to 127, blind until they are
-# read once).
-TRAINED_SETS = 123  # independent sets 1 to 123 (set 1's folder is tests/data/independent/)
+# on, it stays a measure), nor the sets after TRAINED_SETS (116 to 127, each read once; 116-123
+# were trained on only by the forty-fourth and forty-fifth rebuilds, not shipped).
+TRAINED_SETS = 115  # independent sets 1 to 115 (set 1's folder is tests/data/independent/)
 HAND_SETS = [ROOT / "tests" / "data" / f"independent{n if n > 1 else ''}" / "intent_testset.jsonl"
              for n in range(1, TRAINED_SETS + 1)] + \
     [path for path in sorted((ROOT / "scripts" / "intent_data").glob("*.jsonl"))
