@@ -38,8 +38,6 @@ CANCELLATIONS = [
     "again when we reopen.",
     "Pausad mi suscripción a la caja... mejor cancelarla del todo. Si vuelvo, ya me suscribiré otra vez.",
     "Por razones de salud, me veo obligado a renunciar a mi condición de socio del Club Andino.",
-    # an ask before a leaving asked for now (not told as past) does not clear it
-    "Add me to the monthly list, and remove me from the weekly one.",
     "Les comunico que no deseo renovar la suscripción anual, que vence el 15 de enero.",
     "Les ruego que no me renueven la membresía de los Amigos del Museo.",
     "Please do not renew my Scent Society membership.", "I won't be renewing my membership in January.",
@@ -47,6 +45,8 @@ CANCELLATIONS = [
     "I write to resign my membership of the Horticultural Society.",
     "A partir del 1 de enero dejo de ser socio de la Sociedad Filarmónica.",
     "No voy a la salida y además me salgo de la asociación.",
+    # an ask before a leaving asked for now (not told as past) does not clear it
+    "Add me to the monthly list, and remove me from the weekly one.",
     "I'd like to take a break from the climbing gym membership for the season.",
     "We're taking a short break from your newsletters while the shop is shut.",
     "¿Me podéis dejar de mandar los correos hasta febrero? Luego ya me volvéis a meter.",
