@@ -34,6 +34,7 @@ CANCELLATIONS = [
     "Dejo el club de quesos, que me he hecho vegana. Si algún día tenéis quesos veganos me vuelvo a "
     "suscribir.",
     "I'm quitting the wine club, maybe I'll rejoin next year.",
+    "I'm leaving the mailing list, thanks for everything.",
     "Please terminate our institutional subscription from that date. We will be glad to subscribe "
     "again when we reopen.",
     "Pausad mi suscripción a la caja... mejor cancelarla del todo. Si vuelvo, ya me suscribiré otra vez.",
@@ -174,6 +175,7 @@ REQUESTS = [
     "If I don't renew, do I lose the back issues? Either way, sign me up for the newsletter.",
     "Déjenme en la lista de los avisos del cine, que ya no quiero perderme nada.",
     "Quería saber si me puedo suscribir a la caja de quesos, vi la publicidad en Instagram.",
+    "I'm not leaving the list or anything, but please add my work address too.",
     # an ask that reads like a refusal or a leaving word for word
     "Why don't you add me to the list? I come every week.",
     "Your stories take my mind off work, so please add me to the newsletter.",

@@ -79,9 +79,11 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("cesen", "cesar", "cese ", "cesad", "ceseis"),
      r"\bces(en|ar|e|ad|eis)\s+(de\s+)?(el\s+|los\s+|sus\s+)?(envi|mand|remit|comunicaci)"),
     (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv",
-      "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las "),
+      "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las ", "no kiero"),
      r"\bno\s+((lo|la|los|las)\s+)?(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
      r"que\s+me)"
+     r"|\bno\s+(kiero|quiero|queremos|deseo)\s+(mas|nada\s+mas)\s+(correos|mails|e-?mails|boletines|nada"
+     r"|de\s+ustedes|de\s+vosotros)"
      # (not "ya no quiero depender de que ella me los reenvíe" or "ya no quiero perderme nada",
      # which ask for them)
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+(depender|perder))"
@@ -99,9 +101,6 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # renueven la membresía"; not "no me renuevan el contrato", which tells what others do)
     (("renov", "renuev"), r"\bno\s+(deseo|deseamos|quiero|queremos|vamos\s+a|voy\s+a|pienso)\s+renovar"
      r"|\bno\s+(me\s+|nos\s+|le\s+|se\s+)?(renueven|renueve|renoveis)\b"),
-    (("no kiero", "no quiero", "no queremos", "no deseo"),
-     r"\bno\s+(kiero|quiero|queremos|deseo)\s+(mas|nada\s+mas)\s+(correos|mails|e-?mails|boletines|nada"
-     r"|de\s+ustedes|de\s+vosotros)"),
     (("ser soci", "salgo", "salimos", "renuncia"),
      r"\bdej(o|amos|a|ar)\s+de\s+ser\s+soci|\b(me|nos)\s+(salgo|salimos)\s+(de\s+)?(la|el)\s+(\w+\s+)?"
      r"(asociacion|club|cooperativa|lista|grupo)|\b(presento|presentamos)\s+(mi|nuestra)\s+(renuncia|baja)"
@@ -126,20 +125,21 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("off",), r"\b(take|get|pull|drop|knock|strike|cross)\s+(me|us|my|our|this|him|her|them|his|their)\s+"
      r"(?!(mind|minds|thoughts|eyes|hat|hats|shoes|boots|coat|jacket)\b)(\w+\s+){0,2}off\b"
      r"|\b(leave|get\s+off|come\s+off)\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
-    (("leave",), r"\bleave\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
-    # leaving what the subscription or membership is of ("dejo el club de quesos", "I'm quitting
-    # the wine club"; not "os dejo mi correo", which gives an address)
+    # leaving the list, or what the subscription or membership is of ("I'm quitting the wine
+    # club", "dejo el club de quesos"; not "os dejo mi correo", which gives an address)
+    (("leav", "quit"), r"(?<!\bnot\s)(?<!n't\s)\b(leave|leaving|quit|quitting)\s+(the|your|this|my)\s+"
+     r"(\w+\s+){0,2}(list|mailing|newsletter|bulletin|club|membership|subscription|society|association|co-?op)"),
     (("dejo", "dejamos", "dejar"), r"\b(dejo|dejamos|dejar)\s+(el|la|mi|nuestra|nuestro|vuestro|vuestra)\s+"
      r"(\w+\s+)?(club|suscripcion|membresia|asociacion|cooperativa|lista|boletin|newsletter|cuota)\b"),
-    (("leav", "quit"), r"\b(leave|leaving|quit|quitting)\s+(the|your|this|my)\s+(\w+\s+){0,2}(club|membership"
-     r"|subscription|society|association|co-?op)\b"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
-      "cancel", "remove", "refrain"),
+      "cancel", "remove", "refrain", "close his", "close her", "close their"),
      r"\b(stop|cease|quit|discontinue|halt|end)\s+(send|email|mail|contact|messag|writ)\w*"
      r"|\brefrain\s+from\s+(send|e-?mail|mail|contact|writ)"
      r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
      r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
-     r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue)\w*\s+(my|our|the|this)\s+"
+     # (also someone else's: "cancel his subscription", "end her membership")
+     r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue|close)\w*\s+(my|our|the|this|his|her"
+     r"|their)\s+"
      r"([\w'-]+\s+){0,2}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
      r"bulletins?)\b"),
     # not renewing ("please do not renew my membership", "I won't be renewing"; not "if I don't
@@ -147,11 +147,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("renew", "continuing"), r"(?<!\bif\si\s)(?<!\bif\syou\s)(?<!\bif\swe\s)"
      r"\b(do\s*n[o']?t|do\s+not|not\s+to)\s+(auto-?)?renew\b|\b(won'?t|will\s+not|shall\s+not|not)\s+be\s+(renewing|continuing)\b"
      r"|\b(i|we)\s*('m|\s+am|'re|\s+are)\s+not\s+renewing|\b(do\s*n[o']?t|do\s+not)\s+(want|wish)\s+to\s+renew"),
-    # someone else's ("cancel his subscription", "end her membership"), and resigning one
-    (("cancel", "terminat", "end his", "end her", "end their", "close his", "close her", "close their",
-      "stop his", "stop her", "stop their"),
-     r"\b(cancel\w*|terminat\w*|end|close|stop)\s+(his|her|their)\s+([\w'-]+\s+){0,2}"
-     r"(subscription|membership|newsletter|emails)\b"),
+    # resigning one ("I write to resign my membership")
     (("resign",), r"\bresign\w*\s+(my|our|his|her|from)\s+(\w+\s+){0,3}(membership|subscription|club|society"
      r"|association|friends)"),
     # each with its own words, so the long table above is not read for them
