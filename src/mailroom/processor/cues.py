@@ -542,8 +542,10 @@ def veto_cue(text: str) -> tuple[str, str] | None:
         if words is not None:  # only then (rare): is it told before an ask to be put on a list?
             read = _before_ask_blanked(read, leaving=kind == "cancellation")
             words = _first(table, read)
-        if words is not None and kind == "cancellation" and _JOIN_ASK.search(read) \
-                and not _asks_for_pause(read):  # (rarer): or told as past, beside such an ask?
+        # (rarer): or told as past, beside such an ask? The look for a past leaving is the
+        # cheap one, so the long ask pattern runs only in the few mails that tell one
+        if words is not None and kind == "cancellation" and _PAST_LEAVING.search(read) \
+                and _JOIN_ASK.search(read) and not _asks_for_pause(read):
             words = _first(table, _past_leavings_blanked(read))
         if words is not None:
             return kind, words
