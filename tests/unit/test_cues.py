@@ -110,6 +110,8 @@ CANCELLATIONS = [
     "Take me off the list temporarily; I'd like to be added back later.",
     "Quitadme del boletín temporalmente, ya me volvéis a apuntar.",
     "I would ask that my subscription to the race entries list be ended.",
+    # someone else's, named by "that"
+    "The challenge is long over and nobody reads them. Please end that subscription for our office inbox.",
     "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",
     # a negation with the thing as a pronoun before it ("lo", "la", "los", "las")
     "Lo de las ofertas de la tienda no lo quiero recibir más, pero los avisos que me sigan llegando.",
@@ -171,6 +173,7 @@ NOT_A_REQUEST = [
 REQUESTS = [
     "Os dejo mi correo para el boletín: quiero recibirlo.",  # gives an address, leaves nothing
     "Me pueden agregar a la lista? Ya no quiero depender de que mi madre me lo reenvíe.",
+    "My sister forwarded me this. Please add me directly, I don't want to keep asking her!",
     "Ahora me dicen que en febrero no me renuevan el contrato. Apuntadme al boletín de empleo.",
     "If I don't renew, do I lose the back issues? Either way, sign me up for the newsletter.",
     "Déjenme en la lista de los avisos del cine, que ya no quiero perderme nada.",
@@ -267,6 +270,8 @@ REQUESTS = [
     "no me mandaran nada.",
     "¿Me podéis volver a poner en la lista de correo? Sin querer le di a \"darse de baja\" en el móvil.",
     "Me podrían volver a poner en la lista? Cambié de mail y dejé de recibir la programación.",
+    "Por la presente solicito mi reincorporación como socio del club, del que me di de baja en 2023 "
+    "por motivos de salud.",
 ]
 
 
@@ -367,6 +372,8 @@ NO_ASK_TO_JOIN = [
     "Dejad de mandarme el boletín; me volvéis a meter en la lista después del verano.",
     "Ya me apuntaréis de nuevo al boletín el mes que viene.",
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
+    # how the address got there, not an ask to be put on
+    "I do not know how my address came to be on your newsletter list. Please remove it.",
     # a pause, its end told before the ask to be put back ("cuando vuelva ... y me volvéis a meter")
     "No me mandéis los correos de la escuela mientras esté fuera; ya os aviso yo cuando vuelva en "
     "marzo y me volvéis a meter.",

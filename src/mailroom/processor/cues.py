@@ -138,7 +138,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
      r"|\bcancell?ation\s+of\s+(my|our|the|this)\b"
      # (also someone else's: "cancel his subscription", "end her membership")
-     r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue|close)\w*\s+(my|our|the|this|his|her"
+     r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue|close)\w*\s+(my|our|the|this|that|his|her"
      r"|their)\s+"
      r"([\w'-]+\s+){0,2}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
      r"bulletins?)\b"),
@@ -171,7 +171,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like|require)\b"),
     (("n't", "dont", "do not", "never", "you not", "you please not"),
      r"\b(could|can|would|will)\s+you\s+(please\s+)?not\s+(send|e-?mail|mail)\s+(me|us)\b"
-     r"|\bdo\s*n[o']?t\s+want\s+(to\s+(keep(?!\s+(finding|missing|hearing|seeing))|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
+     r"|\bdo\s*n[o']?t\s+want\s+(to\s+(keep(?!\s+(finding|missing|hearing|seeing|asking|bothering|checking))"
+     r"|stay|continue|remain)|your\s+(\w+\s+)?(emails|mails|"
      r"newsletters?|messages|bulletins?))"
      r"|\b(do\s*n[o']?t|never)\s+send\s+(me|us|any|anything|further|more|this|the|those|these|them)\b"
      r"|\b(do|does)\s*n[o']?t\s+want\s+(the|your|these|those|any)\s+(\S+\s+){0,3}(e-?mails|alerts|notices|"
@@ -341,8 +342,10 @@ _JOIN_ASKS = (
     r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out|back|again)\b)"
     r"|\b(add|subscribe|include)\s+this\s+(new\s+|other\s+|personal\s+)?(address|e-?mail|one)\b"
     r"|\bsign\s+this\s+(new\s+)?(address|e-?mail)\s+up\b"
-    # "would love to be on your email list", "any chance of getting on your emails?"
-    r"|\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+" + _ON_THE_LIST + _NOT_LATER +
+    # "would love to be on your email list", "any chance of getting on your emails?"; not "how
+    # my address came to be on your list"
+    r"|(?<!\bcame\s)(?<!\bcome\s)\b(to\s+be|to\s+get|getting)\s+on\s+(to\s+)?(your|the)\s+"
+    + _ON_THE_LIST + _NOT_LATER +
     # "subscribing to your newsletter so I stop missing...", not "a fee for subscribing to it"
     r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwithout\s)(?<!\bby\s)"
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
@@ -400,7 +403,7 @@ _JOIN_ASKS = (
     r"|\b(quiero|quisiera|queria|queremos|deseo|deseamos|desearia|me\s+gustaria|nos\s+gustaria"
     r"|me\s+encantaria)\s+recibir\b"
     r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
-    r"|alta)\b")
+    r"|alta|reincorporacion)\b")
 # "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?": after a leaving, an ask to be put
 # back; alone, as often an ask to send one issue again ("el PDF no abre, ¿me lo mandan de
 # nuevo?"), so it confirms no request (``asks_to_join``)
