@@ -110,6 +110,9 @@ CANCELLATIONS = [
     "Take me off the list temporarily; I'd like to be added back later.",
     "Quitadme del boletín temporalmente, ya me volvéis a apuntar.",
     "I would ask that my subscription to the race entries list be ended.",
+    # three words between "my" and the subscription; a promise to come back is no ask
+    "Please cancel my night sky society subscription. If the roster ever changes I'll come back and "
+    "subscribe again.",
     # someone else's, named by "that"
     "The challenge is long over and nobody reads them. Please end that subscription for our office inbox.",
     "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",
@@ -372,6 +375,8 @@ NO_ASK_TO_JOIN = [
     "Dejad de mandarme el boletín; me volvéis a meter en la lista después del verano.",
     "Ya me apuntaréis de nuevo al boletín el mes que viene.",
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
+    # a promise, not an ask
+    "If the roster ever changes I'll come back and subscribe again.", "I will join again, promise.",
     # how the address got there, not an ask to be put on
     "I do not know how my address came to be on your newsletter list. Please remove it.",
     # a pause, its end told before the ask to be put back ("cuando vuelva ... y me volvéis a meter")

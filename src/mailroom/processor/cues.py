@@ -140,7 +140,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      # (also someone else's: "cancel his subscription", "end her membership")
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue|close)\w*\s+(my|our|the|this|that|his|her"
      r"|their)\s+"
-     r"([\w'-]+\s+){0,2}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
+     r"([\w'-]+\s+){0,3}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
      r"bulletins?)\b"),
     # not renewing ("please do not renew my membership", "I won't be renewing"; not "if I don't
     # renew, do I lose the back issues?")
@@ -333,7 +333,9 @@ _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bn
     r"(?<!\bwhen\sto\s)(?<!'ll\s)(?<!\bwill\s)(?<!\bshall\s)"  # "I'll sign up again": a promise
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
-    r"|\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b" + _NOT_LATER +
+    # (not a promise: "I'll subscribe again", "I'll come back and subscribe again")
+    r"|(?<!'ll\s)(?<!\bwill\s)(?<!\bshall\s)(?<!\bback\sand\s)\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
+    + _NOT_LATER +
     r"|\b(be|get)\s+(put|added)\s+back\b" + _NOT_LATER +
     r"|\b(be|get|go)\s+back\s+on\s+(to\s+)?(your|the|our|this|that)\s+" + _ON_THE_LIST + _NOT_LATER +
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
