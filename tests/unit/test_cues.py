@@ -177,6 +177,7 @@ REQUESTS = [
     "Os dejo mi correo para el boletín: quiero recibirlo.",  # gives an address, leaves nothing
     "Me pueden agregar a la lista? Ya no quiero depender de que mi madre me lo reenvíe.",
     "My sister forwarded me this. Please add me directly, I don't want to keep asking her!",
+    "I want to subscribe to the walk alerts but I don't want to join as a member yet. Just the emails.",
     "Ahora me dicen que en febrero no me renuevan el contrato. Apuntadme al boletín de empleo.",
     "If I don't renew, do I lose the back issues? Either way, sign me up for the newsletter.",
     "Déjenme en la lista de los avisos del cine, que ya no quiero perderme nada.",
@@ -275,6 +276,12 @@ REQUESTS = [
     "Me podrían volver a poner en la lista? Cambié de mail y dejé de recibir la programación.",
     "Por la presente solicito mi reincorporación como socio del club, del que me di de baja en 2023 "
     "por motivos de salud.",
+    "We stopped our crate subscription when our son was born. He's now a toddler who eats six pears a "
+    "day. I'd like to restart it, family size.",
+    "El año pasado me di de baja del club de ajedrez por el turno. Ya tengo horario fijo, así que "
+    "vuélvanme a dar de alta.",
+    "Mi padre era suscriptor desde 1995 y dimos de baja aquella suscripción cuando falleció. Ahora mi "
+    "madre desea suscribirse ella. Les ruego que la den de alta.",
 ]
 
 

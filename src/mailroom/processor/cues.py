@@ -211,8 +211,9 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for|request)"
      # "don't add me to anything" refuses; "why don't you add me?" asks
      r"|(?<!\bwhy\s)\b(do\s*n[o']?t|never)\s+(add|subscribe|sign\s+up|enrol+)\s+(me|us)\b"
-     r"|\b(do\s*n[o']?t|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join|"
-     r"be\s+added)"
+     # (not "I don't want to join as a member yet. Just the emails please": the mailing is asked for)
+     r"|\b(do\s*n[o']?t|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join"
+     r"(?!\s+as\s+a\s+(full\s+|paying\s+)?member)|be\s+added)"
      r"|\bnot\s+interested\s+in\s+(the|your|this|a|any)\s+(\w+\s+){0,1}(newsletter|list|mailing|"
      r"subscription|bulletin)"
      r"|\b(do\s+not|don\s*'?t|please\s+do\s+not)\s+reply\s+to\s+this\s+(email|message)"),
@@ -353,7 +354,7 @@ _JOIN_ASKS = (
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\b(love|like|want)\s+to\s+(get|receive)\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
-    r"|\bvolved(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
+    r"|\b(volved|vuelvan|vuelva)(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar)"
     + _NOT_LATER_ES +
     r"|\b(me|nos|le|la|lo)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+reactivar\b"
@@ -397,7 +398,9 @@ _JOIN_ASKS = (
     r"|\breincorpor(ad|en|e|a)(me|nos)\b" + _NOT_LATER_ES +
     r"|\b(den|dad|de|des|dar|denle|dele)\s+de\s+alta\s+(este|esta|mi|nuestro|nuestra)\s+(correo|mail|e-?mail"
     r"|direccion|cuenta|suscripcion)\b"
+    r"|\bque\s+(me|nos|la|lo|le|les)\s+(den|de|des|deis)\s+de\s+alta\b"
     r"|\benrol+\s+(my|our|this)\s+(e-?mail\s+)?address\b"
+    r"|\b(like|love|want|wish)\s+to\s+restart\s+(it|my|our|the|this)\b" + _NOT_LATER +
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
     r"(subscribed|added)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
