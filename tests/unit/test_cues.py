@@ -384,6 +384,7 @@ NO_ASK_TO_JOIN = [
     "Could you send me your newsletter?",  # a request, but no ask phrase: the model's alone
     # a promise, not an ask
     "If the roster ever changes I'll come back and subscribe again.", "I will join again, promise.",
+    "No quiero que me den de alta en el boletín, gracias.",  # a refusal: no ask starts after "no"
     # how the address got there, not an ask to be put on
     "I do not know how my address came to be on your newsletter list. Please remove it.",
     # a pause, its end told before the ask to be put back ("cuando vuelva ... y me volvéis a meter")

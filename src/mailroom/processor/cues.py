@@ -334,9 +334,8 @@ _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bn
     r"(?<!\bwhen\sto\s)(?<!'ll\s)(?<!\bwill\s)(?<!\bshall\s)"  # "I'll sign up again": a promise
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
-    # (not a promise: "I'll subscribe again", "I'll come back and subscribe again")
-    r"|(?<!'ll\s)(?<!\bwill\s)(?<!\bshall\s)(?<!\bback\sand\s)\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b"
-    + _NOT_LATER +
+    # (not "I'll come back and subscribe again": a promise, as "I'll" before any ask)
+    r"|(?<!\bback\sand\s)\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b" + _NOT_LATER +
     r"|\b(be|get)\s+(put|added)\s+back\b" + _NOT_LATER +
     r"|\b(be|get|go)\s+back\s+on\s+(to\s+)?(your|the|our|this|that)\s+" + _ON_THE_LIST + _NOT_LATER +
     r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
@@ -398,7 +397,9 @@ _JOIN_ASKS = (
     r"|\breincorpor(ad|en|e|a)(me|nos)\b" + _NOT_LATER_ES +
     r"|\b(den|dad|de|des|dar|denle|dele)\s+de\s+alta\s+(este|esta|mi|nuestro|nuestra)\s+(correo|mail|e-?mail"
     r"|direccion|cuenta|suscripcion)\b"
-    r"|\bque\s+(me|nos|la|lo|le|les)\s+(den|de|des|deis)\s+de\s+alta\b"
+    # "les ruego que la den de alta" (not "no quiero que me den de alta": no ask starts after "no")
+    r"|\b(ruego|rogamos|pido|pedimos|solicito|solicitamos|quiero|quisiera|queremos|deseo|desea|deseamos)"
+    r"\s+que\s+(me|nos|la|lo|le|les)\s+(den|de|des|deis)\s+de\s+alta\b"
     r"|\benrol+\s+(my|our|this)\s+(e-?mail\s+)?address\b"
     r"|\b(like|love|want|wish)\s+to\s+restart\s+(it|my|our|the|this)\b" + _NOT_LATER +
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
