@@ -137,6 +137,12 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "En verano os pedí que me sacarais de la lista. ¿Me podéis volver a meter?",
     "Por error anulé mi suscripción al boletín desde el móvil. ¿Me podéis volver a apuntar?",
     "Re: Please remove me\nThe message below was me in January, I regret it. Please put me back on.",
+    "We stopped our crate subscription when our son was born. He's now a toddler who eats six pears a "
+    "day. I'd like to restart it, family size.",
+    "El año pasado me di de baja del club de ajedrez por el turno. Ya tengo horario fijo, así que "
+    "vuélvanme a dar de alta.",
+    "Mi padre era suscriptor desde 1995 y dimos de baja aquella suscripción cuando falleció. Ahora mi "
+    "madre desea suscribirse ella. Les ruego que la den de alta.",
     # a pause word before an ask keeps only a leaving: "estoy suscrita" is about something else
     "Estoy suscrita con el mail del trabajo pero me voy de la empresa en marzo. "
     "¿Me suscribís también con este?",
@@ -276,12 +282,6 @@ REQUESTS = [
     "Me podrían volver a poner en la lista? Cambié de mail y dejé de recibir la programación.",
     "Por la presente solicito mi reincorporación como socio del club, del que me di de baja en 2023 "
     "por motivos de salud.",
-    "We stopped our crate subscription when our son was born. He's now a toddler who eats six pears a "
-    "day. I'd like to restart it, family size.",
-    "El año pasado me di de baja del club de ajedrez por el turno. Ya tengo horario fijo, así que "
-    "vuélvanme a dar de alta.",
-    "Mi padre era suscriptor desde 1995 y dimos de baja aquella suscripción cuando falleció. Ahora mi "
-    "madre desea suscribirse ella. Les ruego que la den de alta.",
 ]
 
 
