@@ -113,6 +113,7 @@ CANCELLATIONS = [
     # three words between "my" and the subscription; a promise to come back is no ask
     "Please cancel my night sky society subscription. If the roster ever changes I'll come back and "
     "subscribe again.",
+    "Please close my membership, I've moved away.",  # "close" with any owner, as the phrase reads it
     # someone else's, named by "that"
     "The challenge is long over and nobody reads them. Please end that subscription for our office inbox.",
     "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",

@@ -132,7 +132,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("dejo", "dejamos", "dejar"), r"\b(dejo|dejamos|dejar)\s+(el|la|mi|nuestra|nuestro|vuestro|vuestra)\s+"
      r"(\w+\s+)?(club|suscripcion|membresia|asociacion|cooperativa|lista|boletin|newsletter|cuota)\b"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
-      "cancel", "remove", "refrain", "close his", "close her", "close their"),
+      "cancel", "remove", "refrain", "close "),
      r"\b(stop|cease|quit|discontinue|halt|end)\s+(send|email|mail|contact|messag|writ)\w*"
      r"|\brefrain\s+from\s+(send|e-?mail|mail|contact|writ)"
      r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
