@@ -46,6 +46,7 @@ CANCELLATIONS = [
     "I write to resign my membership of the Horticultural Society.",
     "A partir del 1 de enero dejo de ser socio de la Sociedad Filarmónica.",
     "No voy a la salida y además me salgo de la asociación.",
+    "Me traslado a Santiago en enero, por lo que solicito mi retiro como socia de la cooperativa.",
     # an ask before a leaving asked for now (not told as past) does not clear it
     "Add me to the monthly list, and remove me from the weekly one.",
     "I'd like to take a break from the climbing gym membership for the season.",
