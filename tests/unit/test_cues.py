@@ -47,6 +47,8 @@ CANCELLATIONS = [
     "A partir del 1 de enero dejo de ser socio de la Sociedad Filarmónica.",
     "No voy a la salida y además me salgo de la asociación.",
     "Me traslado a Santiago en enero, por lo que solicito mi retiro como socia de la cooperativa.",
+    "Les ruego que retiren como socia infantil a mi nieta; mi propia condición de socio no cambia.",
+    "Les comunico que desde el 1 de enero dejaré de formar parte de la Asociación de Apicultores.",
     # an ask before a leaving asked for now (not told as past) does not clear it
     "Add me to the monthly list, and remove me from the weekly one.",
     "I'd like to take a break from the climbing gym membership for the season.",

@@ -101,9 +101,13 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # renueven la membresía"; not "no me renuevan el contrato", which tells what others do)
     (("renov", "renuev"), r"\bno\s+(deseo|deseamos|quiero|queremos|vamos\s+a|voy\s+a|pienso)\s+renovar"
      r"|\bno\s+(me\s+|nos\s+|le\s+|se\s+)?(renueven|renueve|renoveis)\b"),
-    # ("solicito mi retiro como socia": the member's own withdrawal, not a retirement)
-    (("ser soci", "salgo", "salimos", "renuncia", "retiro como"),
-     r"\b(mi|nuestro)\s+retiro\s+como\s+(socio|socia|socios|asociad[oa]s?|afiliad[oa]s?)\b"
+    # ("solicito mi retiro como socia", "que retiren como socia a mi nieta": a member withdrawn,
+    # not a retirement; "dejaré de formar parte de la asociación")
+    (("ser soci", "salgo", "salimos", "renuncia", "como soci", "como asociad", "como afiliad",
+      "formar parte"),
+     r"\bretir(?!ad[oa]s?\b)\w*\s+como\s+(socio|socia|socios|asociad[oa]s?|afiliad[oa]s?)\b"
+     r"|\bdej(o|amos|are|aremos)\s+de\s+formar\s+parte\s+de\s+(la|el)\s+(\w+\s+)?(asociacion|club|"
+     r"cooperativa|sociedad|agrupacion|coral|hermandad|cofradia|federacion|mutual|pena|penya)\b"
      r"|\bdej(o|amos|a|ar)\s+de\s+ser\s+soci|\b(me|nos)\s+(salgo|salimos)\s+(de\s+)?(la|el)\s+(\w+\s+)?"
      r"(asociacion|club|cooperativa|lista|grupo)|\b(presento|presentamos)\s+(mi|nuestra)\s+(renuncia|baja)"
      r"|\brenunci\w*\s+a\s+(mi|la|nuestra)\s+(\w+\s+){0,3}(socio|socia|membresia|suscripcion|cuota)\b"),
