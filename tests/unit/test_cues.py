@@ -286,6 +286,10 @@ REQUESTS = [
     "Me podrían volver a poner en la lista? Cambié de mail y dejé de recibir la programación.",
     "Por la presente solicito mi reincorporación como socio del club, del que me di de baja en 2023 "
     "por motivos de salud.",
+    # a retirement from work, staying on, and a removal told as past are no leaving asked for now
+    "Tras retirarme como docente tengo tiempo: quiero hacerme socio del club de lectura.",
+    "No quiero dejar de formar parte del club: renovadme la cuota y seguid mandándome el boletín.",
+    "Me habían retirado como socio por un error en el cobro; volved a darme de alta, por favor.",
 ]
 
 
