@@ -49,6 +49,7 @@ CANCELLATIONS = [
     "Me traslado a Santiago en enero, por lo que solicito mi retiro como socia de la cooperativa.",
     "Les ruego que retiren como socia infantil a mi nieta; mi propia condición de socio no cambia.",
     "Les comunico que desde el 1 de enero dejaré de formar parte de la Asociación de Apicultores.",
+    "Con el traslado dejo de formar parte del club de montaña; gracias por todo.",
     # an ask before a leaving asked for now (not told as past) does not clear it
     "Add me to the monthly list, and remove me from the weekly one.",
     "I'd like to take a break from the climbing gym membership for the season.",
@@ -286,9 +287,10 @@ REQUESTS = [
     "Me podrían volver a poner en la lista? Cambié de mail y dejé de recibir la programación.",
     "Por la presente solicito mi reincorporación como socio del club, del que me di de baja en 2023 "
     "por motivos de salud.",
-    # a retirement from work, staying on, and a removal told as past are no leaving asked for now
-    "Tras retirarme como docente tengo tiempo: quiero hacerme socio del club de lectura.",
-    "No quiero dejar de formar parte del club: renovadme la cuota y seguid mandándome el boletín.",
+    # a retirement from work ("como" not before a member word), staying on ("dejar", not "dejo"),
+    # and a removal told as past ("retirado") are no leaving asked for now
+    "Tras retirarme como docente quiero inscribirme como socio del club de lectura.",
+    "No quiero dejar de formar parte de la asociación: renovadme la cuota y seguid mandándome el boletín.",
     "Me habían retirado como socio por un error en el cobro; volved a darme de alta, por favor.",
 ]
 

@@ -102,11 +102,11 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("renov", "renuev"), r"\bno\s+(deseo|deseamos|quiero|queremos|vamos\s+a|voy\s+a|pienso)\s+renovar"
      r"|\bno\s+(me\s+|nos\s+|le\s+|se\s+)?(renueven|renueve|renoveis)\b"),
     # ("solicito mi retiro como socia", "que retiren como socia a mi nieta": a member withdrawn,
-    # not a retirement; "dejaré de formar parte de la asociación")
+    # not a retirement; "dejaré de formar parte de la asociación", "dejo de formar parte del club")
     (("ser soci", "salgo", "salimos", "renuncia", "como soci", "como asociad", "como afiliad",
       "formar parte"),
      r"\bretir(?!ad[oa]s?\b)\w*\s+como\s+(socio|socia|socios|asociad[oa]s?|afiliad[oa]s?)\b"
-     r"|\bdej(o|amos|are|aremos)\s+de\s+formar\s+parte\s+de\s+(la|el)\s+(\w+\s+)?(asociacion|club|"
+     r"|\bdej(o|amos|are|aremos)\s+de\s+formar\s+parte\s+(de\s+la|del)\s+(\w+\s+)?(asociacion|club|"
      r"cooperativa|sociedad|agrupacion|coral|hermandad|cofradia|federacion|mutual|pena|penya)\b"
      r"|\bdej(o|amos|a|ar)\s+de\s+ser\s+soci|\b(me|nos)\s+(salgo|salimos)\s+(de\s+)?(la|el)\s+(\w+\s+)?"
      r"(asociacion|club|cooperativa|lista|grupo)|\b(presento|presentamos)\s+(mi|nuestra)\s+(renuncia|baja)"
