@@ -35,6 +35,9 @@ CANCELLATIONS = [
     "suscribir.",
     "I'm quitting the wine club, maybe I'll rejoin next year.",
     "I'm leaving the mailing list, thanks for everything.",
+    # being left out of what it sends
+    "Leave me out of the film club's emails from now on, please; I've joined the one nearer home.",
+    "Could you leave us out of these mailings? We've closed the shop.",
     "Please terminate our institutional subscription from that date. We will be glad to subscribe "
     "again when we reopen.",
     "Pausad mi suscripción a la caja... mejor cancelarla del todo. Si vuelvo, ya me suscribiré otra vez.",
@@ -153,6 +156,7 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "¿Me suscribís también con este?",
 ]
 NOT_A_REQUEST = [
+    "Thanks for the leaflet, but I don't want to join the society.",  # ("join yet" is no refusal)
     # a refusal ("I didn't request this", "don't add me", "do not subscribe me")
     "I didn't request this confirmation; someone typed my address. Please don't add me to anything.",
     "Do not subscribe me, I only wanted the price list.",
@@ -189,11 +193,14 @@ REQUESTS = [
     "Me pueden agregar a la lista? Ya no quiero depender de que mi madre me lo reenvíe.",
     "My sister forwarded me this. Please add me directly, I don't want to keep asking her!",
     "I want to subscribe to the walk alerts but I don't want to join as a member yet. Just the emails.",
+    "Please put me on the hiking newsletter. I don't want to join yet, I'd like to see the walks first.",
     "Ahora me dicen que en febrero no me renuevan el contrato. Apuntadme al boletín de empleo.",
     "If I don't renew, do I lose the back issues? Either way, sign me up for the newsletter.",
     "Déjenme en la lista de los avisos del cine, que ya no quiero perderme nada.",
     "Quería saber si me puedo suscribir a la caja de quesos, vi la publicidad en Instagram.",
     "I'm not leaving the list or anything, but please add my work address too.",
+    # "don't leave me out" asks to be on it
+    "I wrote my name on the sheet at the fair, so don't leave me out of the newsletter this time.",
     # an ask that reads like a refusal or a leaving word for word
     "Why don't you add me to the list? I come every week.",
     "Your stories take my mind off work, so please add me to the newsletter.",
@@ -278,6 +285,11 @@ REQUESTS = [
     "I unsubscribed in 2024 while caring for my mother. I should like to subscribe once more.",
     "Hola, me di de baja de la caja de mantecadas en verano por el calor. ¿Me la volvéis a activar?",
     "I unsubscribed from the orchard box emails in the spring because I was moving. Can I resubscribe?",
+    "Wanna resubscribe to the trail emails. I unsubscribed last year when I moved away, but I'm home "
+    "again now.",
+    # someone else's leaving told as past, beside an ask to become a member
+    "Quiero ser socio del club de remo con toda la familia. Mi hermano se dio de baja en 2023, pero ahora "
+    "nos apetece a todos.",
     "Me suscribí a la caja de pan pero la cancelé cuando me fui a Valencia. Ya he vuelto y quiero volver "
     "a tenerla.",
     # the ask before the leaving told as past

@@ -132,9 +132,13 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"(?!(mind|minds|thoughts|eyes|hat|hats|shoes|boots|coat|jacket)\b)(\w+\s+){0,2}off\b"
      r"|\b(leave|get\s+off|come\s+off)\s+(the|your|this)\s+(\w+\s+){0,2}(list|mailing|newsletter|bulletin)"),
     # leaving the list, or what the subscription or membership is of ("I'm quitting the wine
-    # club", "dejo el club de quesos"; not "os dejo mi correo", which gives an address)
+    # club", "dejo el club de quesos"; not "os dejo mi correo", which gives an address), and
+    # being left out of what it sends ("leave me out of the film society emails"; not "don't
+    # leave me out of the newsletter", which asks to stay)
     (("leav", "quit"), r"(?<!\bnot\s)(?<!n't\s)\b(leave|leaving|quit|quitting)\s+(the|your|this|my)\s+"
-     r"(\w+\s+){0,2}(list|mailing|newsletter|bulletin|club|membership|subscription|society|association|co-?op)"),
+     r"(\w+\s+){0,2}(list|mailing|newsletter|bulletin|club|membership|subscription|society|association|co-?op)"
+     r"|(?<!\bnot\s)(?<!n't\s)\bleave\s+(me|us)\s+out\s+of\s+(the|your|this|these|those|all|any)\s+"
+     r"([\w'-]+\s+){0,3}(e-?mails|mails|mailings?|list|newsletters?|bulletins?|messages|alerts|notices)\b"),
     (("dejo", "dejamos", "dejar"), r"\b(dejo|dejamos|dejar)\s+(el|la|mi|nuestra|nuestro|vuestro|vuestra)\s+"
      r"(\w+\s+)?(club|suscripcion|membresia|asociacion|cooperativa|lista|boletin|newsletter|cuota)\b"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
@@ -217,9 +221,10 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for|request)"
      # "don't add me to anything" refuses; "why don't you add me?" asks
      r"|(?<!\bwhy\s)\b(do\s*n[o']?t|never)\s+(add|subscribe|sign\s+up|enrol+)\s+(me|us)\b"
-     # (not "I don't want to join as a member yet. Just the emails please": the mailing is asked for)
+     # (not "I don't want to join as a member yet. Just the emails please" or "subscribe me to the
+     # newsletter, I don't want to join yet": the mailing is asked for, the joining put off)
      r"|\b(do\s*n[o']?t|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join"
-     r"(?!\s+as\s+a\s+(full\s+|paying\s+)?member)|be\s+added)"
+     r"(?!\s+as\s+a\s+(full\s+|paying\s+)?member|\s+yet\b)|be\s+added)"
      r"|\bnot\s+interested\s+in\s+(the|your|this|a|any)\s+(\w+\s+){0,1}(newsletter|list|mailing|"
      r"subscription|bulletin)"
      r"|\b(do\s+not|don\s*'?t|please\s+do\s+not)\s+reply\s+to\s+this\s+(email|message)"),
@@ -377,6 +382,7 @@ _JOIN_ASKS = (
     r"|\b(me|nos)\s+(la|lo|las|los)\s+(volveis|vuelven|vuelves|volves|vuelvan|volvais)\s+a\s+(re)?activar\b"
     + _NOT_LATER_ES +
     r"|\bcan\s+(i|we)\s+(re-?subscribe|re-?join|sign\s+up\s+again|subscribe\s+again)\b" + _NOT_LATER +
+    r"|\b(wanna|want\s+to|wants\s+to)\s+(re-?subscribe|re-?join|re-?enrol+)\b" + _NOT_LATER +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|suscribirse|ser\s+soci[oa]s?|darme\s+de\s+alta|anadirme|meterme"
     r"|incluirme|agregarme|tenerla|tenerlo|recibirla|recibirlo"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista)|figurar\s+en\s+la\s+lista)"
@@ -411,7 +417,8 @@ _JOIN_ASKS = (
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
     r"(subscribed|added)\b"
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
-    r"(su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos)"
+    r"(su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos|ser\s+soci[oa]s?\b|hacerme\s+soci[oa]\b"
+    r"|hacernos\s+soci[oa]s\b)"
     r"|\b(quiero|quisiera|queria|queremos|deseo|deseamos|desearia|me\s+gustaria|nos\s+gustaria"
     r"|me\s+encantaria)\s+recibir\b"
     r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
@@ -453,7 +460,7 @@ _PAST_LEAVING = re.compile(
     r"\b(unsubscribed|un-subscribed|opted\s+out|cancell?ed|(i|we)\s+(asked|requested|wrote|left)"
     r"|(was|were|got|been)\s+(removed|taken\s+off|dropped|unsubscribed)|took\s+(me|myself|us)\s+off"
     r"|by\s+(mistake|accident)|accidentally|sin\s+querer|por\s+error|pedi|pedimos|regret\w*|arrepent\w*"
-    r"|(me|nos)\s+(di|dimos|dieron)\s+de\s+baja|(me|nos)\s+(desuscribi|desuscribimos|borre|borramos"
+    r"|(me|nos|se)\s+(di|dimos|dio|dieron)\s+de\s+baja|(me|nos)\s+(desuscribi|desuscribimos|borre|borramos"
     r"|quite|quitamos|sali|salimos|sacaron|quitaron|borraron)|deje\s+de\s+recibir|cancele|anule)\b")
 
 
