@@ -35,6 +35,7 @@ CANCELLATIONS = [
     "suscribir.",
     "I'm quitting the wine club, maybe I'll rejoin next year.",
     "I'm leaving the mailing list, thanks for everything.",
+    "Les ruego que no envíen más la revista impresa a casa de mi tía, que ahora vive conmigo.",
     # being left out of what it sends
     "Leave me out of the film club's emails from now on, please; I've joined the one nearer home.",
     "Could you leave us out of these mailings? We've closed the shop.",
@@ -203,6 +204,10 @@ REQUESTS = [
     "I wrote my name on the sheet at the fair, so don't leave me out of the newsletter this time.",
     # an ask that reads like a refusal or a leaving word for word
     "Why don't you add me to the list? I come every week.",
+    "¿No envían más el boletín impreso a Burgos? Me gustaría recibirlo en papel.",
+    # what the writer cannot do ("can no longer get", "no longer get to"), not what should stop
+    "I've moved to the coast and can no longer get the paper at the shop. Please post it to me every week.",
+    "My parents no longer get to church, so please post them the parish bulletin each week.",
     "Your stories take my mind off work, so please add me to the newsletter.",
     # what came (or did not), and "parece"/"para la", are no pause
     "There were no updates during the summer, so I'd like to join the mailing list now.",

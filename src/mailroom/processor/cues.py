@@ -79,7 +79,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("cesen", "cesar", "cese ", "cesad", "ceseis"),
      r"\bces(en|ar|e|ad|eis)\s+(de\s+)?(el\s+|los\s+|sus\s+)?(envi|mand|remit|comunicaci)"),
     (("no quiero", "no queremos", "no dese", "no me ", "no nos ", "ya no", "no vuelv", "no volv",
-      "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las ", "no kiero"),
+      "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las ", "no kiero", "no envi",
+      "no mand", "no remit"),
      r"\bno\s+((lo|la|los|las)\s+)?(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
      r"que\s+me)"
      r"|\bno\s+(kiero|quiero|queremos|deseo)\s+(mas|nada\s+mas)\s+(correos|mails|e-?mails|boletines|nada"
@@ -92,7 +93,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
      r"|\bno\s+(me|nos)\s+(sigan|sigais|sigas|siga)\s+(mandando|enviando|escribiendo|remitiendo)"
      r"|\b(ya\s+)?no\s+hace\s+falta\s+que\s+(me|nos|le)\s+(\w+\s+)?(mand|envi|sig)"
-     r"|\bno\s+(vuelvan|volvais|vuelvas)\s+a\s+(enviar|mandar|escrib)"),
+     r"|\bno\s+(vuelvan|volvais|vuelvas)\s+a\s+(enviar|mandar|escrib)"
+     # "les ruego que no envíen más el boletín" (not "¿no envían más a Burgos?", which asks)
+     r"|\bno\s+(envien|envieis|manden|mandeis|remitan|remitais)\s+(mas|nada)\b"),
     (("dej", "paren", "parad", "basta", "absten"),
      r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
@@ -177,7 +180,10 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("go from", "no need", "struck", "strike"),
      r"\blet\s+(me|us)\s+go\s+from\b|\bno\s+need\s+to\s+(keep\s+)?(send|e-?mail|mail)"
      r"|\b(be\s+)?struck\s+(off|from)\b|\bstrike\s+(me|us|my|our)\s+(\w+\s+)?(off|from)\b"),
-    (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+(receive|get)\b"
+    # (not "I can no longer get it at the newsagent, please post it", "she no longer gets to
+    # Mass": what the writer cannot do, not what should stop)
+    (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+receive\b"
+     r"|(?<!\bi\s)(?<!\bwe\s)(?<!\bcan\s)(?<!\bcould\s)\bno\s+longer\s+get\b(?!\s+to\b)"
      r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like|require)\b"),
     (("n't", "dont", "do not", "never", "you not", "you please not"),
      r"\b(could|can|would|will)\s+you\s+(please\s+)?not\s+(send|e-?mail|mail)\s+(me|us)\b"
