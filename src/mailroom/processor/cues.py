@@ -180,8 +180,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("go from", "no need", "struck", "strike"),
      r"\blet\s+(me|us)\s+go\s+from\b|\bno\s+need\s+to\s+(keep\s+)?(send|e-?mail|mail)"
      r"|\b(be\s+)?struck\s+(off|from)\b|\bstrike\s+(me|us|my|our)\s+(\w+\s+)?(off|from)\b"),
-    # (not "I can no longer get it at the newsagent, please post it", "she no longer gets to
-    # Mass": what the writer cannot do, not what should stop)
+    # (not "I can no longer get it at the newsagent, please post it", "my parents no longer get
+    # to church": what someone cannot do, not what should stop)
     (("no longer",), r"(?<!\bi\s)(?<!\bwe\s)\bno\s+longer\s+receive\b"
      r"|(?<!\bi\s)(?<!\bwe\s)(?<!\bcan\s)(?<!\bcould\s)\bno\s+longer\s+get\b(?!\s+to\b)"
      r"|\bno\s+longer\s+(be\s+sent|wish|want|need|like|require)\b"),
