@@ -36,6 +36,13 @@ CANCELLATIONS = [
     "I'm quitting the wine club, maybe I'll rejoin next year.",
     "I'm leaving the mailing list, thanks for everything.",
     "Les ruego que no envíen más la revista impresa a casa de mi tía, que ahora vive conmigo.",
+    # what is delivered, asked to stop in so many words
+    "Please cancel the two weekly magazines for our waiting room after this issue.",
+    "Stop the Saturday paper from next week, please; I'm moving into sheltered housing.",
+    "Please discontinue delivery of the parish magazine to my late mother's address.",
+    "Cancelad su caja, por favor: mi madre ya no vive allí.",
+    "Suspendan el reparto del pan de los sábados hasta marzo, que nos vamos a Canarias.",
+    "Please accept my resignation from the Institute with effect from March.",
     # being left out of what it sends
     "Leave me out of the film club's emails from now on, please; I've joined the one nearer home.",
     "Could you leave us out of these mailings? We've closed the shop.",
@@ -204,7 +211,17 @@ REQUESTS = [
     "I wrote my name on the sheet at the fair, so don't leave me out of the newsletter this time.",
     # an ask that reads like a refusal or a leaving word for word
     "Why don't you add me to the list? I come every week.",
+    # already subscribed, or thanked for joining, before an ask for another list or person
+    "Yo ya estoy suscrita a la caja de tés. Mi hermana quiere la suya: dadle de alta con este correo.",
+    "Re: Thanks for joining the running club!\nThanks! Results go out on another list, so put me on "
+    "that one too.",
     "¿No envían más el boletín impreso a Burgos? Me gustaría recibirlo en papel.",
+    # a stop told ("cancelled", "cancelé"), asked about ("can I pause"), or a basket finished
+    "We cancelled the fruit box while we were away. We're home now and want it every week again.",
+    "I'd love the veg box every week. Can I pause the box when I travel?",
+    "Cancelé la caja de aceite al mudarme; ya estoy instalado y la quiero otra vez todos los meses.",
+    "Ana terminó su cesta antes que nadie en el taller de mimbre; yo necesité una pausa. Quiero la cesta "
+    "de verduras cada semana.",
     # what the writer cannot do ("can no longer get", "no longer get to"), not what should stop
     "I've moved to the coast and can no longer get the paper at the shop. Please post it to me every week.",
     "My parents no longer get to church, so please post them the parish bulletin each week.",
@@ -293,6 +310,8 @@ REQUESTS = [
     "Wanna resubscribe to the trail emails. I unsubscribed last year when I moved away, but I'm home "
     "again now.",
     # someone else's leaving told as past, beside an ask to become a member
+    "Mi padre fue socio del casino cuarenta años y su ficha se dio de baja al morir. Deseo ingresar yo "
+    "como socia.",
     "Quiero ser socio del club de remo con toda la familia. Mi hermano se dio de baja en 2023, pero ahora "
     "nos apetece a todos.",
     "Me suscribí a la caja de pan pero la cancelé cuando me fui a Valencia. Ya he vuelto y quiero volver "
@@ -335,6 +354,7 @@ ASKS_TO_JOIN = [
     ("Can you subscribe me again?", "subscribe me again"),
     ("Quiero volver a suscribirme. ¿Se puede?", "volver a suscribirme"),
     ("Por favor, apuntadme al boletín.", "apuntadme"),
+    ("Could you put me on the newsletter? I'm at the Thursday market.", "put me on the newsletter"),
     ("Reitero mi pedido: deseo recibir el boletín en esta casilla.", "deseo recibir"),
     ("I write to request a subscription to Light Leaks.", "request a subscription"),
     ("I write to request that my address be subscribed to your newsletter.",
@@ -387,6 +407,7 @@ ASKS_TO_JOIN = [
 NO_ASK_TO_JOIN = [
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
     "Sign me up for the beginner course on 7 March please.",
+    "Put me on the waiting list for the pottery class, please.",  # a waiting list, no mailing
     "Please don't add me back to the newsletter.",  # negated
     "Pido que no me vuelvan a poner en la lista del boletín.",
     "Le pido que deje de incluirme en los correos de la parroquia.",  # "stop including me"

@@ -65,6 +65,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
      r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin(?!olog))\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
      r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
+    # what is delivered, in the imperative ("cancelad su caja", "parad la caja de vinos",
+    # "suspendan el reparto del pan"; not "cancelé la caja" or "Ana terminó su cesta", told)
+    (("cancel", "anul", "suspend", "paus", "congel", "parad", "paren"),
+     r"\b(cancelad|cancela|cancelen|anulad|anula|anulen|suspended|suspende|suspendan|suspenda|pausad|pausa"
+     r"|pausen|congelad|congela|congelen|parad|paren)(me|nos|le)?\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis|sus|las"
+     r"|los)\s+(caja|cajas|cesta|cestas|reparto|revista|revistas|entrega|entregas)\b"),
     (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu", "suprim"),
      r"\b(quit|sac|saq|borr|elimin|retir|remov|exclu|suprim)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
      r"boletin|boletines|base|bases|envios|mailing|correos|suscriptores|destinatarios|distribucion|"
@@ -88,7 +94,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      # (not "ya no quiero depender de que ella me los reenvíe" or "ya no quiero perderme nada",
      # which ask for them)
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+(depender|perder))"
-     r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b)"
+     r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b|traig|dejen\s+(la|el|los|las)\b)"
      r"|\bque\s+no\s+(me|nos)\s+(lleguen|llegue|envien|envieis|manden|mandeis)\b"
      r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
      r"|\bno\s+(me|nos)\s+(sigan|sigais|sigas|siga)\s+(mandando|enviando|escribiendo|remitiendo)"
@@ -154,7 +160,14 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(cancel|end|terminate|pause|suspend|stop|freeze|discontinue|close)\w*\s+(my|our|the|this|that|his|her"
      r"|their)\s+"
      r"([\w'-]+\s+){0,3}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
-     r"bulletins?)\b"),
+     r"bulletins?)\b"
+     # what is delivered, asked in so many words ("cancel the two monthly magazines", "pause the
+     # meal kit", "stop the Saturday paper"; not "I cancelled the box last year", told, or "can I
+     # pause the box when I travel?", asked about)
+     r"|(?<!\bcan\si\s)(?<!\bcan\swe\s)(?<!\bcould\si\s)(?<!\bif\si\s)(?<!\bif\swe\s)(?<!\bable\sto\s)"
+     r"(?<!\bhow\sto\s)(?<!\bhow\sdo\si\s)\b(cancel|pause|stop|suspend|discontinue)\s+(my|our|the|this|that|his|her|their)\s+"
+     r"([\w'-]+\s+){0,3}(box(es)?|kits?|paper|magazines?|deliver(y|ies)|milk|shares?)\b"
+     r"|\b(cancel|discontinue|stop|suspend|pause)\s+(the\s+)?deliver(y|ies)\s+of\b"),
     # not renewing ("please do not renew my membership", "I won't be renewing"; not "if I don't
     # renew, do I lose the back issues?")
     (("renew", "continuing"), r"(?<!\bif\si\s)(?<!\bif\syou\s)(?<!\bif\swe\s)"
@@ -162,7 +175,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(i|we)\s*('m|\s+am|'re|\s+are)\s+not\s+renewing|\b(do\s*n[o']?t|do\s+not)\s+(want|wish)\s+to\s+renew"),
     # resigning one ("I write to resign my membership")
     (("resign",), r"\bresign\w*\s+(my|our|his|her|from)\s+(\w+\s+){0,3}(membership|subscription|club|society"
-     r"|association|friends)"),
+     r"|association|friends)"
+     r"|\b(accept|tender|submit|offer)\w*\s+(my|our)\s+resignation\s+(from|as)\b"),
     # each with its own words, so the long table above is not read for them
     (("ended", "cancel", "terminat", "stopped", "discontinu", "suspend", "paus"),
      r"\b(my|our)\s+subscription\s+([\w'-]+\s+){0,6}(be|is\s+to\s+be)\s+(ended|cancell?ed|terminated|stopped"
@@ -389,6 +403,9 @@ _JOIN_ASKS = (
     + _NOT_LATER_ES +
     r"|\bcan\s+(i|we)\s+(re-?subscribe|re-?join|sign\s+up\s+again|subscribe\s+again)\b" + _NOT_LATER +
     r"|\b(wanna|want\s+to|wants\s+to)\s+(re-?subscribe|re-?join|re-?enrol+)\b" + _NOT_LATER +
+    # "the results go on another list, put me on that one too"; "put me on the newsletter"
+    r"|\bput\s+(me|us)\s+on\s+(that|this)\s+one\b|\bput\s+(me|us)\s+on\s+(the|your)\s+([\w'-]+\s+){0,2}"
+    r"(mailing\s+list|newsletter|e-?mails|alerts|bulletin|mailing)\b" + _NOT_LATER +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|suscribirse|ser\s+soci[oa]s?|darme\s+de\s+alta|anadirme|meterme"
     r"|incluirme|agregarme|tenerla|tenerlo|recibirla|recibirlo"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista)|figurar\s+en\s+la\s+lista)"
@@ -422,9 +439,12 @@ _JOIN_ASKS = (
     r"|\b(like|love|want|wish)\s+to\s+restart\s+(it|my|our|the|this)\b" + _NOT_LATER +
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
     r"(subscribed|added)\b"
-    r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria)\s+"
+    r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria|deseo|deseamos"
+    r"|desearia)\s+(ahora\s+|tambien\s+)?"
     r"(su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos|ser\s+soci[oa]s?\b|hacerme\s+soci[oa]\b"
-    r"|hacernos\s+soci[oa]s\b)"
+    r"|hacernos\s+soci[oa]s\b|ingresar\s+(\w+\s+){0,2}como\s+soci[oa]s?\b)"
+    # someone else's sign-up asked for ("mi hermana quiere la suya: dadle de alta")
+    r"|\b(dadle|denle|dadla|denla|dale|dala)\s+de\s+alta\b"
     r"|\b(quiero|quisiera|queria|queremos|deseo|deseamos|desearia|me\s+gustaria|nos\s+gustaria"
     r"|me\s+encantaria)\s+recibir\b"
     r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
