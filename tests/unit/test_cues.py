@@ -43,6 +43,7 @@ CANCELLATIONS = [
     "Cancelad su caja, por favor: mi madre ya no vive allí.",
     "Suspendan el reparto del pan de los sábados hasta marzo, que nos vamos a Canarias.",
     "Please accept my resignation from the Institute with effect from March.",
+    "We'd like our membership of the reading circle cancelled at the end of the year.",
     # being left out of what it sends
     "Leave me out of the film club's emails from now on, please; I've joined the one nearer home.",
     "Could you leave us out of these mailings? We've closed the shop.",
@@ -219,6 +220,7 @@ REQUESTS = [
     # a stop told ("cancelled", "cancelé"), asked about ("can I pause"), or a basket finished
     "We cancelled the fruit box while we were away. We're home now and want it every week again.",
     "I'd love the veg box every week. Can I pause the box when I travel?",
+    "I'd like the subscription I paused in March started again, please.",
     "Cancelé la caja de aceite al mudarme; ya estoy instalado y la quiero otra vez todos los meses.",
     "Ana terminó su cesta antes que nadie en el taller de mimbre; yo necesité una pausa. Quiero la cesta "
     "de verduras cada semana.",

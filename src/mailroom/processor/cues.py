@@ -180,7 +180,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # each with its own words, so the long table above is not read for them
     (("ended", "cancel", "terminat", "stopped", "discontinu", "suspend", "paus"),
      r"\b(my|our)\s+subscription\s+([\w'-]+\s+){0,6}(be|is\s+to\s+be)\s+(ended|cancell?ed|terminated|stopped"
-     r"|discontinued|suspended|paused)\b"),
+     r"|discontinued|suspended|paused)\b"
+     # "we would like the subscription to the briefing cancelled from 1 January" (not "I'd like
+     # the subscription I paused started again": a stop told, inside the thing asked for)
+     r"|\b(like|want|need|wish)\s+(my|our|the|this|that|his|her|their)\s+(subscription|membership|newsletter"
+     r"|box|magazine|delivery|deliveries)\s+((?!(i|we|you|they|he|she|it)\b)[\w'-]+\s+){0,6}(cancell?ed|stopped"
+     r"|ended|discontinued|terminated|paused|suspended)\b"),
     (("cease", "discontinu"), r"\b(cease|discontinue)\s+(the|my|this|these|those|them|it)\b"),
     (("drop",), r"\bdrop\s+(this|my|our)\s+(e-?mail\s+)?address\b|\bdrop\s+(me|us)\s+(from|off)\b"),
     (("to stop",), r"\b(like|want|wish|need)\s+(them|those|these|it|this|that)\s+to\s+stop\b"),
