@@ -80,6 +80,9 @@ SENTENCES_PER_CORPUS_MAIL = 4
 # without one set read it worse with the file than without it (hand-w: sets 4 and 5,
 # "Sixth rebuild"; hand-ae: sets 36-39, "Twenty-fourth rebuild"; docs/classification.md)
 NOT_TRAINED = frozenset({"hand-w.jsonl", "hand-ae.jsonl"})
+# written after the shipped intent model was built, so not in it: the next rebuild's rule takes
+# them out of this set (then this script rebuilds the model it ships; until then, the one shipped)
+NOT_TRAINED_YET = frozenset({"hand-ay.jsonl", "hand-az.jsonl"})
 # hand-written mail trained on: the first hundred and fifty-nine independent sets (each
 # evaluated once, so no longer a test; docs/classification.md) and the training mail written by
 # hand for it (scripts/intent_data/). Not the dev set (tests/data/intent_testset.jsonl: never
@@ -88,7 +91,7 @@ TRAINED_SETS = 159  # independent sets 1 to 159 (set 1's folder is tests/data/in
 HAND_SETS = [ROOT / "tests" / "data" / f"independent{n if n > 1 else ''}" / "intent_testset.jsonl"
              for n in range(1, TRAINED_SETS + 1)] + \
     [path for path in sorted((ROOT / "scripts" / "intent_data").glob("*.jsonl"))
-     if path.name not in NOT_TRAINED]
+     if path.name not in NOT_TRAINED | NOT_TRAINED_YET]
 # the second reader weighs its labels as they occur (most of its lines are `other`), not
 # balanced as the first: fewer other mails answered at about the same recall, measured over
 # sets 8-13 left out one at a time (docs/classification.md, "Eleventh rebuild")
