@@ -164,8 +164,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      # what is delivered, asked in so many words ("cancel the two monthly magazines", "pause the
      # meal kit", "stop the Saturday paper"; not "I cancelled the box last year", told, or "can I
      # pause the box when I travel?", asked about)
-     r"|(?<!\bcan\si\s)(?<!\bcan\swe\s)(?<!\bcould\si\s)(?<!\bif\si\s)(?<!\bif\swe\s)(?<!\bable\sto\s)"
-     r"(?<!\bhow\sto\s)(?<!\bhow\sdo\si\s)\b(cancel|pause|stop|suspend|discontinue)\s+(my|our|the|this|that|his|her|their)\s+"
+     r"|\b(?=[cpsd])(?<!\bcan\si\s)(?<!\bcan\swe\s)(?<!\bcould\si\s)"
+     r"(?<!\bif\si\s)(?<!\bif\swe\s)(?<!\bable\sto\s)(?<!\bhow\sto\s)(?<!\bhow\sdo\si\s)"
+     r"(cancel|pause|stop|suspend|discontinue)\s+(my|our|the|this|that|his|her|their)\s+"
      r"([\w'-]+\s+){0,3}(box(es)?|kits?|paper|magazines?|deliver(y|ies)|milk|shares?)\b"
      r"|\b(cancel|discontinue|stop|suspend|pause)\s+(the\s+)?deliver(y|ies)\s+of\b"),
     # not renewing ("please do not renew my membership", "I won't be renewing"; not "if I don't
