@@ -409,9 +409,10 @@ _JOIN_ASKS = (
     + _NOT_LATER_ES +
     r"|\bcan\s+(i|we)\s+(re-?subscribe|re-?join|sign\s+up\s+again|subscribe\s+again)\b" + _NOT_LATER +
     r"|\b(wanna|want\s+to|wants\s+to)\s+(re-?subscribe|re-?join|re-?enrol+)\b" + _NOT_LATER +
-    # "the results go on another list, put me on that one too"; "put me on the newsletter"
+    # "the results go on another list, put me on that one too"; "put me on the newsletter" (not
+    # ``_ON_THE_LIST``, whose bare "list" would take "put me on the waiting list" for an ask)
     r"|\bput\s+(me|us)\s+on\s+(that|this)\s+one\b|\bput\s+(me|us)\s+on\s+(the|your)\s+([\w'-]+\s+){0,2}"
-    r"(mailing\s+list|newsletter|e-?mails|alerts|bulletin|mailing)\b" + _NOT_LATER +
+    r"(mailing|newsletter|e-?mails|alerts|bulletin)\b" + _NOT_LATER +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|suscribirse|ser\s+soci[oa]s?|darme\s+de\s+alta|anadirme|meterme"
     r"|incluirme|agregarme|tenerla|tenerlo|recibirla|recibirlo"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista)|figurar\s+en\s+la\s+lista)"
@@ -445,14 +446,13 @@ _JOIN_ASKS = (
     r"|\b(like|love|want|wish)\s+to\s+restart\s+(it|my|our|the|this)\b" + _NOT_LATER +
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
     r"(subscribed|added)\b"
+    # one wish, said with any of its verbs: to be signed up, to become a member, to receive it
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria|deseo|deseamos"
     r"|desearia)\s+(ahora\s+|tambien\s+)?"
     r"(su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos|ser\s+soci[oa]s?\b|hacerme\s+soci[oa]\b"
-    r"|hacernos\s+soci[oa]s\b|ingresar\s+(\w+\s+){0,2}como\s+soci[oa]s?\b)"
+    r"|hacernos\s+soci[oa]s\b|ingresar\s+(\w+\s+){0,2}como\s+soci[oa]s?\b|recibir\b)"
     # someone else's sign-up asked for ("mi hermana quiere la suya: dadle de alta")
     r"|\b(dadle|denle|dadla|denla|dale|dala)\s+de\s+alta\b"
-    r"|\b(quiero|quisiera|queria|queremos|deseo|deseamos|desearia|me\s+gustaria|nos\s+gustaria"
-    r"|me\s+encantaria)\s+recibir\b"
     r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
     r"|alta|reincorporacion)\b")
 # "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?": after a leaving, an ask to be put
