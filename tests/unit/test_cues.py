@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CANCELLATIONS = [
     "Quiero darme de baja del boletín.", "desuscribime porfa", "Cancelar mi suscripción, gracias.",
+    "Tachen mi nombre de la lista de correo de la cofradía, por favor",  # crossed off it
     "Por favor, sacadme de la lista de correo.", "¿Me pueden borrar? Me apunté por error.",
     "Dejen de enviarme promociones.", "No quiero recibir más correos.",
     "Que ya no me lleguen más correos, por favor.", "Me apuntaron por error. Denme de baja.",
@@ -198,6 +199,17 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # a subscriber asking for one more: the ask after it clears "soy suscriptora" / "I've been
+    # subscribed" / "I am a subscriber" / "I subscribed"
+    "Soy suscriptora del periódico. Vi que ahora tienen aparte el correo de los sábados con el "
+    "crucigrama. Añádanmelo, aunque cueste aparte.",
+    "I've been subscribed to your weekly roundup for ages. I'd like to get the daily morning "
+    "briefing as well, starting Monday.",
+    "Soy suscriptor de la Hoja desde hace años y ahora deseo suscribir también a mi hija, que vive "
+    "en Reocín.",
+    "I am a subscriber to several small journals and would now like to subscribe to your quarterly.",
+    "I subscribed last year and then my emails stopped when my school account was deleted. Please "
+    "subscribe my personal address now.",
     "Os dejo mi correo para el boletín: quiero recibirlo.",  # gives an address, leaves nothing
     "Me pueden agregar a la lista? Ya no quiero depender de que mi madre me lo reenvíe.",
     "My sister forwarded me this. Please add me directly, I don't want to keep asking her!",
@@ -400,6 +412,13 @@ ASKS_TO_JOIN = [
     ("I left your mailing list in a huff last spring. Would you take me back?", "take me back"),
     ("Hace un año me borré del boletín. Ya volví, así que ¿me reincorporáis?", "me reincorporais"),
     ("Les rogamos den de alta esta dirección en el envío de su boletín.", "den de alta esta direccion"),
+    ("Tienen aparte el boletín de los sábados. Añádanmelo, por favor.", "anadanmelo"),
+    ("I get the weekly newsletter. I'd like to get the daily morning briefing as well.",
+     "'d like to get the daily morning briefing"),
+    ("Ahora deseo suscribir también a mi hija al boletín.", "deseo suscribir tambien a mi"),
+    ("I would now like to subscribe to the quarterly.", "would now like to subscribe"),
+    ("My emails stopped. Please subscribe my personal address to the list now.",
+     "subscribe my personal address"),
     # back now from what was a while away: the ask to be put back is for now
     ("Volví de Canadá después de tres años. ¿Me volvéis a meter en la lista del boletín?",
      "me volveis a meter"),
@@ -407,6 +426,10 @@ ASKS_TO_JOIN = [
      "emails.", "put me back"),
 ]
 NO_ASK_TO_JOIN = [
+    "I'd like to get the refund for the newsletter I paid twice.",  # to get, not what a list sends
+    "Quiero añadir una foto al boletín de la semana que viene.",  # nothing for the writer
+    "Quiero suscribir acciones de la cooperativa, ¿cómo lo hago con el boletín?",  # not a person
+    "Please add my address to your records, I get the newsletter.",
     "Apuntadme al taller de pan del sábado, somos dos.",  # no list named
     "Sign me up for the beginner course on 7 March please.",
     "Put me on the waiting list for the pottery class, please.",  # a waiting list, no mailing

@@ -71,8 +71,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"\b(cancelad|cancela|cancelen|anulad|anula|anulen|suspended|suspende|suspendan|suspenda|pausad|pausa"
      r"|pausen|congelad|congela|congelen|parad|paren)(me|nos|le)?\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis|sus|las"
      r"|los)\s+(caja|cajas|cesta|cestas|reparto|revista|revistas|entrega|entregas)\b"),
-    (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu", "suprim"),
-     r"\b(quit|sac|saq|borr|elimin|retir|remov|exclu|suprim)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
+    # ("tachen mi nombre de la lista": crossed off it)
+    (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu", "suprim", "tach"),
+     r"\b(quit|sac|saq|borr|elimin|retir|remov|exclu|suprim|tach)\w*\s+(\w+\s+){0,4}(de|del)\s+(\w+\s+){0,3}(lista|listas|"
      r"boletin|boletines|base|bases|envios|mailing|correos|suscriptores|destinatarios|distribucion|"
      r"avisos|newsletter|comunicaciones)"
      r"|\b(me|nos|lo|la|le)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(borrar|quitar|"
@@ -423,6 +424,9 @@ _JOIN_ASKS = (
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
     r"|agregu(en|e)|inclu(id|ye|yan|ya)|met(ed|an|a|e)"
     r"|pon(ed|gan|ga)?)(me|nos)\b" + _NOT_LATER_ES +
+    # "añádanmelo", "agréguenmelos": to add it (a newsletter named before) for the writer
+    r"|\b(anad(id|e|an|a)|agreg(ad|a)|agregu(en|e)|inclu(id|ye|yan|ya))(me|nos)(lo|la|los|las)\b"
+    + _NOT_LATER_ES +
     r"|\b(apunt|anot|agreg|inclu|anad|suscrib|inscrib)\w*\s+(este|mi|nuestro)\s+(correo|mail|e-?mail|direccion)\b"
     r"|\b(incluir|anadir|agregar|apuntar|inscribir|meter|poner|sumar)(me|nos)\s+(en|a)\s+(la|las|el|los|su|sus"
     r"|vuestr\w*)\s"
@@ -430,8 +434,15 @@ _JOIN_ASKS = (
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis|suman|sumais)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i|should)\s+(also\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
+    r"|\b(would|'d|i|should)\s+(also\s+|now\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
+    # "I'd like to get the daily morning briefing as well" (not "I'd like to get the refund for
+    # the newsletter"): to get, said of what a list sends
+    r"|\b(would|'d|i|should)\s+(also\s+|now\s+)?(like|love|want|wish)\s+to\s+(also\s+)?get\s+(the|your)\s+"
+    r"((?!(for|of|about|on|in|with|from)\b)[\w'-]+\s+){0,3}(newsletter|bulletin|briefing|digest|e-?mails"
+    r"|updates|alerts|mail-?outs)\b"
+    # "subscribe my personal address now", not "add my address to your records"
+    r"|\bsubscribe\s+my\s+(new\s+|other\s+|personal\s+|work\s+|home\s+)?(e-?mail\s+)?(address|e-?mail)\b"
     r"|\brequest\s+(a\s+)?subscription\b"
     r"|\b(like|love|want|wish)\s+to\s+become\s+a\s+subscriber\b"
     r"|\btake\s+(me|us)\s+back\b(?!\s+off\b)" + _NOT_LATER +
@@ -451,6 +462,9 @@ _JOIN_ASKS = (
     r"|desearia)\s+(ahora\s+|tambien\s+)?"
     r"(su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos|ser\s+soci[oa]s?\b|hacerme\s+soci[oa]\b"
     r"|hacernos\s+soci[oa]s\b|ingresar\s+(\w+\s+){0,2}como\s+soci[oa]s?\b|recibir\b)"
+    # "deseo suscribir también a mi hija": someone else's sign-up, asked by the writer
+    r"|\b(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)\s+"
+    r"(ahora\s+|tambien\s+)?su(b)?s?cribir\s+(tambien\s+)?a\s+(mi|mis|nuestr[oa]s?)\s"
     # someone else's sign-up asked for ("mi hermana quiere la suya: dadle de alta")
     r"|\b(dadle|denle|dadla|denla|dale|dala)\s+de\s+alta\b"
     r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
