@@ -402,9 +402,9 @@ def reply_fields(
     if wanted == MANUAL_TEMPLATE and not (decision.reply_body or "").strip():
         raise ComposeRefused("a manual reply without its text (reply_body is empty)")
     try:
-        name, language = templates.resolve(wanted, decision.language or email.language,
-                                           default_language)
-        text, html = templates.render(name, language, {
+        found = templates.find(wanted, decision.language or email.language, default_language)
+        language = found.language
+        text, html = found.render({
             "sender_name": to.display_name,
             "sender_address": to.addr_spec,
             "subject": subject.removeprefix("Re:").lstrip(),
