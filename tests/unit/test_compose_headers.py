@@ -1,5 +1,5 @@
 """The reply's To, Message-ID, Subject, In-Reply-To and References headers, made without
-parsing where the text allows it: the same as the stdlib's.
+parsing where the text allows it, and its From, made once: the same as the stdlib's.
 
 ``compose`` gives these per-reply headers their parse tree only when something folds
 them the stdlib's way; the value, the addresses, the defects and every folded byte must be
@@ -112,3 +112,15 @@ def test_a_plain_recipient_address_is_the_parsed_one(name: str, local: str, host
     assert ours == theirs and str(ours) == str(theirs)
     assert (ours.username, ours.domain, ours.addr_spec) == \
         (theirs.username, theirs.domain, theirs.addr_spec)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=names, local=st.one_of(dot_atom, st.just("a b"), st.just('x"y'), st.just(".lead")),
+       host=domain)
+def test_our_from_text_is_the_addresss_own(name: str, local: str, host: str) -> None:
+    """The From every reply carries, made once from the three parts ``str(Address)`` reads."""
+    from mailroom.responder.compose import _address_text
+
+    sender = Address(display_name=name, username=local, domain=host)
+    assert _address_text(sender.display_name, sender.username, sender.domain) == str(sender)
+
