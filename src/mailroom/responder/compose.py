@@ -27,7 +27,7 @@ import secrets
 import sys
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from email.errors import HeaderParseError
 from email.headerregistry import (
     Address,
@@ -421,10 +421,22 @@ def reply_fields(
     if original:
         references = [r for r in references if r != original] + [original]
     return ReplyFields(
-        sender=sender, to=to, subject=subject, date=format_datetime(now or utcnow()),
+        sender=sender, to=to, subject=subject, date=_date(now or utcnow()),
         message_id=reply_message_id(email, key, sender), in_reply_to=original,
         references=" ".join(references[-MAX_REFERENCES:]) if references else None,
         language=language, text=text, html=html)
+
+
+def _date(moment: datetime) -> str:
+    """``format_datetime(moment)``, which shows whole seconds: every reply composed in the same
+    second (wall time, zone and offset) has the same ``Date``, formatted once."""
+    return _format_date(moment.replace(microsecond=0), moment.tzinfo, moment.utcoffset())
+
+
+@functools.lru_cache(maxsize=4)
+def _format_date(moment: datetime, _zone: tzinfo | None, _offset: timedelta | None) -> str:
+    # (the zone and offset are in the key: datetimes of the same instant compare equal)
+    return format_datetime(moment)
 
 
 def reply_message(fields: ReplyFields) -> EmailMessage:
