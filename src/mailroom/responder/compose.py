@@ -78,6 +78,11 @@ _FOLLOWABLE = re.compile(
     rf"|(?<![\w.-])(?:[\w-]+{_DOT})+(?:[^\W\d_]{{2,}}|xn--[\w-]+)\b\S*"  # a domain
     r"|(?<![\d+])\+?\d(?:[\s().-]*\d){6,}",  # a phone number
     re.IGNORECASE)
+# what each of those needs to match at all: a ":" (URLs), an "@" (addresses), a dot or
+# bracket (domains, _DOT) or seven digits (phone numbers); text with none of them, most
+# subjects and names, is not scanned for them
+_MAY_FOLLOW = re.compile(r"[:@.\[({\u3002\uff0e\uff61]")
+_SEVEN_DIGITS = re.compile(r"(?:\D*+\d){7}")
 _T = TypeVar("_T")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -280,7 +285,8 @@ def echo_safe(text: str, max_chars: int) -> str:
     one line, at most ``max_chars`` characters (cut at a word, marked "…")."""
     # what is cut anyway is not scanned (the longest echo is a few dozen characters)
     text = " ".join(_CONTROL.sub(" ", text[:max_chars * 8]).split())
-    text = " ".join(_FOLLOWABLE.sub("…", text).split())
+    if _MAY_FOLLOW.search(text) or _SEVEN_DIGITS.match(text):
+        text = " ".join(_FOLLOWABLE.sub("…", text).split())
     if len(text) > max_chars:
         cut = text[:max_chars - 1]
         space = cut.rfind(" ")
