@@ -90,6 +90,24 @@ def test_a_template_edited_while_running_is_read_again(tmp_path: Path) -> None:
     stat = (tmp_path / "default.en.txt").stat()  # (a later mtime, whatever the clock)
     os.utime(tmp_path / "default.en.txt", (stat.st_atime, stat.st_mtime + 5))
     assert templates.find("default", "en", "en").render({"subject": "s"})[0] == "two s"
+    # a file gone is no longer found: the next candidate is (here, the packaged template)
+    (tmp_path / "default.en.txt").unlink()
+    assert templates.find("default", "en", "en").text.filename == str(PACKAGED / "default.en.txt")
+    assert not Templates(tmp_path).exists("nothing", "en")
+
+
+def test_a_template_found_again_is_the_one_jinja_gives() -> None:
+    mapping = {"default.en.txt": "one", "default.en.html": "<p>one</p>"}
+    templates = Templates(loader=DictLoader(mapping))
+    first = templates.find("default", "en", "en")
+    again = templates.find("default", "en", "en")
+    assert again.text is first.text is templates.text.get_template("default.en.txt")
+    assert again.html is first.html is templates.html.get_template("default.en.html")
+    mapping["default.en.txt"] = "two"
+    assert templates.find("default", "en", "en").render({}) == ("two", "<p>one</p>")
+    del mapping["default.en.html"]
+    with pytest.raises(LookupError):
+        templates.find("default", "en", "en")
     with pytest.raises(TemplateNotFound):
         Templates(loader=ChoiceLoader([])).render("default", "en", {})
 

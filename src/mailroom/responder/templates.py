@@ -54,6 +54,17 @@ def _candidates(language: str | None, default_language: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=256)
+def _choices(name: str, language: str | None, default_language: str
+             ) -> tuple[tuple[str, str], ...]:
+    """The (template, language) pairs to try, in order: the category's, then ``default``."""
+    names = [name] if _NAME.match(name) else []
+    if DEFAULT_TEMPLATE not in names:
+        names.append(DEFAULT_TEMPLATE)
+    languages = _candidates(language, default_language)
+    return tuple((candidate, lang) for candidate in names for lang in languages)
+
+
 class _Environment(SandboxedEnvironment):
     """A ``SandboxedEnvironment`` whose templates keep their globals in one plain dict.
 
@@ -83,13 +94,21 @@ class Templates:
         self.html = _Environment(autoescape=True, **common)
         # the text part is plain text, never HTML: escaping it would show "&amp;" to readers
         self.text = _Environment(autoescape=False, **common)
+        # the pairs found so far: Jinja2 is asked again only when a file of theirs changed,
+        # the check its own cache makes on every lookup (without its lock and bookkeeping)
+        self._found: dict[tuple[str, str], Found] = {}
 
     def _pair(self, name: str, language: str) -> Found | None:
+        found = self._found.get((name, language))
+        if found is not None and found.text.is_up_to_date and found.html.is_up_to_date:
+            return found
         try:
-            return Found(name, language, self.text.get_template(f"{name}.{language}.txt"),
-                         self.html.get_template(f"{name}.{language}.html"))
+            found = Found(name, language, self.text.get_template(f"{name}.{language}.txt"),
+                          self.html.get_template(f"{name}.{language}.html"))
         except TemplateNotFound:
             return None
+        self._found[(name, language)] = found
+        return found
 
     def exists(self, name: str, language: str) -> bool:
         return self._pair(name, language) is not None
@@ -99,15 +118,11 @@ class Templates:
 
         Raises ``LookupError`` when not even the default template exists.
         """
-        names = [name] if _NAME.match(name) else []
-        if DEFAULT_TEMPLATE not in names:
-            names.append(DEFAULT_TEMPLATE)
-        languages = _candidates(language, default_language)
-        for candidate in names:
-            for lang in languages:
-                if (found := self._pair(candidate, lang)) is not None:
-                    return found
-        raise LookupError(f"no template for {name!r} in {list(languages)} "
+        for candidate, lang in _choices(name, language, default_language):
+            if (found := self._pair(candidate, lang)) is not None:
+                return found
+        raise LookupError(f"no template for {name!r} in "
+                          f"{list(_candidates(language, default_language))} "
                           f"(nor {DEFAULT_TEMPLATE!r})")
 
     def resolve(self, name: str, language: str | None, default_language: str) -> tuple[str, str]:
