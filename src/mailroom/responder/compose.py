@@ -481,8 +481,8 @@ def _reply_headers(fields: ReplyFields) -> list[tuple[str, Any]]:
 
 
 # the headers after those, the same in every reply
-_FIXED_HEADERS: list[tuple[str, Any]] = [
-    ("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All"), ("MIME-Version", "1.0")]
+_FIXED_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All"), ("MIME-Version", "1.0"))
 
 
 @functools.lru_cache(maxsize=16)
