@@ -60,7 +60,7 @@ def one(mails_file: Path, passes: int) -> dict[str, float | str]:
     """The three steps over the mails in ``mails_file``, in this process (one ``--src``)."""
     import mailroom
     from mailroom.collector.parse import ParseLimits, parse_message
-    from mailroom.events import Decision, Route
+    from mailroom.events import Decision, RawEmail, Route
     from mailroom.language import detect_language
     from mailroom.responder.compose import Composer
     from mailroom.responder.templates import Templates
@@ -68,7 +68,7 @@ def one(mails_file: Path, passes: int) -> dict[str, float | str]:
     raws = read_mails(mails_file)
     limits = ParseLimits()
 
-    def parse_all() -> list:  # type: ignore[type-arg]
+    def parse_all() -> list[RawEmail]:
         return [parse_message(raw, account=ACCOUNT, folder="INBOX", uid=uid, uidvalidity=1,
                               limits=limits, own_addresses=(ACCOUNT,))
                 for uid, raw in enumerate(raws, 1)]
