@@ -17,7 +17,7 @@ from email.utils import make_msgid
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jinja2 import DictLoader
 
@@ -25,7 +25,10 @@ from mailroom import autoreply, topics
 from mailroom.autoreply import Refusal, Target, reply_target
 from mailroom.events import Decision, RawEmail, Route
 from mailroom.processor.automated import doubtful_address_to_review
+from mailroom.responder import compose as compose_module
 from mailroom.responder.compose import (
+    NAME_ECHO_CHARS,
+    SUBJECT_ECHO_CHARS,
     ComposeRefused,
     echo_safe,
     envelope_recipients,
@@ -167,6 +170,39 @@ def test_nothing_followable_is_echoed(text: str) -> None:
                   str(plain.get_content()), str(html.get_content())):
         assert not FOLLOWABLE.search(shown.replace("example.com", "").replace(
             "Example Support", "")), shown
+
+
+def echo_safe_scanning_all(text: str, max_chars: int) -> str:
+    """``echo_safe`` scanning every text for followable runs (as it did before it skipped
+    text that cannot hold one)."""
+    text = " ".join(compose_module._CONTROL.sub(" ", text[:max_chars * 8]).split())
+    text = " ".join(compose_module._FOLLOWABLE.sub("…", text).split())
+    if len(text) > max_chars:
+        cut = text[:max_chars - 1]
+        space = cut.rfind(" ")
+        text = (cut[:space] if space > max_chars // 2 else cut).rstrip() + "…"
+    return "" if not text.replace("…", "").strip(" .,;:-") else text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=st.one_of(
+    st.text(max_size=120),
+    st.text(alphabet=st.sampled_from(list("aZ9٣ .:@[({)}]\u3002\uff0e\uff61+-/ dotwx")),
+            max_size=60),
+    st.lists(st.sampled_from(["Re:", "http://x.example", "www", "(dot)", "555 12 34", "#1234",
+                              "ana@x", "Suscripción", "12345678", "[.]", "mailto:", "x.y"]),
+             max_size=8).map(" ".join)))
+@example("visit example{dot}com")
+@example("visit example[dot]com")
+@example("visit example(dot)com")
+@example("visit example\u3002com")
+@example("visit example\uff0ecom")
+@example("visit example\uff61com")
+def test_text_skipped_by_the_quick_check_is_echoed_as_a_full_scan_echoes_it(text: str) -> None:
+    """The check before the scan (a ":", "@", dot, bracket or seven digits) never lets a
+    followable run through: whatever the text, the echo is what scanning it gives."""
+    for cap in (SUBJECT_ECHO_CHARS, NAME_ECHO_CHARS):
+        assert echo_safe(text, cap) == echo_safe_scanning_all(text, cap)
 
 
 def test_echoed_text_is_capped() -> None:

@@ -410,6 +410,19 @@ def test_body_parts_are_quoted_printable_so_the_boundary_never_occurs_in_them() 
     assert f"--{boundary}" in text and "línea =_ fin" in text
 
 
+@settings(max_examples=500, deadline=None)
+@given(text=st.one_of(st.text(), st.text(alphabet="a\r\n =.\t\u00e9\u2028\x0b\x0c\x1c\x85",
+                                          max_size=200)),
+       long=st.booleans())
+def test_a_part_is_written_as_its_quoted_printable_with_crlf_lines(text: str, long: bool) -> None:
+    """``reply_bytes`` writes a part's encoding straight to bytes: the same bytes as the
+    encoded text with its lines joined by CRLF, as ``serialise`` writes them."""
+    from mailroom.responder.compose import _crlf_lines, _qp, _qp_crlf
+
+    text = text * 40 if long else text
+    assert _qp_crlf(text) == _crlf_lines(_qp(text))
+
+
 def test_a_message_of_another_shape_is_serialised_by_the_generator() -> None:
     """serialise() writes its own framing only for the shape reply_message builds."""
     single = EmailMessage(policy=policy.SMTP)

@@ -1,5 +1,5 @@
 """The reply's To, Message-ID, Subject, In-Reply-To and References headers, made without
-parsing where the text allows it: the same as the stdlib's.
+parsing where the text allows it, and its From and Date, made once: the same as the stdlib's.
 
 ``compose`` gives these per-reply headers their parse tree only when something folds
 them the stdlib's way; the value, the addresses, the defects and every folded byte must be
@@ -9,9 +9,12 @@ what the stdlib's own header registry makes from the same value.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email import policy
 from email.headerregistry import Address, HeaderRegistry
+from email.utils import format_datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, settings
@@ -112,3 +115,35 @@ def test_a_plain_recipient_address_is_the_parsed_one(name: str, local: str, host
     assert ours == theirs and str(ours) == str(theirs)
     assert (ours.username, ours.domain, ours.addr_spec) == \
         (theirs.username, theirs.domain, theirs.addr_spec)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=names, local=st.one_of(dot_atom, st.just("a b"), st.just('x"y'), st.just(".lead")),
+       host=domain)
+def test_our_from_text_is_the_addresss_own(name: str, local: str, host: str) -> None:
+    """The From every reply carries, made once from the three parts ``str(Address)`` reads."""
+    from mailroom.responder.compose import _address_text
+
+    sender = Address(display_name=name, username=local, domain=host)
+    assert _address_text(sender.display_name, sender.username, sender.domain) == str(sender)
+
+
+ZONES = [UTC, timezone(timedelta(hours=-5, minutes=-30)), timezone(timedelta(hours=14)),
+         timezone(timedelta(seconds=-3601)), ZoneInfo("Europe/Madrid"), ZoneInfo("America/Havana"),
+         None]
+
+
+@settings(max_examples=500, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
+                           allow_imaginary=True),
+       zone=st.sampled_from(ZONES), fold=st.integers(0, 1), micro=st.integers(0, 999_999))
+def test_the_date_is_format_datetimes(moment: datetime, zone: tzinfo | None, fold: int,
+                                      micro: int) -> None:
+    """The Date, formatted once per second: what ``format_datetime`` gives for each moment,
+    also for the same instant in another zone or the other side of a fold just before."""
+    from mailroom.responder.compose import _date
+
+    moment = moment.replace(tzinfo=zone, fold=fold)
+    for one in (moment.replace(microsecond=micro), moment.replace(fold=1 - fold),
+                moment.astimezone(UTC) if zone is not None else moment, moment):
+        assert _date(one) == format_datetime(one)

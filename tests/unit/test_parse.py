@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailroom.collector import headers as h
 from mailroom.collector.parse import ParseLimits, UnparseableMail, parse_message
 from mailroom.events import RawEmail
 
@@ -274,3 +276,16 @@ def test_random_headers_never_raise_anything_but_unparseable(
     else:
         event.to_bytes()
         assert "\n" not in event.subject and "\r" not in event.from_name
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.text(alphabet="ab \t\r\n\udcff\u00e9=?", max_size=40)))
+def test_header_text_is_unfolded_and_read_as_before(value: str) -> None:
+    """``unfold`` and ``to_text`` return values without a line break, or ASCII, as they
+    are: what the full unfolding and the UTF-8 round trip give."""
+    assert h.unfold(value) == re.sub(r"\r?\n[ \t]*", " ", value).strip()
+    try:
+        expected = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        expected = value.encode("utf-8", "replace").decode("utf-8", "replace")
+    assert h.to_text(value) == expected

@@ -52,11 +52,15 @@ def one_line(value: str) -> str:
 
 
 def unfold(value: str) -> str:
+    if "\n" not in value:  # (most values: nothing to unfold)
+        return value.strip()
     return _FOLDING.sub(" ", value).strip()
 
 
 def to_text(value: str) -> str:
     """Raw 8-bit header bytes (kept as surrogate escapes by ``email``) read as UTF-8."""
+    if value.isascii():  # (most values: ASCII reads as itself)
+        return value
     try:
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeError:

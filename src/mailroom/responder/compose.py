@@ -27,7 +27,7 @@ import secrets
 import sys
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from email.errors import HeaderParseError
 from email.headerregistry import (
     Address,
@@ -78,6 +78,11 @@ _FOLLOWABLE = re.compile(
     rf"|(?<![\w.-])(?:[\w-]+{_DOT})+(?:[^\W\d_]{{2,}}|xn--[\w-]+)\b\S*"  # a domain
     r"|(?<![\d+])\+?\d(?:[\s().-]*\d){6,}",  # a phone number
     re.IGNORECASE)
+# what each of those needs to match at all: a ":" (URLs), an "@" (addresses), a dot or
+# bracket (domains, _DOT) or seven digits (phone numbers); text with none of them, most
+# subjects and names, is not scanned for them
+_MAY_FOLLOW = re.compile(r"[:@.\[({\u3002\uff0e\uff61]")
+_SEVEN_DIGITS = re.compile(r"(?:\D*+\d){7}")
 _T = TypeVar("_T")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -280,7 +285,8 @@ def echo_safe(text: str, max_chars: int) -> str:
     one line, at most ``max_chars`` characters (cut at a word, marked "…")."""
     # what is cut anyway is not scanned (the longest echo is a few dozen characters)
     text = " ".join(_CONTROL.sub(" ", text[:max_chars * 8]).split())
-    text = " ".join(_FOLLOWABLE.sub("…", text).split())
+    if _MAY_FOLLOW.search(text) or _SEVEN_DIGITS.match(text):
+        text = " ".join(_FOLLOWABLE.sub("…", text).split())
     if len(text) > max_chars:
         cut = text[:max_chars - 1]
         space = cut.rfind(" ")
@@ -402,9 +408,9 @@ def reply_fields(
     if wanted == MANUAL_TEMPLATE and not (decision.reply_body or "").strip():
         raise ComposeRefused("a manual reply without its text (reply_body is empty)")
     try:
-        name, language = templates.resolve(wanted, decision.language or email.language,
-                                           default_language)
-        text, html = templates.render(name, language, {
+        found = templates.find(wanted, decision.language or email.language, default_language)
+        language = found.language
+        text, html = found.render({
             "sender_name": to.display_name,
             "sender_address": to.addr_spec,
             "subject": subject.removeprefix("Re:").lstrip(),
@@ -421,10 +427,22 @@ def reply_fields(
     if original:
         references = [r for r in references if r != original] + [original]
     return ReplyFields(
-        sender=sender, to=to, subject=subject, date=format_datetime(now or utcnow()),
+        sender=sender, to=to, subject=subject, date=_date(now or utcnow()),
         message_id=reply_message_id(email, key, sender), in_reply_to=original,
         references=" ".join(references[-MAX_REFERENCES:]) if references else None,
         language=language, text=text, html=html)
+
+
+def _date(moment: datetime) -> str:
+    """``format_datetime(moment)``, which shows whole seconds: every reply composed in the same
+    second (wall time, zone and offset) has the same ``Date``, formatted once."""
+    return _format_date(moment.replace(microsecond=0), moment.tzinfo, moment.utcoffset())
+
+
+@functools.lru_cache(maxsize=4)
+def _format_date(moment: datetime, _zone: tzinfo | None, _offset: timedelta | None) -> str:
+    # (the zone and offset are in the key: datetimes of the same instant compare equal)
+    return format_datetime(moment)
 
 
 def reply_message(fields: ReplyFields) -> EmailMessage:
@@ -441,8 +459,15 @@ def reply_message(fields: ReplyFields) -> EmailMessage:
 
 def _top_headers(fields: ReplyFields) -> list[tuple[str, Any]]:
     """The reply's headers before its MIME structure, in order."""
+    return [*_reply_headers(fields), *_FIXED_HEADERS]
+
+
+def _reply_headers(fields: ReplyFields) -> list[tuple[str, Any]]:
+    """The first of the reply's headers: those that name this reply."""
+    sender = fields.sender
     headers: list[tuple[str, Any]] = [
-        ("From", str(fields.sender)),  # a string repeats from reply to reply: parsed once
+        # a string repeats from reply to reply: parsed once
+        ("From", _address_text(sender.display_name, sender.username, sender.domain)),
         ("To", fields.to),
         ("Subject", fields.subject),
         ("Date", fields.date),
@@ -452,9 +477,18 @@ def _top_headers(fields: ReplyFields) -> list[tuple[str, Any]]:
         headers.append(("In-Reply-To", fields.in_reply_to))
     if fields.references:
         headers.append(("References", fields.references))
-    headers += [("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All"),
-                ("MIME-Version", "1.0")]
     return headers
+
+
+# the headers after those, the same in every reply
+_FIXED_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All"), ("MIME-Version", "1.0"))
+
+
+@functools.lru_cache(maxsize=16)
+def _address_text(display_name: str, username: str, domain: str) -> str:
+    """``str(Address)``, which reads only these three (our From: the same in every reply)."""
+    return str(Address(display_name=display_name, username=username, domain=domain))
 
 
 # a display name of atoms (no character that needs quoting) and a dot-atom address: what
@@ -472,14 +506,17 @@ def reply_bytes(fields: ReplyFields) -> bytes:
     bytes against ``serialise`` and against ``policy.SMTP``'s own flattening.
     """
     to = fields.to
-    utf8 = not to.addr_spec.isascii()
+    to_spec = to.addr_spec  # (a property that quotes anew on every read)
+    utf8 = not to_spec.isascii()
     policy = REPLY_POLICY_UTF8 if utf8 else REPLY_POLICY
     lines: list[bytes] = []
-    for name, value in _top_headers(fields):
+    for name, value in _reply_headers(fields):
         if name == "To":
-            plain = not utf8 and _PLAIN_ADDRESS.fullmatch(to.addr_spec) is not None \
+            plain = not utf8 and _PLAIN_ADDRESS.fullmatch(to_spec) is not None \
                 and _PLAIN_NAME.fullmatch(to.display_name) is not None
-            text = str(to) if plain else ""
+            # str(to): a name of atoms is not quoted
+            text = (f"{to.display_name} <{to_spec}>" if to.display_name else to_spec) \
+                if plain else ""
         else:
             text = value if name in _DIRECT else ""
         if text and text.isascii() and "=?" not in text and len(name) + 2 + len(text) <= 78:
@@ -488,16 +525,29 @@ def reply_bytes(fields: ReplyFields) -> bytes:
             lines.append(_folded_line(name, value, utf8))
         else:
             lines.append(policy.fold_binary(name, REPLY_POLICY.header_store_parse(name, value)[1]))
-    lines.append(_mime_header_lines(utf8))
-    lines.append(_folded_line("Content-Language", fields.language, utf8))
-    lines.append(b"\r\n")
-    delimiter = f"\r\n--{BOUNDARY}\r\n".encode("ascii")
     return b"".join([
-        *lines, delimiter[2:],
-        delimiter.join(_part_head(subtype, utf8) + _crlf_lines(_qp(text))
-                       for subtype, text in (("plain", fields.text), ("html", fields.html))),
+        *lines, _up_to_the_text(fields.language, utf8), _qp_crlf(fields.text),
+        _between_the_parts(utf8), _qp_crlf(fields.html),
         f"\r\n--{BOUNDARY}--\r\n".encode("ascii"),
     ])
+
+
+@functools.lru_cache(maxsize=64)
+def _up_to_the_text(language: str, utf8: bool) -> bytes:
+    """Everything between the reply's own headers and its text, the same in every reply
+    in ``language``: the fixed headers, the MIME ones, the first delimiter and the text
+    part's headers."""
+    return b"".join([
+        *(_folded_line(name, value, utf8) for name, value in _FIXED_HEADERS),
+        _mime_header_lines(utf8), _folded_line("Content-Language", language, utf8), b"\r\n",
+        f"--{BOUNDARY}\r\n".encode("ascii"), _part_head("plain", utf8),
+    ])
+
+
+@functools.lru_cache(maxsize=2)
+def _between_the_parts(utf8: bool) -> bytes:
+    """The delimiter after the text part and the HTML part's headers."""
+    return f"\r\n--{BOUNDARY}\r\n".encode("ascii") + _part_head("html", utf8)
 
 
 # per-reply headers whose value is written as it is when it is simple (the To is its own case)
@@ -542,8 +592,19 @@ def _text_part(subtype: str, text: str) -> EmailMessage:
 
 def _qp(text: str) -> str:
     """``text`` as UTF-8 quoted-printable, one LF-ended line per line of it."""
+    return _qp_lines(text).decode("ascii")
+
+
+def _qp_lines(text: str) -> bytes:
     lines = text.encode("utf-8").splitlines()  # bytes: splits on CR and LF only
-    return binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).decode("ascii")
+    return binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True)
+
+
+def _qp_crlf(text: str) -> bytes:
+    """``_crlf_lines(_qp(text))`` without the round trip through ``str``: the encoder's
+    input has no CR (``_qp_lines`` split it at every one), so its output's only line ends
+    are its LFs."""
+    return _qp_lines(text).replace(b"\n", b"\r\n")
 
 
 def serialise(msg: EmailMessage) -> bytes:
