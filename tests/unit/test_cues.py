@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CANCELLATIONS = [
     "Quiero darme de baja del boletín.", "desuscribime porfa", "Cancelar mi suscripción, gracias.",
     "Tachen mi nombre de la lista de correo de la cofradía, por favor",  # crossed off it
+    "Hey, please pull me from the rental alerts, found a place in town.",
+    "I've joined the triathlon club, so I'm leaving the Clyne Valley Wheelers as a member from January.",
     "Por favor, sacadme de la lista de correo.", "¿Me pueden borrar? Me apunté por error.",
     "Dejen de enviarme promociones.", "No quiero recibir más correos.",
     "Que ya no me lleguen más correos, por favor.", "Me apuntaron por error. Denme de baja.",
@@ -199,6 +201,8 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    "I'm not leaving the Harbour Singers as a member; I'd just like their newsletter as well.",
+    "Could you drop me the spring alerts link so I can sign up for them?",  # not "drop me from"
     # a subscriber asking for one more: the ask after it clears "soy suscriptora" / "I've been
     # subscribed" / "I am a subscriber" / "I subscribed"
     "Soy suscriptora del periódico. Vi que ahora tienen aparte el correo de los sábados con el "

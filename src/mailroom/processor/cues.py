@@ -137,6 +137,11 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(remove|delete|erase|take)\w*\s+(\w+\s+){0,3}(from|off)\s+(your|the|this|our)\s+(\w+\s+){0,2}"
      r"(list|mailing|database|newsletter|bulletin|distribution)"
      r"|\b(be|get|being|getting)\s+(removed|deleted|unlisted|taken\s+off)\b"),
+    # "pull me from the rental alerts", "drop us from the team emails" (the writer, from what
+    # a list sends; not "drop me a line", "pull me from the roster")
+    (("pull", "drop"), r"\b(pull|drop)\s+(me|us)\s+(from|off)\s+(the|your|this|these|those|all)\s+"
+     r"([\w'-]+\s+){0,3}(list|lists|mailing|newsletters?|bulletins?|alerts|e-?mails|mails|updates"
+     r"|notices)\b"),
     # (not "take my mind off it", "get my shoes off")
     (("off",), r"\b(take|get|pull|drop|knock|strike|cross)\s+(me|us|my|our|this|him|her|them|his|their)\s+"
      r"(?!(mind|minds|thoughts|eyes|hat|hats|shoes|boots|coat|jacket)\b)(\w+\s+){0,2}off\b"
@@ -148,7 +153,10 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("leav", "quit"), r"(?<!\bnot\s)(?<!n't\s)\b(leave|leaving|quit|quitting)\s+(the|your|this|my)\s+"
      r"(\w+\s+){0,2}(list|mailing|newsletter|bulletin|club|membership|subscription|society|association|co-?op)"
      r"|(?<!\bnot\s)(?<!n't\s)\bleave\s+(me|us)\s+out\s+of\s+(the|your|this|these|those|all|any)\s+"
-     r"([\w'-]+\s+){0,3}(e-?mails|mails|mailings?|list|newsletters?|bulletins?|messages|alerts|notices)\b"),
+     r"([\w'-]+\s+){0,3}(e-?mails|mails|mailings?|list|newsletters?|bulletins?|messages|alerts|notices)\b"
+     # "I'm leaving the Clyne Valley Wheelers as a member" (whatever the club is called)
+     r"|(?<!\bnot\s)(?<!n't\s)\b(leave|leaving|quit|quitting)\s+(the|your)\s+([\w'&-]+\s+){1,4}as\s+an?\s+"
+     r"member\b"),
     (("dejo", "dejamos", "dejar"), r"\b(dejo|dejamos|dejar)\s+(el|la|mi|nuestra|nuestro|vuestro|vuestra)\s+"
      r"(\w+\s+)?(club|suscripcion|membresia|asociacion|cooperativa|lista|boletin|newsletter|cuota)\b"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
