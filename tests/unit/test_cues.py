@@ -24,6 +24,7 @@ CANCELLATIONS = [
     "Quiero darme de baja del boletín.", "desuscribime porfa", "Cancelar mi suscripción, gracias.",
     "Tachen mi nombre de la lista de correo de la cofradía, por favor",  # crossed off it
     "Hey, please pull me from the rental alerts, found a place in town.",
+    "Drop us from the team emails, we've moved clubs.",
     "I've joined the triathlon club, so I'm leaving the Clyne Valley Wheelers as a member from January.",
     "Por favor, sacadme de la lista de correo.", "¿Me pueden borrar? Me apunté por error.",
     "Dejen de enviarme promociones.", "No quiero recibir más correos.",
