@@ -169,6 +169,11 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "¿Me suscribís también con este?",
 ]
 NOT_A_REQUEST = [
+    # a question asked before deciding
+    "Estoy pensando en suscribirme al club de vinos. ¿Qué trae cada lote? Todavía no me decido.",
+    "If I subscribe to the bread box, can I skip a week? Not sure yet, just asking.",
+    "¿La suscripción anual incluye el envío? Aún no lo tengo claro.",
+    "¿Hacen envíos de la caja a Salta? Solo pregunto.",
     "Thanks for the leaflet, but I don't want to join the society.",  # ("join yet" is no refusal)
     # a refusal ("I didn't request this", "don't add me", "do not subscribe me")
     "I didn't request this confirmation; someone typed my address. Please don't add me to anything.",
@@ -202,6 +207,10 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    "Not sure yet which list it is, but sign me up for the walking newsletter.",  # the ask after
+    "I'm not sure yet if I'll join as a full member, but I'd really like to start receiving the "
+    "bulletin.",
+    "Todavía no nos conocemos. Mándenme el boletín cada mes, por favor.",  # not undecided
     "I'm not leaving the Harbour Singers as a member; I'd just like their newsletter as well.",
     "Could you drop me the spring alerts link so I can sign up for them?",  # not "drop me from"
     # a subscriber asking for one more: the ask after it clears "soy suscriptora" / "I've been

@@ -243,6 +243,11 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"registr)"
      r"|\bno\s+me\s+interesa\s+(el|la|los|las|su|vuestro|vuestra)\s+(boletin|newsletter|lista|suscri)"
      r"|\bno\s+(respondas|responda|contestes|conteste)\s+a\s+este\s+(correo|mensaje|email)"),
+    # a question asked before deciding ("todavía no me decido", "not sure yet, just asking"):
+    # the writer says the wish is not there yet (an ask after it still clears it)
+    (("todavia no", "aun no", "not sure yet", "just asking", "solo pregunto", "nomas pregunto"),
+     r"\b(todavia|aun)\s+no\s+(me\s+)?(he\s+)?(decid\w*|lo\s+tengo\s+claro|estoy\s+segur[oa]s?)\b"
+     r"|\bnot\s+sure\s+yet\b|\bjust\s+asking\b|\b(solo|nomas)\s+pregunto\b"),
     (("gracias por",), r"\bgracias\s+por\s+(suscribirte|suscribirse|tu\s+suscripcion|su\s+suscripcion|"
      r"darte\s+de\s+alta)"),
     (("suscripcion",), r"\btu\s+suscripcion\s+(ya\s+)?(esta|ha\s+sido)\s+(activa|confirmada|activada)"),
@@ -442,7 +447,7 @@ _JOIN_ASKS = (
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis|suman|sumais)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i|should)\s+(also\s+|now\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
+    r"|\b(would|'d|i|should)\s+(also\s+|now\s+|really\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
     # "I'd like to get the daily morning briefing as well" (not "I'd like to get the refund for
     # the newsletter"): to get, said of what a list sends
