@@ -24,6 +24,8 @@ CANCELLATIONS = [
     "Quiero darme de baja del boletín.", "desuscribime porfa", "Cancelar mi suscripción, gracias.",
     "Tachen mi nombre de la lista de correo de la cofradía, por favor",  # crossed off it
     "Hey, please pull me from the rental alerts, found a place in town.",
+    "hola, me suscribieron sin preguntarme a las noticias de la asociación, así que fuera.",
+    "Someone signed me up to your sales emails without my consent.",
     "Drop us from the team emails, we've moved clubs.",
     "I've joined the triathlon club, so I'm leaving the Clyne Valley Wheelers as a member from January.",
     "Por favor, sacadme de la lista de correo.", "¿Me pueden borrar? Me apunté por error.",
@@ -207,6 +209,7 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    "Me suscribieron mis hijos al boletín y me encanta. Mándenme también la revista impresa.",
     "Not sure yet which list it is, but sign me up for the walking newsletter.",  # the ask after
     "I'm not sure yet if I'll join as a full member, but I'd really like to start receiving the "
     "bulletin.",

@@ -82,6 +82,15 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\b(quitadme|quitame|quitenme|sacadme|sacame|saquenme|borradme|borrame|borrenme|eliminadme|"
      r"eliminame|eliminenme|retiradme|retirenme)\b"),
     (("derecho",), r"\bderecho\s+de\s+(supresion|oposicion|cancelacion)"),
+    # put on a list without being asked ("me suscribieron sin preguntarme ..., así que fuera";
+    # "you signed me up without my consent"): in such a mail, a leaving
+    (("sin pregunt", "sin mi permiso", "sin mi consentimiento", "sin consultar", "without ask",
+      "without my"),
+     r"\b(me|nos)\s+(suscribieron|suscribio|apuntaron|apunto|inscribieron|inscribio|metieron|metio"
+     r"|agregaron|agrego|anadieron|anadio|dieron\s+de\s+alta|dio\s+de\s+alta)\s+([\w'-]+\s+){0,6}sin\s+"
+     r"(preguntar(me|nos)?|mi\s+permiso|nuestro\s+permiso|mi\s+consentimiento|consultar(me|nos)?)\b"
+     r"|\b(subscribed|signed|added|put|enrolled)\s+(me|us)\s+([\w'-]+\s+){0,6}without\s+(asking"
+     r"|my\s+(permission|consent)|our\s+(permission|consent))\b"),
     (("cion de",), r"\b(cancelacion|anulacion)\s+de\s+(mi|la|nuestra|su|esta)\b"),
     (("cesen", "cesar", "cese ", "cesad", "ceseis"),
      r"\bces(en|ar|e|ad|eis)\s+(de\s+)?(el\s+|los\s+|sus\s+)?(envi|mand|remit|comunicaci)"),
