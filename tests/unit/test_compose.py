@@ -142,7 +142,7 @@ def test_unknown_language_falls_back_to_default_language() -> None:
 
 def test_regional_language_uses_its_base_language() -> None:
     assert compose(mail(language="es-ES"))["Content-Language"] == "es"
-    assert language_candidates("es_MX", "en") == ["es-mx", "es", "en"]
+    assert language_candidates("es_MX", "en") == ("es-mx", "es", "en")
 
 
 def test_unknown_category_uses_the_default_template() -> None:

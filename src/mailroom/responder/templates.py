@@ -35,14 +35,11 @@ DEFAULT_TEMPLATE = "default"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def language_candidates(language: str | None, default_language: str) -> list[str]:
-    """``es-ES`` -> ``es-es``, ``es``, then the default language; unsafe values are dropped."""
-    return list(_candidates(language, default_language))
-
-
 @functools.lru_cache(maxsize=256)
-def _candidates(language: str | None, default_language: str) -> tuple[str, ...]:
-    # (a handful of languages, asked for on every reply: worked out once each)
+def language_candidates(language: str | None, default_language: str) -> tuple[str, ...]:
+    """``es-ES`` -> ``es-es``, ``es``, then the default language; unsafe values are dropped.
+    (A handful of languages, asked for on every reply: worked out once each, and a tuple, so
+    no caller can change what the cache holds.)"""
     out: list[str] = []
     for value in (language, default_language):
         if not value:
@@ -61,7 +58,7 @@ def _choices(name: str, language: str | None, default_language: str
     names = [name] if _NAME.match(name) else []
     if DEFAULT_TEMPLATE not in names:
         names.append(DEFAULT_TEMPLATE)
-    languages = _candidates(language, default_language)
+    languages = language_candidates(language, default_language)
     return tuple((candidate, lang) for candidate in names for lang in languages)
 
 
@@ -122,19 +119,9 @@ class Templates:
             if (found := self._pair(candidate, lang)) is not None:
                 return found
         raise LookupError(f"no template for {name!r} in "
-                          f"{list(_candidates(language, default_language))} "
+                          f"{list(language_candidates(language, default_language))} "
                           f"(nor {DEFAULT_TEMPLATE!r})")
 
-    def resolve(self, name: str, language: str | None, default_language: str) -> tuple[str, str]:
-        """The (template, language) pair ``find`` finds."""
-        found = self.find(name, language, default_language)
-        return found.name, found.language
-
-    def render(self, name: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
-        """Render (text, html)."""
-        text = self.text.get_template(f"{name}.{language}.txt").render(context)
-        html = self.html.get_template(f"{name}.{language}.html").render(context)
-        return text, html
 
 
 @dataclass(frozen=True)
