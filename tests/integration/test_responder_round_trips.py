@@ -3,12 +3,14 @@
 The attempt log's common commit (record_attempts alone) runs as a statement in autocommit:
 what proves it durable is that the SMTP server, at every DATA, reads the reply's row as
 ``sending`` through a connection of its own; a refused DATA (451) puts the reply back to
-``claimed`` in a transaction with the retry's start, and the retry goes out once.
+``claimed`` in a transaction with the retry's start, and the retry goes out once. The
+claims of a batch's chunks renew the responder's progress mark once a second at most.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from sqlalchemy import event, select
 from mailroom.responder.service import ResponderService
 from mailroom.runtime import Runtime, build_runtime
 from mailroom.settings import Settings
-from mailroom.store import Database, MailStatus, ReplyStatus
+from mailroom.store import Database, MailStatus, ReplyStatus, progress
 from mailroom.store.schema import mails, replies
 from responders import queued, routed, seed
 from servers import SmtpSink
@@ -87,13 +89,17 @@ async def test_every_data_finds_its_attempt_committed_and_each_reply_goes_once(
     hook = StatusAtData(observer, refuse="mail-7")
     smtp_sink.behaviour.on_data = hook
     modes: Counter[bool] = Counter()
+    marks = 0
 
     @event.listens_for(rt.db.engine, "before_cursor_execute")
     def _mode(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal marks
         if statement.startswith("UPDATE replies") and "RETURNING" in statement:
             modes[autocommitting(conn.connection.dbapi_connection)] += 1
+        marks += statement.startswith("INSERT INTO stage_progress")
 
     service = ResponderService(rt)
+    started = time.monotonic()
     try:
         await service.handle_batch(queued(events))
     finally:
@@ -110,9 +116,13 @@ async def test_every_data_finds_its_attempt_committed_and_each_reply_goes_once(
         rows = {m: (s, a) for m, s, a in conn.execute(
             select(replies.c.mail_id, replies.c.status, replies.c.attempts))}
         statuses = set(conn.execute(select(mails.c.status)).scalars())
+        marked = progress.last(conn)
     assert rows == {f"mail-{n}": (ReplyStatus.SENT, 2 if n == 7 else 1)
                     for n in range(1, MAILS + 1)}
     assert statuses == {MailStatus.REPLIED}
     # the commits of starts and ends alone ran in autocommit; the one with the 451's end
     # (claimed again before its retry starts) in a transaction
     assert modes[True] >= 2 and modes[False] >= 1
+    # the reconciler's sign of life: marked with the first chunk, then once a second at most
+    assert progress.RESPONDER in marked
+    assert 1 <= marks <= 1 + int(time.monotonic() - started)

@@ -130,7 +130,6 @@ def claim_many(
     died before attempting it) are claimed. An attempt whose lease ran out is cut off:
     ``uncertain``. A reply asked for twice in one batch is claimed at most once.
     """
-    plan_with_values(conn)
     now = utcnow()
     unique = sorted({r.key: r for r in reversed(requests)}.values(), key=lambda r: r.key)
     result: dict[Key, Claim] = {}
@@ -144,6 +143,9 @@ def claim_many(
     result.update({(row.mail_id, row.template): Claim.CLAIMED for row in inserted})
     rest = [r.key for r in unique if r.key not in result]
     if rest:
+        # only replies met before (a redelivery, a retry) are looked up by their keys; the
+        # insert (prepared, for any number of rows) needs no plan of its own
+        plan_with_values(conn)
         retaken = conn.execute(
             update(replies)
             .where(_pairs(rest), or_(
