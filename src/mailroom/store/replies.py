@@ -30,9 +30,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
+    String,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -427,6 +430,13 @@ def mark_mails_replied(conn: Connection, mail_ids: Sequence[str],
     now = utcnow()
     notes = notes or {}
     plain = sorted({m for m in mail_ids if m not in notes})
+    if plain and conn.dialect.name == "postgresql":
+        # the ids as one array: the same text for any number (an IN of 500 parameters was
+        # rendered by SQLAlchemy and converted by psycopg anew for every batch), planned
+        # with its values (``unprepared``)
+        with unprepared(conn):
+            conn.execute(_REPLIED_PG, {"ids": plain, "now": now})
+        plain = []
     for start in range(0, len(plain), 500):
         conn.execute(update(mails).where(mails.c.mail_id.in_(plain[start:start + 500]))
                      .values(status=MailStatus.REPLIED, error=None, updated_at=now,
@@ -435,6 +445,13 @@ def mark_mails_replied(conn: Connection, mail_ids: Sequence[str],
         conn.execute(update(mails).where(mails.c.mail_id == mail_id)
                      .values(status=MailStatus.REPLIED, error=note, updated_at=now,
                              finished_at=now))
+
+
+_REPLIED_PG = (update(mails)
+               .where(mails.c.mail_id == any_(bindparam("ids", type_=ARRAY(String))))
+               .values(status=MailStatus.REPLIED, error=None,
+                       updated_at=bindparam("now", type_=mails.c.updated_at.type),
+                       finished_at=bindparam("now", type_=mails.c.finished_at.type)))
 
 
 def due_retries(conn: Connection, limit: int = 500) -> list[str]:
