@@ -118,6 +118,29 @@ async def test_all_recipients_refused(smtp_sink: SmtpSink, answer: str, error: t
     assert smtp_sink.received == []
 
 
+async def test_a_refused_envelope_is_reset_and_the_connection_sends_the_next_one(
+        smtp_sink: SmtpSink) -> None:
+    """The pool's own mail transaction (``_Client.transaction``): after every recipient was
+    refused, RSET, and the same connection's next send goes through, with MAIL's SIZE as
+    the server counts the message; an address is quoted as aiosmtplib quotes it."""
+    smtp_sink.behaviour.on_rcpt = lambda addr: "550 5.1.1 No such user" if addr.startswith("gone") else None
+    pool = SmtpPool(config(smtp_sink, size=1))
+    data = message(1).as_bytes(policy=message(1).policy.clone(linesep="\r\n"))
+    try:
+        with pytest.raises(SmtpPermanent, match=r"gone@example\.org"):
+            await pool.send(data, sender=smtp_sink.user, recipients=["gone@example.org"])
+        # a line break in an address does not reach the command line (aiosmtplib's quoting)
+        await pool.send(data, sender=smtp_sink.user, recipients=["ana@example.org\r\nRCPT TO:<x@y>"])
+        delivery = await pool.send(data, sender=smtp_sink.user, recipients=["ana@example.org"])
+    finally:
+        await pool.close()
+    assert delivery.refused == {} and delivery.response
+    assert smtp_sink.wait_for(2, timeout=10)
+    assert [(r.mail_from, r.rcpt_tos, r.mail_options) for r in smtp_sink.received] == [
+        (smtp_sink.user, ["ana@example.org"], [f"SIZE={len(data)}"])] * 2
+    assert pool.connects == 1  # the refusals did not cost the connection
+
+
 async def test_refused_login_is_transient_and_probe_fails(smtp_sink: SmtpSink) -> None:
     """A wrong password is an operator's fix: the reply is retried later, not failed."""
     bad = config(smtp_sink, size=1, password="wrong")

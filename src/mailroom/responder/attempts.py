@@ -69,6 +69,7 @@ class AttemptLog:
     # time): a connection from the pool per commit cost a checkout and its liveness ping,
     # one more round trip to the store on the path of every start
     _conn: Connection | None = None
+    _autocommitting: bool | None = None  # the mode ``_conn`` is in (None: as the pool gave it)
 
     async def start(self, key: Key, owner: str) -> bool:
         """Durably ``sending`` before the transaction; False: the claim is no longer ours."""
@@ -165,6 +166,7 @@ class AttemptLog:
     def _connection(self) -> Connection:
         if self._conn is None:
             self._conn = self.db.engine.connect()
+            self._autocommitting = None
         return self._conn
 
     def _commit_on(self, conn: Connection, ops: list[_Op]) -> set[tuple[str, str, str]]:
@@ -172,12 +174,23 @@ class AttemptLog:
         refused = [op.key for op in ops if op.kind == "refused"]
         uncertain = {op.key: op.note for op in ops if op.kind == "uncertain"}
         starts = [(*op.key, op.owner) for op in ops if op.kind == "start"]
+        # the common commit is record_attempts' one statement: run as a transaction of its
+        # own (autocommit), it is durable when its answer is read, and its BEGIN and COMMIT,
+        # two more round trips to the store on the path of every start, are not sent
+        self._autocommit(conn, not refused and not uncertain)
         with conn.begin():
             # a refused attempt is claimed again before its quick retry may start below
             reply_store.end_attempts(conn, refused, lease=self.claim_lease)
             reply_store.mark_uncertain_many(conn, uncertain, note=UNCERTAIN_NOTE)
             return reply_store.record_attempts(conn, sent=sent, starts=starts,
                                                lease=self.lease)
+
+    def _autocommit(self, conn: Connection, on: bool) -> None:
+        if self._autocommitting is not on:
+            default = conn.default_isolation_level
+            assert default is not None, "the store's isolation level is unknown"
+            conn.execution_options(isolation_level="AUTOCOMMIT" if on else default)
+            self._autocommitting = on
 
 
 def _close(conn: Connection) -> None:

@@ -99,6 +99,8 @@ SETTLE_PATIENCE = 120.0  # seconds to wait for the store before giving a sent ba
 # out, whoever gets the mail next claims and sends it (the old holder's attempt is then
 # called off: it starts only if the row is still claimed under its token)
 CLAIM_LEASE = timedelta(seconds=30)
+# the responder's progress mark (``store/progress.py``) is renewed at most this often
+PROGRESS_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class ResponderService(Runner[RoutedEmail]):
                                    policy=settings.uncertain_reply_policy,
                                    patience=SETTLE_PATIENCE, group=self.pool.size)
         self._tokens = itertools.count(1)
+        self._marked = -PROGRESS_EVERY - 1.0  # monotonic time of the last progress mark
         self.pacer = Pacer(runtime.db, budget_of(settings))
         self.chunk = self.pacer.chunk(PIPELINE_CHUNK)
 
@@ -471,7 +474,16 @@ class ResponderService(Runner[RoutedEmail]):
         """Suppressions, rate slots and claims of a chunk in one transaction."""
         with self.rt.db.begin() as conn:
             self._claim_in(conn, batch)
-            progress.mark(conn, progress.RESPONDER)
+            # the reconciler's sign of life (it waits RECONCILE_AFTER_SECONDS for one):
+            # once a second is enough, where every chunk was a statement more and a turn
+            # at the row every responder writes
+            now = time.monotonic()
+            if now - self._marked >= PROGRESS_EVERY:
+                progress.mark(conn, progress.RESPONDER)
+                marked = now
+            else:
+                marked = self._marked
+        self._marked = marked  # (once committed: a rolled-back mark is marked again)
 
     def _claim_in(self, conn: Connection, batch: list[Reply]) -> None:
         settings = self.rt.settings

@@ -140,6 +140,24 @@ def plan_with_values(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
+@contextlib.contextmanager
+def unprepared(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements run meanwhile are not prepared by psycopg: each is
+    planned with its own values, as ``plan_with_values`` has it, but without a ``SET
+    LOCAL`` (a round trip) before them. For a statement of many rows whose keys are
+    arrays: a generic plan (prepared) would guess their length."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    threshold = raw.prepare_threshold  # type: ignore[union-attr]
+    raw.prepare_threshold = None  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = threshold  # type: ignore[union-attr]
+
+
 class Database:
     """The engine plus schema management; query modules take a ``Connection``."""
 

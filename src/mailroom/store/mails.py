@@ -6,10 +6,22 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, literal_column, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from mailroom.events import Decision, RawEmail, Route, utcnow
-from mailroom.store.db import insert_ignore_many
+from mailroom.store.db import insert_ignore_many, unprepared
 from mailroom.store.schema import MailStatus, mails
 
 ROUTE_STATUS = {
@@ -43,10 +55,20 @@ def _row(email: RawEmail, status: MailStatus, now: datetime) -> dict[str, Any]:
 def known_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
     ids = list(ids)
     found: set[str] = set()
+    if ids and conn.dialect.name == "postgresql":
+        # one array parameter, one text for any number of ids (an IN of as many parameters
+        # was rendered and converted anew each time), planned with its values
+        with unprepared(conn):
+            found.update(conn.execute(_KNOWN_PG, {"ids": ids}).scalars())
+        return found
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         found.update(conn.execute(select(mails.c.mail_id).where(mails.c.mail_id.in_(chunk))).scalars())
     return found
+
+
+_KNOWN_PG = select(mails.c.mail_id).where(
+    mails.c.mail_id == any_(bindparam("ids", type_=ARRAY(String))))
 
 
 def record_collected(conn: Connection, emails: Sequence[RawEmail]) -> None:

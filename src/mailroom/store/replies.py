@@ -25,14 +25,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
+    String,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -43,7 +46,7 @@ from sqlalchemy import (
 )
 
 from mailroom.events import as_utc, utcnow
-from mailroom.store.db import insert_ignore_many, plan_with_values
+from mailroom.store.db import insert_ignore_many, plan_with_values, unprepared
 from mailroom.store.schema import MailStatus, ReplyStatus, autoreply_log, mails, replies, suppressions
 
 Key = tuple[str, str]  # (mail id, template)
@@ -130,7 +133,6 @@ def claim_many(
     died before attempting it) are claimed. An attempt whose lease ran out is cut off:
     ``uncertain``. A reply asked for twice in one batch is claimed at most once.
     """
-    plan_with_values(conn)
     now = utcnow()
     unique = sorted({r.key: r for r in reversed(requests)}.values(), key=lambda r: r.key)
     result: dict[Key, Claim] = {}
@@ -144,6 +146,9 @@ def claim_many(
     result.update({(row.mail_id, row.template): Claim.CLAIMED for row in inserted})
     rest = [r.key for r in unique if r.key not in result]
     if rest:
+        # only replies met before (a redelivery, a retry) are looked up by their keys; the
+        # insert (prepared, for any number of rows) needs no plan of its own
+        plan_with_values(conn)
         retaken = conn.execute(
             update(replies)
             .where(_pairs(rest), or_(
@@ -195,6 +200,8 @@ def record_attempts(conn: Connection, *, sent: Sequence[Key],
     if not sent and not starts:
         return set()
     now = utcnow()
+    if conn.dialect.name == "postgresql":
+        return _record_attempts_pg(conn, sent, starts, now, now + lease)
     params: dict[str, Any] = {"p_now": now, "p_lease": now + lease}
     for n, (mail_id, template) in enumerate(sent):
         params |= {f"sm{n}": mail_id, f"st{n}": template}
@@ -230,6 +237,47 @@ def _record_statement(n_sent: int, n_starts: int) -> Any:
             attempts=case((was_sending, replies.c.attempts), else_=replies.c.attempts + 1))
         .returning(replies.c.mail_id, replies.c.template, replies.c.owner, replies.c.status)
     )
+
+
+# ``record_attempts`` on PostgreSQL: one text for any number of rows, the keys as arrays (in
+# binary, like ``insert_ignore_many``'s). The OR of one condition per row that SQLite runs
+# was a statement of another text for every mix of ends and starts (over 4,096 characters
+# with 16 rows, so psycopg converted it anew on every commit, and PostgreSQL prepared a
+# statement per mix). ``s`` tells a delivered row (``sent``) from a start; a row of
+# ``v`` meets its reply through the unique index on (mail_id, template).
+_RECORD_PG = (
+    "UPDATE replies AS r SET "
+    "status = CASE WHEN r.status IN ('sending', 'uncertain') THEN 'sent' ELSE 'sending' END, "
+    "sent_at = CASE WHEN r.status IN ('sending', 'uncertain') THEN %(now)s ELSE r.sent_at END, "
+    "last_error = CASE WHEN r.status IN ('sending', 'uncertain') THEN NULL "
+    "ELSE r.last_error END, "
+    "lease_until = CASE WHEN r.status IN ('sending', 'uncertain') THEN NULL "
+    "ELSE %(lease)s END, "
+    "attempts = CASE WHEN r.status IN ('sending', 'uncertain') THEN r.attempts "
+    "ELSE r.attempts + 1 END "
+    "FROM unnest(CAST(%(m)b AS VARCHAR[]), CAST(%(t)b AS VARCHAR[]), "
+    "CAST(%(o)b AS VARCHAR[]), CAST(%(s)b AS BOOLEAN[])) AS v(mail_id, template, owner, sent) "
+    "WHERE r.mail_id = v.mail_id AND r.template = v.template AND CASE WHEN v.sent "
+    "THEN r.status IN ('sending', 'uncertain') "
+    "ELSE r.owner = v.owner AND r.status = 'claimed' END "
+    "RETURNING r.mail_id, r.template, r.owner, r.status"
+)
+assert {ReplyStatus.SENDING.value, ReplyStatus.UNCERTAIN.value, ReplyStatus.SENT.value,
+        ReplyStatus.CLAIMED.value} <= set(_RECORD_PG.replace("'", " ").split())
+
+
+def _record_attempts_pg(conn: Connection, sent: Sequence[Key],
+                        starts: Sequence[tuple[str, str, str]], now: datetime,
+                        lease_until: datetime) -> set[tuple[str, str, str]]:
+    rows = [(m, t, "", True) for m, t in sent] + [(m, t, o, False) for m, t, o in starts]
+    params = {"m": [r[0] for r in rows], "t": [r[1] for r in rows],
+              "o": [r[2] for r in rows], "s": [r[3] for r in rows],
+              "now": now, "lease": lease_until}
+    # planned with its keys each time (never a generic plan made while the table was small:
+    # ``plan_with_values``), without a SET LOCAL: this statement is often a commit alone
+    with unprepared(conn):
+        result = conn.exec_driver_sql(_RECORD_PG, params).all()
+    return {(m, t, str(o)) for m, t, o, status in result if status == ReplyStatus.SENDING}
 
 
 def end_attempts(conn: Connection, keys: Sequence[Key], *, lease: timedelta) -> None:
@@ -382,6 +430,13 @@ def mark_mails_replied(conn: Connection, mail_ids: Sequence[str],
     now = utcnow()
     notes = notes or {}
     plain = sorted({m for m in mail_ids if m not in notes})
+    if plain and conn.dialect.name == "postgresql":
+        # the ids as one array: the same text for any number (an IN of 500 parameters was
+        # rendered by SQLAlchemy and converted by psycopg anew for every batch), planned
+        # with its values (``unprepared``)
+        with unprepared(conn):
+            conn.execute(_REPLIED_PG, {"ids": plain, "now": now})
+        plain = []
     for start in range(0, len(plain), 500):
         conn.execute(update(mails).where(mails.c.mail_id.in_(plain[start:start + 500]))
                      .values(status=MailStatus.REPLIED, error=None, updated_at=now,
@@ -390,6 +445,13 @@ def mark_mails_replied(conn: Connection, mail_ids: Sequence[str],
         conn.execute(update(mails).where(mails.c.mail_id == mail_id)
                      .values(status=MailStatus.REPLIED, error=note, updated_at=now,
                              finished_at=now))
+
+
+_REPLIED_PG = (update(mails)
+               .where(mails.c.mail_id == any_(bindparam("ids", type_=ARRAY(String))))
+               .values(status=MailStatus.REPLIED, error=None,
+                       updated_at=bindparam("now", type_=mails.c.updated_at.type),
+                       finished_at=bindparam("now", type_=mails.c.finished_at.type)))
 
 
 def due_retries(conn: Connection, limit: int = 500) -> list[str]:
