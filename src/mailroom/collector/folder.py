@@ -36,6 +36,7 @@ from mailroom.settings import AutoreplyMode
 from mailroom.store import checkpoints, leases
 from mailroom.store import dead_letters as dead_letter_store
 from mailroom.store import mails as mail_store
+from mailroom.store.db import plan_with_values
 
 if TYPE_CHECKING:
     from prometheus_client import Gauge
@@ -420,6 +421,8 @@ class FolderWatcher:
     def _unknown(self, events: list[RawEmail]) -> list[RawEmail]:
         """Drop mails already recorded (a re-scan after a UIDVALIDITY change, a retry)."""
         with self.rt.db.begin() as db:
+            if events:
+                plan_with_values(db)  # known_ids looks the batch's ids up as one array
             known = mail_store.known_ids(db, [e.mail_id for e in events])
         fresh: dict[str, RawEmail] = {}
         for event in events:

@@ -27,6 +27,7 @@ from mailroom.runner import Item, Runner
 from mailroom.runtime import Runtime
 from mailroom.store import mails as mail_store
 from mailroom.store import progress, threads
+from mailroom.store.db import plan_with_values
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class ProcessorService(Runner[RawEmail]):
         """Store the decisions, each seen in its conversation: an answer to a reply we sent
         goes to review (``conversation.route_answer``) and is linked to the earlier mail."""
         with self.rt.db.begin() as conn:
+            plan_with_values(conn)  # mail_store's lookups of a batch's ids (an array)
             links = threads.find_links(conn, [e for e, _ in decided])
             decided = [(e, route_answer(d, links.get(e.mail_id))) for e, d in decided]
             settled = mail_store.record_decisions(conn, decided)
