@@ -14,7 +14,7 @@ from sqlalchemy import Connection, event, select
 from sqlalchemy.exc import DataError, StatementError
 
 from mailroom.events import Decision, RawEmail, Route
-from mailroom.store import Database, MailStatus
+from mailroom.store import Database, MailStatus, checkpoints
 from mailroom.store import mails as mail_store
 from mailroom.store.db import plan_with_values
 from mailroom.store.schema import mails as mails_table
@@ -194,3 +194,48 @@ def test_known_ids_as_one_array_finds_what_the_in_list_found(db: Database, count
         assert mail_store.known_ids(conn, wanted) == expected
         assert mail_store._statuses(conn, wanted) == dict.fromkeys(expected, "collected")
     in_rolled_back(db, work)
+
+
+def _save_as_before(conn: Connection, account: str, folder: str, uidvalidity: int,
+                    last_uid: int) -> None:
+    """``checkpoints.save`` before it was one statement: insert, read, update."""
+    from mailroom.store.db import insert_ignore
+    from mailroom.store.schema import checkpoints as table
+
+    now = datetime.now(UTC)
+    conn.execute(insert_ignore(conn, table).values(
+        account=account, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid,
+        updated_at=now))
+    current = checkpoints.load(conn, account, folder)
+    if current is None:
+        return
+    if current.uidvalidity != uidvalidity or current.last_uid < last_uid:
+        conn.execute(table.update().where(table.c.account == account, table.c.folder == folder)
+                     .values(uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now))
+
+
+def test_a_checkpoint_saved_in_one_statement_moves_as_it_did_in_three(db: Database) -> None:
+    import random
+
+    from mailroom.store.schema import checkpoints as table
+
+    rng = random.Random(21)
+    saves = [(rng.choice(["a", "b"]), rng.choice(["INBOX", "Spam"]), rng.choice([7, 8]),
+              rng.randrange(0, 40)) for _ in range(300)]
+
+    def run(save: Callable[..., None]) -> list[tuple[Any, ...]]:
+        def work(conn: Connection) -> list[tuple[Any, ...]]:
+            seen: list[tuple[Any, ...]] = []
+            before: dict[tuple[str, str], Any] = {}
+            for account, folder, uidvalidity, uid in saves:
+                save(conn, account, folder, uidvalidity, uid)
+                row = conn.execute(select(table.c.uidvalidity, table.c.last_uid, table.c.updated_at)
+                                   .where(table.c.account == account,
+                                          table.c.folder == folder)).one()
+                moved = before.get((account, folder)) != row[2]
+                before[(account, folder)] = row[2]
+                seen.append((row[0], row[1], moved))
+            return seen
+        return in_rolled_back(db, work)
+
+    assert run(checkpoints.save) == run(_save_as_before)
