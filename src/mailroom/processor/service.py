@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mailroom import topics
 from mailroom.events import ComposedReply, Decision, RawEmail, Route, RoutedEmail
@@ -109,14 +110,26 @@ class ProcessorService(Runner[RawEmail]):
             if decision.route is Route.ACKNOWLEDGE and email.mail_id not in settled])
         out: list[Outgoing] = []
         metrics = self.rt.metrics
+        # each labelled child looked up once per batch, not once per mail
+        processing_time = metrics.processing_time.labels(topic=topics.RAW_EMAILS)
+        processed: dict[str, Any] = {}
+        decisions_of: dict[tuple[str, str], Any] = {}
         for item, (email, decision) in zip(latest.values(), decided, strict=True):
-            metrics.processing_time.labels(topic=topics.RAW_EMAILS).observe(
-                time.monotonic() - item.received)
+            processing_time.observe(time.monotonic() - item.received)
+            status = "settled" if email.mail_id in settled else decision.route.value
+            counter = processed.get(status)
+            if counter is None:
+                counter = processed[status] = metrics.processed.labels(
+                    topic=topics.RAW_EMAILS, status=status)
+            counter.inc()
             if email.mail_id in settled:
-                metrics.processed.labels(topic=topics.RAW_EMAILS, status="settled").inc()
                 continue
-            metrics.processed.labels(topic=topics.RAW_EMAILS, status=decision.route.value).inc()
-            metrics.decisions.labels(category=decision.category, rule=decision.rule or "").inc()
+            labels = (decision.category, decision.rule or "")
+            counter = decisions_of.get(labels)
+            if counter is None:
+                counter = decisions_of[labels] = metrics.decisions.labels(
+                    category=labels[0], rule=labels[1])
+            counter.inc()
             metrics.confidence.observe(decision.confidence)
             out.extend(routed_records(email, decision, replies.get(email.mail_id)))
         return out

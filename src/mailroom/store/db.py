@@ -91,13 +91,15 @@ def insert_ignore_many(conn: Connection, table: Table, rows: Sequence[Mapping[st
         return list(conn.execute(insert_rows.returning(*(table.c[n] for n in returning)),
                                  list(rows)).all())
     names = tuple(rows[0])
-    params = {f"a{i}": [_array_item(table.c[name].type, row[name]) for row in rows]
+    params = {f"a{i}": [array_item(table.c[name].type, row[name]) for row in rows]
               for i, name in enumerate(names)}
     result = conn.exec_driver_sql(_unnest_insert(table, names, tuple(returning)), params)
     return list(result.all()) if returning else []
 
 
-def _array_item(column_type: Any, value: Any) -> Any:
+def array_item(column_type: Any, value: Any) -> Any:
+    """One value as an element of a column's array parameter (JSON as ``json.dumps`` text,
+    as SQLAlchemy's JSON type writes it; an enum as its value)."""
     if value is None:
         return None
     if isinstance(column_type, JSON):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
+    JSON,
     Connection,
     String,
     and_,
@@ -19,9 +20,10 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from mailroom.events import Decision, RawEmail, Route, utcnow
-from mailroom.store.db import insert_ignore_many, unprepared
+from mailroom.store.db import array_item, insert_ignore_many, unprepared
 from mailroom.store.schema import MailStatus, mails
 
 ROUTE_STATUS = {
@@ -52,23 +54,29 @@ def _row(email: RawEmail, status: MailStatus, now: datetime) -> dict[str, Any]:
     }
 
 
+# PostgreSQL: a batch's ids as one array parameter. The statement's text is the same for any
+# number of ids, so SQLAlchemy and psycopg convert it once, where an expanding IN of 500
+# parameters was rendered and converted anew for every batch. They run unprepared
+# (``db.unprepared``), so each is planned with its values: a generic plan made while the table
+# was small would scan every row once it is large.
+_BY_IDS = select(mails.c.mail_id).where(
+    mails.c.mail_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+_STATUSES_BY_IDS = select(mails.c.mail_id, mails.c.status).where(
+    mails.c.mail_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+
+
 def known_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
     ids = list(ids)
-    found: set[str] = set()
-    if ids and conn.dialect.name == "postgresql":
-        # one array parameter, one text for any number of ids (an IN of as many parameters
-        # was rendered and converted anew each time), planned with its values
+    if conn.dialect.name == "postgresql":
+        if not ids:
+            return set()
         with unprepared(conn):
-            found.update(conn.execute(_KNOWN_PG, {"ids": ids}).scalars())
-        return found
+            return set(conn.execute(_BY_IDS, {"ids": ids}).scalars())
+    found: set[str] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         found.update(conn.execute(select(mails.c.mail_id).where(mails.c.mail_id.in_(chunk))).scalars())
     return found
-
-
-_KNOWN_PG = select(mails.c.mail_id).where(
-    mails.c.mail_id == any_(bindparam("ids", type_=ARRAY(String))))
 
 
 def record_collected(conn: Connection, emails: Sequence[RawEmail]) -> None:
@@ -80,6 +88,9 @@ def record_collected(conn: Connection, emails: Sequence[RawEmail]) -> None:
 
 
 def _statuses(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    if conn.dialect.name == "postgresql":
+        with unprepared(conn):
+            return {row[0]: row[1] for row in conn.execute(_STATUSES_BY_IDS, {"ids": list(ids)})}
     return {
         row[0]: row[1]
         for row in conn.execute(select(mails.c.mail_id, mails.c.status).where(mails.c.mail_id.in_(ids)))
@@ -101,6 +112,61 @@ _DECIDE = (
         would_reply=bindparam("b_would_reply"), would_category=bindparam("b_would_category"),
     )
 )
+
+
+# the columns _DECIDE writes, with its parameter for each (the key, b_mail_id, first)
+_DECIDE_PARAMS = (
+    ("mail_id", "b_mail_id"), ("status", "b_status"), ("category", "b_category"),
+    ("rule", "b_rule"), ("confidence", "b_confidence"), ("route", "b_route"),
+    ("template", "b_template"), ("language", "b_language"), ("decided_at", "b_decided_at"),
+    ("updated_at", "b_now"), ("finished_at", "b_finished_at"), ("reasons", "b_reasons"),
+    ("would_reply", "b_would_reply"), ("would_category", "b_would_category"),
+)
+
+
+@functools.cache
+def _decide_unnest() -> str:
+    """``_DECIDE`` on PostgreSQL as one statement for a whole batch: the values as one array
+    per column (``unnest``), the same condition on the status. Strings travel as unbounded
+    VARCHAR, so a value too long for its column fails as the row-by-row update did (a cast
+    to VARCHAR(n) would cut it)."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    quote = dialect.identifier_preparer.quote
+
+    def array_type(name: str) -> str:
+        kind = mails.c[name].type
+        if isinstance(kind, JSON):
+            return "TEXT"  # json.dumps text, cast back per value
+        if isinstance(kind, String):
+            return "VARCHAR"
+        return str(kind.compile(dialect=dialect))
+
+    names = [name for name, _ in _DECIDE_PARAMS]
+    arrays = ", ".join(f"CAST(%({param})b AS {array_type(name)}[])" for name, param in _DECIDE_PARAMS)
+    sets = ", ".join(f"{quote(n)} = CAST(v.{quote(n)} AS JSON)" if isinstance(mails.c[n].type, JSON)
+                     else f"{quote(n)} = v.{quote(n)}" for n in names[1:])
+    decidable = ", ".join(f"'{s.value}'" for s in DECIDABLE)
+    # only the table's own names and the fixed statuses are formatted in; values are parameters
+    return (f"UPDATE {quote(mails.name)} SET {sets} "  # noqa: S608
+            f"FROM unnest({arrays}) AS v({', '.join(quote(n) for n in names)}) "
+            f"WHERE {quote(mails.name)}.{quote('mail_id')} = v.{quote('mail_id')} "
+            f"AND {quote(mails.name)}.{quote('status')} IN ({decidable})")
+
+
+def _decide(conn: Connection, params: list[dict[str, Any]]) -> None:
+    """``_DECIDE`` for every row of ``params``: one statement on PostgreSQL, else an
+    executemany. The same rows get the same values either way; a batch naming one mail twice
+    (executemany: the last one wins) or with a naive time (the array needs one kind) takes
+    the executemany."""
+    if (conn.dialect.name != "postgresql"
+            or len({p["b_mail_id"] for p in params}) != len(params)
+            or any(p["b_decided_at"].tzinfo is None for p in params)):
+        conn.execute(_DECIDE, params)
+        return
+    arrays = {param: [array_item(mails.c[name].type, p[param]) for p in params]
+              for name, param in _DECIDE_PARAMS}
+    with unprepared(conn):  # planned with its values, as the lookups above
+        conn.exec_driver_sql(_decide_unnest(), arrays)
 
 
 def record_decisions(conn: Connection, decided: Sequence[tuple[RawEmail, Decision]]) -> set[str]:
@@ -137,7 +203,7 @@ def record_decisions(conn: Connection, decided: Sequence[tuple[RawEmail, Decisio
         if existing.get(email.mail_id, MailStatus.COLLECTED) in DECIDABLE
     ]
     if params:
-        conn.execute(_DECIDE, params)
+        _decide(conn, params)
     after = _statuses(conn, ids)
     return {e.mail_id for e, d in decided if after.get(e.mail_id) != ROUTE_STATUS[d.route]}
 
