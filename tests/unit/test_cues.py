@@ -169,6 +169,12 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     # a pause word before an ask keeps only a leaving: "estoy suscrita" is about something else
     "Estoy suscrita con el mail del trabajo pero me voy de la empresa en marzo. "
     "¿Me suscribís también con este?",
+    "Hace un año me di de baja del boletín, pero ahora lo echo de menos. Volved a darme de alta, porfa.",
+    "I've been subscribed to the free tier for a while. Upgrade me to premium, annual plan.",
+    # a sign-up asked about, then asked for
+    "I filled in the form at the market. Did it go through? If not, please sign me up for the "
+    "egg-share emails.",
+    "¿Ya quedé anotada? Si no, anótenme en la lista de avisos, por favor.",
 ]
 NOT_A_REQUEST = [
     # a question asked before deciding
@@ -191,6 +197,11 @@ NOT_A_REQUEST = [
     "Este es un mensaje automático, por favor no responda.", "Mensaje automático: no conteste.",
     "This message was created automatically by mail delivery software.",
     "A message that you sent could not be delivered to one or more of its recipients.",
+    "No se ha podido entregar el mensaje a uno o más destinatarios.",  # a bounce, in Spanish
+    # a sign-up asked about, not asked for; a price asked for someone who has not decided
+    "I scanned the QR code on your stall. Did it actually go through? Haven't had any email since.",
+    "El sábado llené el papelito en la feria. ¿Ya quedé anotada? Todavía no me llega nada.",
+    "What does a subscription cost now? She hasn't made up her mind, she just wants to compare.",
     "You're subscribed to the HTML version of the Comics by E-mail.",
     "¿Qué programa usáis para el boletín? No busco suscribirme, solo la herramienta.",
     # a subscriber about what they have; advertising in a newsletter

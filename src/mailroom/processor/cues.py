@@ -254,9 +254,18 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"|\bno\s+(respondas|responda|contestes|conteste)\s+a\s+este\s+(correo|mensaje|email)"),
     # a question asked before deciding ("todavía no me decido", "not sure yet, just asking"):
     # the writer says the wish is not there yet (an ask after it still clears it)
-    (("todavia no", "aun no", "not sure yet", "just asking", "solo pregunto", "nomas pregunto"),
+    (("todavia no", "aun no", "not sure yet", "just asking", "solo pregunto", "nomas pregunto",
+      "made up"),
      r"\b(todavia|aun)\s+no\s+(me\s+)?(he\s+)?(decid\w*|lo\s+tengo\s+claro|estoy\s+segur[oa]s?)\b"
-     r"|\bnot\s+sure\s+yet\b|\bjust\s+asking\b|\b(solo|nomas)\s+pregunto\b"),
+     r"|\bnot\s+sure\s+yet\b|\bjust\s+asking\b|\b(solo|nomas)\s+pregunto\b"
+     # ("she hasn't made up her mind": the one it is asked for has not decided either)
+     r"|\b(has|have)\s*(n't|\s+not)\s+(yet\s+)?made\s+up\s+(my|her|his|our|their)\s+minds?\b"),
+    # a sign-up asked about, not asked for ("did it actually go through?", "¿ya quedé
+    # anotada?"; an ask after it, "if not, please sign me up", still clears it)
+    (("go through", "ya quede"),
+     r"\bdid\s+(it|that|this|my\s+sign-?up|the\s+sign-?up|my\s+subscription|the\s+form)\s+"
+     r"(actually\s+|really\s+)?go\s+through\b"
+     r"|\bya\s+quede\s+(anotad|inscrit|apuntad|registrad)[oa]s?\b"),
     (("gracias por",), r"\bgracias\s+por\s+(suscribirte|suscribirse|tu\s+suscripcion|su\s+suscripcion|"
      r"darte\s+de\s+alta)"),
     (("suscripcion",), r"\btu\s+suscripcion\s+(ya\s+)?(esta|ha\s+sido)\s+(activa|confirmada|activada)"),
@@ -264,8 +273,9 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"|\bmensaje\s+automatico[\s,.:;-]+(por\s+favor[\s,]+)?no\s+(responda|conteste|respondas|contestes)\b"
      r"|\bthis\s+is\s+an\s+automated\s+(message|email)"
      r"|\bcreated\s+automatically\s+by\s+mail\s+delivery"),
-    (("deliver", "entreg"), r"\bcould\s+not\s+be\s+delivered\s+to\b|\bno\s+(se\s+)?(ha\s+)?pudo\s+(ser\s+)?"
-     r"entregar\w*\s+(a|al)\b"),
+    # a bounce ("no se ha podido entregar el mensaje a uno o más destinatarios")
+    (("deliver", "entreg"), r"\bcould\s+not\s+be\s+delivered\s+to\b|\bno\s+(se\s+)?(ha\s+)?(pudo|podido)\s+"
+     r"(ser\s+)?entregar\w*\s+(el\s+mensaje\s+)?(a|al)\b"),
     (("never", "n't", "didnt", "dont", "did not", "do not", "not interested"),
      r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for|request)"
      # "don't add me to anything" refuses; "why don't you add me?" asks
@@ -414,7 +424,8 @@ _JOIN_ASKS = (
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     r"|\b(love|like|want)\s+to\s+(get|receive)\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
     r"|\b(volved|vuelvan|vuelva)(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
-    r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar)"
+    r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar"
+    r"|darme\s+de\s+alta|darnos\s+de\s+alta)"
     + _NOT_LATER_ES +
     r"|\b(me|nos|le|la|lo)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+reactivar\b"
     r"|\breactiv(en|ad)(me|nos|la|lo)?\b"
@@ -466,6 +477,8 @@ _JOIN_ASKS = (
     # "subscribe my personal address now", not "add my address to your records"
     r"|\bsubscribe\s+my\s+(new\s+|other\s+|personal\s+|work\s+|home\s+)?(e-?mail\s+)?(address|e-?mail)\b"
     r"|\brequest\s+(a\s+)?subscription\b"
+    # "upgrade me to premium": the paid tier of a list the writer is on, asked for
+    r"|\bupgrade\s+(me|us)\s+to\b"
     r"|\b(like|love|want|wish)\s+to\s+become\s+a\s+subscriber\b"
     r"|\btake\s+(me|us)\s+back\b(?!\s+off\b)" + _NOT_LATER +
     r"|\b(me|nos)\s+(reincorporais|reincorporan|reincorporas|reincorporen|reincorporeis)\b" + _NOT_LATER_ES +
