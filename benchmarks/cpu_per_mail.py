@@ -21,17 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from tempfile import TemporaryDirectory
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = ROOT / "tests"
+from benchmarks.alternating import ROOT, alternate, medians
+
 ACCOUNT = "support@example.com"
 STEPS = ("parse", "language", "compose_ahead")
 
@@ -102,34 +97,14 @@ def main() -> None:
     if args.one is not None:
         print(json.dumps(one(args.one, args.passes)))
         return
-    sys.path.insert(0, str(TESTS))
-    from mailgen import make_batch
-
-    sources = args.src or [str(ROOT / "src")]
-    results: dict[str, list[dict[str, float]]] = {src: [] for src in sources}
-    with TemporaryDirectory() as tmp:
-        mails_file = Path(tmp) / "mails"
-        mails_file.write_bytes(b"".join(len(mail.raw).to_bytes(4, "big") + mail.raw
-                                        for mail in make_batch(args.mails)))
-        for round_ in range(args.rounds):
-            for src in sources:
-                env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, str(ROOT)])}
-                out = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.cpu_per_mail", "--one", str(mails_file),
-                     "--passes", str(args.passes)],
-                    env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-                run = json.loads(out.strip().splitlines()[-1])
-                if Path(run.pop("package")).resolve() != Path(src).resolve():
-                    raise SystemExit(f"{src}: another mailroom was imported ({out.strip()})")
-                results[src].append(run)
-                print(f"round {round_ + 1} {src}: " + "  ".join(
-                    f"{name} {run[name]:7.0f}" for name in STEPS) + " mails per CPU second",
-                    flush=True)
+    results = alternate("benchmarks.cpu_per_mail", args.src or [str(ROOT / "src")],
+                        mails=args.mails, rounds=args.rounds, child_args=["--passes", str(args.passes)],
+                        line=lambda run: "  ".join(f"{name} {run[name]:7.0f}" for name in STEPS)
+                        + " mails per CPU second")
     print("\nmedian over rounds, mails per CPU second:")
     for src, runs in results.items():
-        print(f"  {src}: " + "  ".join(
-            f"{name} {statistics.median(r[name] for r in runs):7.0f}" for name in STEPS))
-
+        median = medians(runs)
+        print(f"  {src}: " + "  ".join(f"{name} {median[name]:7.0f}" for name in STEPS))
 
 if __name__ == "__main__":
     main()

@@ -29,16 +29,14 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = ROOT / "tests"
+from benchmarks.alternating import ROOT, TESTS, alternate, medians
+
 ACCOUNT = "support@example.com"
 BATCH = 500
 STEPS = ("store", "processor", "collector")
@@ -281,32 +279,12 @@ def main() -> None:
     if args.one is not None:
         print(json.dumps(one(args.step, args.one)))
         return
-    from mailgen import make_batch
-
-    sources = args.src or [str(ROOT / "src")]
-    results: dict[str, list[dict[str, float]]] = {src: [] for src in sources}
-    with tempfile.TemporaryDirectory() as tmp:
-        mails_file = Path(tmp) / "mails"
-        mails_file.write_bytes(b"".join(len(mail.raw).to_bytes(4, "big") + mail.raw
-                                        for mail in make_batch(args.mails)))
-        for round_ in range(args.rounds):
-            for src in sources:
-                env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, str(ROOT), str(TESTS)])}
-                out = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.stage_cpu", "--step", args.step,
-                     "--one", str(mails_file)],
-                    env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-                run = json.loads(out.strip().splitlines()[-1])
-                if Path(run.pop("package")).resolve() != Path(src).resolve():
-                    raise SystemExit(f"{src}: another mailroom was imported ({out.strip()})")
-                results[src].append(run)
-                print(f"round {round_ + 1} {src}: " + "  ".join(
-                    f"{k} {v:.4f}" for k, v in run.items()), flush=True)
+    results = alternate("benchmarks.stage_cpu", args.src or [str(ROOT / "src")],
+                        mails=args.mails, rounds=args.rounds, child_args=["--step", args.step],
+                        line=lambda run: "  ".join(f"{k} {v:.4f}" for k, v in run.items()))
     print(f"\nmedian over rounds ({args.step}; CPU seconds per 1,000 mails, statements per mail):")
     for src, runs in results.items():
-        print(f"  {src}: " + "  ".join(
-            f"{k} {statistics.median(r[k] for r in runs):.4f}" for k in runs[0]))
-
+        print(f"  {src}: " + "  ".join(f"{k} {v:.4f}" for k, v in medians(runs).items()))
 
 if __name__ == "__main__":
     main()
