@@ -98,37 +98,35 @@ def params_for(decided: list[tuple[RawEmail, Decision]]) -> list[dict[str, Any]]
     } for e, d in decided]
 
 
-def test_one_decide_statement_writes_what_the_row_by_row_update_wrote(db: Database) -> None:
+def decided_both_ways(db: Database, make: Callable[[Connection], list[tuple[RawEmail, Decision]]]
+                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows after the row-by-row ``_DECIDE`` and after ``_decide`` of what ``make``
+    seeds, each in a transaction rolled back."""
     def run(batch: bool) -> list[dict[str, Any]]:
         def work(conn: Connection) -> list[dict[str, Any]]:
-            decided = seed(conn, 60)
-            params = params_for(decided)
+            params = params_for(make(conn))
             if batch:
                 mail_store._decide(conn, params)
             else:
                 conn.execute(mail_store._DECIDE, params)
             return rows(conn)
         return in_rolled_back(db, work)
+    return run(batch=False), run(batch=True)
 
-    old, new = run(batch=False), run(batch=True)
+
+def test_one_decide_statement_writes_what_the_row_by_row_update_wrote(db: Database) -> None:
+    old, new = decided_both_ways(db, lambda conn: seed(conn, 60))
     assert new == old
     assert {r["status"] for r in new} >= {MailStatus.AWAITING_REPLY, MailStatus.REPLIED}
 
 
 def test_a_batch_naming_a_mail_twice_keeps_the_last_decision(db: Database) -> None:
-    def run(batch: bool) -> list[dict[str, Any]]:
-        def work(conn: Connection) -> list[dict[str, Any]]:
-            decided = seed(conn, 6)
-            twice = [*decided, (decided[0][0], decision(3).model_copy(update={"mail_id": "m0"}))]
-            params = params_for(twice)
-            if batch:
-                mail_store._decide(conn, params)
-            else:
-                conn.execute(mail_store._DECIDE, params)
-            return rows(conn)
-        return in_rolled_back(db, work)
+    def twice(conn: Connection) -> list[tuple[RawEmail, Decision]]:
+        decided = seed(conn, 6)
+        return [*decided, (decided[0][0], decision(3).model_copy(update={"mail_id": "m0"}))]
 
-    assert run(batch=True) == run(batch=False)
+    old, new = decided_both_ways(db, twice)
+    assert new == old
 
 
 def test_a_value_too_long_for_its_column_fails_as_before(db: Database) -> None:
