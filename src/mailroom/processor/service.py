@@ -9,11 +9,11 @@ never causes a second reply.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from mailroom import topics
 from mailroom.events import ComposedReply, Decision, RawEmail, Route, RoutedEmail
@@ -112,24 +112,17 @@ class ProcessorService(Runner[RawEmail]):
         metrics = self.rt.metrics
         # each labelled child looked up once per batch, not once per mail
         processing_time = metrics.processing_time.labels(topic=topics.RAW_EMAILS)
-        processed: dict[str, Any] = {}
-        decisions_of: dict[tuple[str, str], Any] = {}
+        processed = functools.cache(lambda status: metrics.processed.labels(
+            topic=topics.RAW_EMAILS, status=status))
+        decisions_of = functools.cache(lambda category, rule: metrics.decisions.labels(
+            category=category, rule=rule))
         for item, (email, decision) in zip(latest.values(), decided, strict=True):
             processing_time.observe(time.monotonic() - item.received)
-            status = "settled" if email.mail_id in settled else decision.route.value
-            counter = processed.get(status)
-            if counter is None:
-                counter = processed[status] = metrics.processed.labels(
-                    topic=topics.RAW_EMAILS, status=status)
-            counter.inc()
             if email.mail_id in settled:
+                processed("settled").inc()
                 continue
-            labels = (decision.category, decision.rule or "")
-            counter = decisions_of.get(labels)
-            if counter is None:
-                counter = decisions_of[labels] = metrics.decisions.labels(
-                    category=labels[0], rule=labels[1])
-            counter.inc()
+            processed(decision.route.value).inc()
+            decisions_of(decision.category, decision.rule or "").inc()
             metrics.confidence.observe(decision.confidence)
             out.extend(routed_records(email, decision, replies.get(email.mail_id)))
         return out
