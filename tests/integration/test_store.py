@@ -8,7 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, event, insert, select
+from sqlalchemy.exc import DataError
 
 from mailroom.events import Decision, RawEmail, Route, utcnow
 from mailroom.store import Database, MailStatus, ReplyStatus, checkpoints, mails, replies
@@ -506,6 +507,27 @@ def test_known_keys_are_skipped_and_only_new_rows_are_returned(db: Database) -> 
     assert statuses == {ReplyStatus.CLAIMED.value}
     with db.begin() as conn:
         assert insert_ignore_many(conn, replies_table, [], returning=("mail_id",)) == []
+
+
+def test_a_value_too_long_for_its_column_fails_rather_than_being_stored_cut(pg_url: str) -> None:
+    """PostgreSQL enforces VARCHAR(n): the batch statement of arrays must fail on a value too
+    long for its column as a row-by-row INSERT does, never store it cut (a cut key could merge
+    two replies' rows or two recipients' rate slots)."""
+    db = Database(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    db.create_schema()
+    now = utcnow()
+    with db.begin() as conn:
+        mails.record_collected(conn, [email(0)])
+    long_address = "a" * 600 + "@x.example"  # the recipient column holds 512
+    row = dict(mail_id="m0", template="subscription", recipient=long_address,
+               message_id="<r0@x>", status=ReplyStatus.CLAIMED, attempts=0, owner="o",
+               lease_until=now + timedelta(seconds=30), created_at=now, body=None)
+    with pytest.raises(DataError, match="too long"), db.begin() as conn:
+        conn.execute(insert(replies_table), [row])  # row by row: PostgreSQL refuses it
+    with pytest.raises(DataError, match="too long"), db.begin() as conn:
+        insert_ignore_many(conn, replies_table, [row], returning=("mail_id",))
+    with db.begin() as conn:
+        assert conn.execute(select(replies_table.c.recipient)).all() == []
 
 
 def test_postgresql_sends_one_statement_text_for_any_number_of_rows(pg_url: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    String,
     Table,
     create_engine,
     event,
@@ -107,14 +108,24 @@ def array_item(column_type: Any, value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+def array_type(column_type: Any) -> str:
+    """The PostgreSQL element type of a column's array parameter (``unnest``). JSON travels
+    as text (``json.dumps``) and is cast back per value. A string travels as unbounded
+    VARCHAR: a cast to VARCHAR(n) would cut a value too long for its column without a
+    word, where the assignment to the column fails, as a row-by-row statement does."""
+    if isinstance(column_type, JSON):
+        return "TEXT"
+    if isinstance(column_type, String):
+        return "VARCHAR"
+    return str(column_type.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+
+
 @functools.lru_cache(maxsize=64)
 def _unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]) -> str:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(n) for n in names)
-    # a JSON column travels as text (json.dumps) and is cast back per value
-    types = ["TEXT" if isinstance(table.c[n].type, JSON) else table.c[n].type.compile(dialect=dialect)
-             for n in names]
+    types = [array_type(table.c[n].type) for n in names]
     arrays = ", ".join(f"CAST(%(a{i})b AS {t}[])" for i, t in enumerate(types))
     values = ", ".join(f"CAST(v.{quote(n)} AS JSON)" if isinstance(table.c[n].type, JSON)
                        else f"v.{quote(n)}" for n in names)

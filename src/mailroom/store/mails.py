@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from mailroom.events import Decision, RawEmail, Route, utcnow
-from mailroom.store.db import array_item, insert_ignore_many, unprepared
+from mailroom.store.db import array_item, array_type, insert_ignore_many, unprepared
 from mailroom.store.schema import MailStatus, mails
 
 ROUTE_STATUS = {
@@ -127,22 +127,12 @@ _DECIDE_PARAMS = (
 @functools.cache
 def _decide_unnest() -> str:
     """``_DECIDE`` on PostgreSQL as one statement for a whole batch: the values as one array
-    per column (``unnest``), the same condition on the status. Strings travel as unbounded
-    VARCHAR, so a value too long for its column fails as the row-by-row update did (a cast
-    to VARCHAR(n) would cut it)."""
+    per column (``unnest``, each of ``db.array_type``), the same condition on the status."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     quote = dialect.identifier_preparer.quote
-
-    def array_type(name: str) -> str:
-        kind = mails.c[name].type
-        if isinstance(kind, JSON):
-            return "TEXT"  # json.dumps text, cast back per value
-        if isinstance(kind, String):
-            return "VARCHAR"
-        return str(kind.compile(dialect=dialect))
-
     names = [name for name, _ in _DECIDE_PARAMS]
-    arrays = ", ".join(f"CAST(%({param})b AS {array_type(name)}[])" for name, param in _DECIDE_PARAMS)
+    arrays = ", ".join(f"CAST(%({param})b AS {array_type(mails.c[name].type)}[])"
+                       for name, param in _DECIDE_PARAMS)
     sets = ", ".join(f"{quote(n)} = CAST(v.{quote(n)} AS JSON)" if isinstance(mails.c[n].type, JSON)
                      else f"{quote(n)} = v.{quote(n)}" for n in names[1:])
     decidable = ", ".join(f"'{s.value}'" for s in DECIDABLE)
