@@ -15,6 +15,7 @@ from mailroom.events import Decision, RawEmail, Route, utcnow
 from mailroom.store import Database, MailStatus, ReplyStatus, checkpoints, mails, replies
 from mailroom.store.db import insert_ignore_many
 from mailroom.store.replies import Claim
+from mailroom.store.schema import NAME_CHARS
 from mailroom.store.schema import mails as mails_table
 from mailroom.store.schema import replies as replies_table
 
@@ -265,6 +266,26 @@ def test_a_folder_lease_has_one_owner_until_it_expires(db: Database) -> None:
         assert leases.acquire(conn, "acct/INBOX", "b", ttl)  # taken over after expiry
         leases.release(conn, "acct/INBOX", "b")
         assert leases.acquire(conn, "acct/INBOX", "c", ttl)
+
+
+def test_the_longest_account_and_folder_names_the_settings_accept_fit_the_store(db: Database) -> None:
+    """``Account`` refuses names whose lease name would pass ``NAME_CHARS``; the longest it
+    accepts must fit every row the collector keeps by them (PostgreSQL enforces the lengths)."""
+    from mailroom.collector.mailboxes import health_component, lease_name
+    from mailroom.store import leases, mailbox_health
+
+    account = "u@example.com"
+    folder = "F" * (NAME_CHARS - len(lease_name(account, "")))
+    with db.begin() as conn:
+        assert leases.acquire(conn, lease_name(account, folder), "a", timedelta(seconds=30))
+        mailbox_health.round_ok(conn, health_component(account, folder), utcnow())
+        checkpoints.save(conn, account, folder, 7, 10)
+        mails.record_collected(conn, [email(1).model_copy(update={"account": account,
+                                                                  "folder": folder})])
+    with db.begin() as conn:
+        assert checkpoints.load(conn, account, folder) == checkpoints.Checkpoint(7, 10)
+        row = mails.get_mail(conn, "m1")
+        assert row is not None and row["folder"] == folder
 
 
 def request(n: int, template: str = "subscription") -> replies.ClaimRequest:

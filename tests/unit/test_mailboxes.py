@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from mailroom.collector.mailboxes import load_accounts, parse_mailboxes
+from mailroom.collector.mailboxes import lease_name, load_accounts, parse_mailboxes
 from mailroom.settings import ConfigError, Security, Settings
+from mailroom.store.schema import NAME_CHARS
 
 
 def settings(**values: Any) -> Settings:
@@ -68,6 +69,8 @@ def test_passwords_never_print() -> None:
     ({"password": None}, "m.yaml: accounts[0]: Value error, give exactly one of password or oauth2"),
     ({"colour": "red"}, "m.yaml: accounts[0].colour: Extra inputs are not permitted"),
     ({"server": None}, "m.yaml: accounts[0].server: Input should be a valid string"),
+    ({"folders": ["INBOX", "F" * 232]}, "m.yaml: accounts[0]: Value error, the account's name "
+     "and a folder's name together are longer than the store's 244 characters"),
 ])
 def test_invalid_field_names_file_and_field(change: dict[str, Any], message: str) -> None:
     account = {"server": "imap.example.com", "user": "u@example.com", "password": "p"}
@@ -127,3 +130,26 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     good.write_text(FULL)
     assert [a.name for a in load_accounts(settings(mailroom_mailboxes=good))] == \
         ["support", "helpdesk@example.com"]
+
+
+def test_names_fit_the_store_up_to_its_column_length_and_no_further() -> None:
+    """The store keeps a folder's lease as ``collector:<account>/<folder>`` in a column of
+    ``NAME_CHARS``: the longest names that fit are accepted, one character more is a clear
+    error at start-up (not a failed statement on PostgreSQL once the collector runs)."""
+    user = "u@example.com"  # 13 characters; the account is named after it
+    fits = "F" * (NAME_CHARS - len(lease_name(user, "")))
+    [account] = parse_mailboxes({"accounts": [
+        {"server": "s", "user": user, "password": "p", "folders": [fits]}]}, "m.yaml")
+    assert len(lease_name(account.name, fits)) == NAME_CHARS
+    with pytest.raises(ConfigError, match="longer than the store's 244 characters"):
+        parse_mailboxes({"accounts": [
+            {"server": "s", "user": user, "password": "p", "folders": [fits + "F"]}]}, "m.yaml")
+
+
+def test_a_single_account_too_long_for_the_store_is_named_by_its_settings() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_accounts(settings(imap_server="imap.example.com", imap_email="u@example.com",
+                               imap_password="hunter2-secret", imap_mailbox="F" * 300))
+    assert str(caught.value) == ("IMAP_EMAIL and IMAP_MAILBOX: the account's name and a folder's "
+                                 "name together are longer than the store's 244 characters")
+    assert "hunter2" not in str(caught.value)

@@ -20,7 +20,7 @@ from datetime import datetime
 from mailroom import dependencies
 from mailroom.api.models import CheckResult, Health, HealthServices, Probe
 from mailroom.collector.liveness import stale_after
-from mailroom.collector.mailboxes import load_accounts
+from mailroom.collector.mailboxes import health_component, load_accounts
 from mailroom.errors import RetryLater
 from mailroom.events import utcnow
 from mailroom.runtime import ComponentHealth, Runtime
@@ -93,7 +93,8 @@ def mailbox_checks(rt: Runtime, now: datetime | None = None) -> list[CheckResult
     stage in this process reports."""
     now = now or utcnow()
     try:
-        configured = [f"imap:{a.name}/{f}" for a in load_accounts(rt.settings) for f in a.folders]
+        configured = [health_component(a.name, f) for a in load_accounts(rt.settings)
+                      for f in a.folders]
     except ConfigError:
         configured = []  # an API alone need not know the mailboxes: the stamps name them
     try:

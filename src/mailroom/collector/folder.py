@@ -26,7 +26,7 @@ from mailroom.collector.budget import within_budget
 from mailroom.collector.imap import Fetched, ImapConnection, ImapError
 from mailroom.collector.imap_responses import FolderState
 from mailroom.collector.liveness import RoundStamps
-from mailroom.collector.mailboxes import Account
+from mailroom.collector.mailboxes import Account, health_component, lease_name
 from mailroom.collector.parse import UnparseableMail, parse_message
 from mailroom.errors import RetryLater
 from mailroom.events import DeadLetter, RawEmail
@@ -70,9 +70,9 @@ class FolderWatcher:
         self.account = account
         self.folder = folder
         self.label = f"{account.name}/{folder}"
-        self.component = f"imap:{self.label}"
+        self.component = health_component(account.name, folder)
         self.in_batch = False  # between FETCH and checkpoint: finish before stopping
-        self.lease_name = f"collector:{self.label}"
+        self.lease_name = lease_name(account.name, folder)
         # a batch whose FETCH fails is tried again at half the size, down to one UID; a
         # UID that fails alone UNREADABLE_AFTER times in a row is dead-lettered (kept in
         # memory: a restart tries it afresh)

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from mailroom.settings import ConfigError, Security, Settings
+from mailroom.store.schema import NAME_CHARS
 
 
 class OAuth2Config(BaseModel):
@@ -50,6 +51,16 @@ class OAuth2Config(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+
+def health_component(account: str, folder: str) -> str:
+    """A watched folder's name in the health reports (and its store row)."""
+    return f"imap:{account}/{folder}"
+
+
+def lease_name(account: str, folder: str) -> str:
+    """The store lease that lets one collector at a time read a folder."""
+    return f"collector:{account}/{folder}"
 
 
 class Account(BaseModel):
@@ -96,6 +107,11 @@ class Account(BaseModel):
             object.__setattr__(self, "name", self.user)
         if not self.port:
             object.__setattr__(self, "port", 993 if self.security is Security.SSL else 143)
+        longest = max(len(name(self.name, f)) for f in self.folders
+                      for name in (health_component, lease_name))
+        if longest > NAME_CHARS:  # the store keeps each folder's lease and health by these names
+            raise ValueError(f"the account's name and a folder's name together are longer than "
+                             f"the store's {NAME_CHARS - len(lease_name('', ''))} characters")
         return self
 
     @property
@@ -144,8 +160,13 @@ def load_accounts(settings: Settings) -> list[Account]:
             raise ConfigError(f"{path}:{where} not valid YAML") from None
         return parse_mailboxes(data, str(path))
     settings.require("imap_server", "imap_email", "imap_password")
-    return [Account(
-        name=settings.imap_email, server=settings.imap_server, port=settings.imap_port,
-        security=settings.imap_security, user=settings.imap_email,
-        password=settings.imap_password, folders=(settings.imap_mailbox,),
-    )]
+    try:
+        return [Account(
+            name=settings.imap_email, server=settings.imap_server, port=settings.imap_port,
+            security=settings.imap_security, user=settings.imap_email,
+            password=settings.imap_password, folders=(settings.imap_mailbox,),
+        )]
+    except ValidationError as exc:
+        # the message never includes the input value, so the password is never echoed
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"IMAP_EMAIL and IMAP_MAILBOX: {message}") from None

@@ -29,6 +29,10 @@ SCHEMA_VERSION = 1
 
 metadata = MetaData()
 
+# an account's or a folder's name, a health component ("imap:<account>/<folder>") and a
+# lease's name ("collector:<account>/<folder>"), at most
+NAME_CHARS = 255
+
 
 class MailStatus(StrEnum):
     COLLECTED = "collected"  # in raw_emails, not yet classified
@@ -59,8 +63,8 @@ mails = Table(
     "mails",
     metadata,
     Column("mail_id", String(64), primary_key=True),
-    Column("account", String(255), nullable=False),
-    Column("folder", String(255), nullable=False),
+    Column("account", String(NAME_CHARS), nullable=False),
+    Column("folder", String(NAME_CHARS), nullable=False),
     Column("uid", BigInteger, nullable=False, default=0),
     Column("uidvalidity", BigInteger, nullable=False, default=0),
     Column("message_id", String(998), nullable=False, default=""),
@@ -107,8 +111,8 @@ Index("ix_mails_message_id", mails.c.message_id)
 checkpoints = Table(
     "checkpoints",
     metadata,
-    Column("account", String(255), primary_key=True),
-    Column("folder", String(255), primary_key=True),
+    Column("account", String(NAME_CHARS), primary_key=True),
+    Column("folder", String(NAME_CHARS), primary_key=True),
     Column("uidvalidity", BigInteger, nullable=False),
     Column("last_uid", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -168,8 +172,8 @@ dead_letters = Table(
     Column("source_topic", String(64), nullable=False),
     Column("key", String(255)),
     Column("mail_id", String(64)),
-    Column("account", String(255)),
-    Column("folder", String(255)),
+    Column("account", String(NAME_CHARS)),
+    Column("folder", String(NAME_CHARS)),
     Column("uid", BigInteger),
     Column("reason", Text, nullable=False),
     Column("error_type", String(128), nullable=False, default=""),
@@ -205,7 +209,7 @@ feedback = Table(
 leases = Table(
     "leases",
     metadata,
-    Column("name", String(255), primary_key=True),
+    Column("name", String(NAME_CHARS), primary_key=True),  # collector:<account>/<folder>
     Column("owner", String(128), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
@@ -237,7 +241,7 @@ Index("ix_sessions_username", sessions.c.username)
 mailbox_health = Table(
     "mailbox_health",
     metadata,
-    Column("component", String(255), primary_key=True),  # imap:<account>/<folder>
+    Column("component", String(NAME_CHARS), primary_key=True),  # imap:<account>/<folder>
     Column("ok_at", DateTime(timezone=True)),
     Column("failed_at", DateTime(timezone=True)),
     Column("detail", Text, nullable=False, server_default=""),
