@@ -175,6 +175,10 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "I filled in the form at the market. Did it go through? If not, please sign me up for the "
     "egg-share emails.",
     "¿Ya quedé anotada? Si no, anótenme en la lista de avisos, por favor.",
+    "I cancelled my subscription last spring when money got tight. Please start the monthly socks "
+    "again, same address.",
+    # a thank-you for a sign-up, then someone else's asked for
+    "Re: Gracias por tu suscripción al boletín\n¡Gracias! ¿Podéis suscribir también a mi hermano?",
 ]
 NOT_A_REQUEST = [
     # a question asked before deciding
@@ -444,6 +448,9 @@ ASKS_TO_JOIN = [
     ("I get the weekly newsletter. I'd like to get the daily morning briefing as well.",
      "'d like to get the daily morning briefing"),
     ("Ahora deseo suscribir también a mi hija al boletín.", "deseo suscribir tambien a mi"),
+    ("Ya me llega el boletín. ¿Podéis apuntar a mi madre?", "podeis apuntar a mi"),
+    ("I cancelled the newsletter in May. Please start the Friday one again.",
+     "please start the friday one again"),
     ("I would now like to subscribe to the quarterly.", "would now like to subscribe"),
     ("My emails stopped. Please subscribe my personal address to the list now.",
      "subscribe my personal address"),
@@ -466,6 +473,10 @@ NO_ASK_TO_JOIN = [
     "Le pido que deje de incluirme en los correos de la parroquia.",  # "stop including me"
     "¿Podéis dejar de meterme en la lista de avisos?",
     "I'd like to be back on your list in spring.",  # later, not now
+    "Pause the newsletter for the summer and please start it again in September.",
+    "I cancelled the newsletter when I moved. Please start it again in March, once I have a flat.",
+    "Rehearsals start again on Monday; is the newsletter out yet?",  # no ask: no "please"
+    "No podéis apuntar a mi hijo a la lista sin su permiso.",  # negated
     "No me suscribo a ningún boletín más.",
     "Is there a fee for subscribing to the newsletter?", "I was subscribing to the newsletter for years.",
     # a pause with its end told before the ask

@@ -422,6 +422,8 @@ _JOIN_ASKS = (
     r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwithout\s)(?<!\bby\s)"
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
+    # "please start the monthly socks again" (not "start again in March": a pause's end)
+    r"|\bplease\s+start\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
     r"|\b(love|like|want)\s+to\s+(get|receive)\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
     r"|\b(volved|vuelvan|vuelva)(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar"
@@ -466,6 +468,8 @@ _JOIN_ASKS = (
     r"|\b(me|nos)\s+(suscribis|suscriben|suscribes|apuntais|apuntan|apuntas|anadis|anaden|anades|"
     r"agregais|agregan|agregas|incluis|incluyen|ponen|poneis|suman|sumais)\b"
     r"|\b(me|nos)\s+" + _MODAL + r"\s+" + _JOIN + r"\b"
+    # "¿podéis suscribir también a mi hermano?": someone else's sign-up, asked by the writer
+    r"|\b" + _MODAL + r"\s+" + _JOIN + r"\s+(tambien\s+)?a\s+(mi|mis|nuestr[oa]s?)\s"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
     r"|\b(would|'d|i|should)\s+(also\s+|now\s+|really\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
     r"|recieve|start\s+(getting|receiving))\b"
