@@ -177,8 +177,6 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "¿Ya quedé anotada? Si no, anótenme en la lista de avisos, por favor.",
     "I cancelled my subscription last spring when money got tight. Please start the monthly socks "
     "again, same address.",
-    # a thank-you for a sign-up, then someone else's asked for
-    "Re: Gracias por tu suscripción al boletín\n¡Gracias! ¿Podéis suscribir también a mi hermano?",
 ]
 NOT_A_REQUEST = [
     # a question asked before deciding
@@ -225,6 +223,8 @@ NOT_A_REQUEST = [
 ]
 REQUESTS = [
     "Me suscribieron mis hijos al boletín y me encanta. Mándenme también la revista impresa.",
+    # a thank-you for a sign-up, then someone else's asked for
+    "Re: Gracias por tu suscripción al boletín\n¡Gracias! ¿Podéis suscribir también a mi hermano?",
     "Not sure yet which list it is, but sign me up for the walking newsletter.",  # the ask after
     "I'm not sure yet if I'll join as a full member, but I'd really like to start receiving the "
     "bulletin.",
