@@ -20,7 +20,7 @@ from datetime import datetime
 from mailroom import dependencies
 from mailroom.api.models import CheckResult, Health, HealthServices, Probe
 from mailroom.collector.liveness import stale_after
-from mailroom.collector.mailboxes import health_component, load_accounts
+from mailroom.collector.mailboxes import HEALTH_PREFIX, health_component, load_accounts
 from mailroom.errors import RetryLater
 from mailroom.events import utcnow
 from mailroom.runtime import ComponentHealth, Runtime
@@ -103,7 +103,7 @@ def mailbox_checks(rt: Runtime, now: datetime | None = None) -> list[CheckResult
     except RetryLater as exc:
         log.warning("health: mailbox rounds unreadable: %s", exc.reason)
         return [CheckResult(name="imap", ok=False, detail="state store did not answer")]
-    reports = {k: v for k, v in rt.health.items() if k.startswith("imap:")}
+    reports = {k: v for k, v in rt.health.items() if k.startswith(HEALTH_PREFIX)}
     names = sorted(set(configured or rounds) | set(reports))
     if not names:
         return [CheckResult(name="imap", ok=False,

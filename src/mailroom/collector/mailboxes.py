@@ -53,9 +53,12 @@ class OAuth2Config(BaseModel):
         return value
 
 
+HEALTH_PREFIX = "imap:"  # what every watched folder's health component starts with
+
+
 def health_component(account: str, folder: str) -> str:
     """A watched folder's name in the health reports (and its store row)."""
-    return f"imap:{account}/{folder}"
+    return f"{HEALTH_PREFIX}{account}/{folder}"
 
 
 def lease_name(account: str, folder: str) -> str:
