@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from mailroom import topics
 from mailroom.broker import BrokerError, EmbeddedBroker
+from mailroom.children import bound_malloc_arenas
 from mailroom.reconciler import Reconciler
 from mailroom.runtime import ComponentHealth, Runtime, build_runtime
 from mailroom.settings import ConfigError, Settings
@@ -238,6 +239,7 @@ class Supervisor:
 
     async def run(self) -> int:
         check_settings(self.settings, self.names)
+        bound_malloc_arenas()
         # imported in a thread while the main one waits for the broker, the store and the
         # topics: a restart answers sooner
         here = [n for n in self.names if not (self.processes and n in KAFKA_STAGES)]

@@ -257,10 +257,12 @@ def health_of(runtime: Any) -> dict[str, list[Any]]:
 
 async def serve(name: str, sock: socket.socket) -> int:
     from mailroom.app import load_service, settle_garbage_collector, stop_gracefully
+    from mailroom.children import bound_malloc_arenas
     from mailroom.cli import setup_logging
     from mailroom.logs import protect
     from mailroom.runtime import build_runtime
 
+    bound_malloc_arenas()
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=2**24)
 
     def send(message: dict[str, Any]) -> None:
