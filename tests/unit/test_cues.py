@@ -21,6 +21,16 @@ from mailroom.processor.text import model_text
 ROOT = Path(__file__).resolve().parents[2]
 
 CANCELLATIONS = [
+    # a pause of what is delivered, asked for ("hold the paper", "les ruego suspender la entrega")
+    "Please hold the paper while we're in Lisbon for a fortnight.",
+    "Les ruego suspender la entrega de la revista durante agosto.",
+    "¿Podéis parar la caja de fruta hasta que vuelva de Berlín?",
+    # a return promised for later is no ask now, nor is a wish to keep something else
+    "Quiero darme de baja del boletín; igual en un año me vuelvo a suscribir.",
+    "Please unsubscribe me from the planting reminders. I wish to continue receiving the journal.",
+    # a refused ask is no ask ("no quiero que me pongáis"), and an idiom does not hide a leaving
+    "No quiero que me pongáis en ninguna lista más.",
+    "No quiero que me pase lo mismo que con el otro boletín: dadme de baja ya.",
     "Quiero darme de baja del boletín.", "desuscribime porfa", "Cancelar mi suscripción, gracias.",
     "Tachen mi nombre de la lista de correo de la cofradía, por favor",  # crossed off it
     "Hey, please pull me from the rental alerts, found a place in town.",
@@ -177,8 +187,25 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "¿Ya quedé anotada? Si no, anótenme en la lista de avisos, por favor.",
     "I cancelled my subscription last spring when money got tight. Please start the monthly socks "
     "again, same address.",
+    # voseo ("poneme"), a membership taken up again, a delivery resumed, counted again, put back
+    "El verano pasado les pedí que me quitaran un tiempo de la lista de avisos del club. Ya estoy "
+    "bien: poneme otra vez en los avisos.",
+    "Hace dos años me di de baja de la peña porque me mudé. He vuelto al pueblo y me vuelvo a hacer socio.",
+    "Cuando me fui a Lima me di de baja de la asociación; ya estoy aquí y vuelvo a hacerme socia.",
+    "En marzo os pedí que pausarais los envíos de la caja por la obra. Ya está terminada: reanudad los "
+    "envíos.",
+    "Me di de baja de la cofradía hace años. Volved a contarme entre los hermanos, por favor.",
+    "I unsubscribed from the choir's updates when I moved away. Now I'm back and I'd like to be "
+    "re-subscribed.",
+    "I paused my subscription to the veg box over Christmas. Could you un-pause it now, please?",
+    "We paused our subscription to the cheese box in the heatwave; we'd like it un-paused now.",
+    "I asked you to pause my membership while I was abroad. I'm home now, please reactivate it.",
+    "Me dieron de baja de la hoja parroquial porque el correo rebotaba. Ya lo arreglé: ¿me la podéis "
+    "volver a mandar?",
 ]
 NOT_A_REQUEST = [
+    # a subscriber's lost issue asked for again is no ask to be put back
+    "Soy suscriptora y la revista de marzo llegó empapada. ¿Me la pueden volver a mandar?",
     # a question asked before deciding
     "Estoy pensando en suscribirme al club de vinos. ¿Qué trae cada lote? Todavía no me decido.",
     "If I subscribe to the bread box, can I skip a week? Not sure yet, just asking.",
@@ -222,6 +249,14 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # something kept for the writer, and something the writer holds, are no pause
+    "Could the kiosk on Main Street hold the quarterly magazine for me each month?",
+    "I already hold my member share in the co-op, and I'd like the newsletter too.",
+    "I hold the paper round on Saturdays, and I'd like the parish newsletter as well.",
+    # an ask after a refusal of something else, and an idiom that is no leaving
+    "No quiero apuntarme al coro, solo quiero que me pongáis en la lista de avisos.",
+    "Pasadme a la lista de estrenos, que siempre llego tarde y no quiero que me vuelva a pasar.",
+    "Apuntadme a la lista de avisos, no quiero que me pase como el año pasado.",
     "Me suscribieron mis hijos al boletín y me encanta. Mándenme también la revista impresa.",
     # a thank-you for a sign-up, then someone else's asked for
     "Re: Gracias por tu suscripción al boletín\n¡Gracias! ¿Podéis suscribir también a mi hermano?",

@@ -65,11 +65,13 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
      r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin(?!olog))\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
      r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
-    # what is delivered, in the imperative ("cancelad su caja", "parad la caja de vinos",
-    # "suspendan el reparto del pan"; not "cancelé la caja" or "Ana terminó su cesta", told)
-    (("cancel", "anul", "suspend", "paus", "congel", "parad", "paren"),
+    # what is delivered, in the imperative or asked for ("cancelad su caja", "parad la caja de
+    # vinos", "suspendan el reparto del pan", "les ruego suspender la entrega del diario"; not
+    # "cancelé la caja" or "Ana terminó su cesta", told)
+    (("cancel", "anul", "suspend", "paus", "congel", "parad", "paren", "parar"),
      r"\b(cancelad|cancela|cancelen|anulad|anula|anulen|suspended|suspende|suspendan|suspenda|pausad|pausa"
-     r"|pausen|congelad|congela|congelen|parad|paren)(me|nos|le)?\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis|sus|las"
+     r"|pausen|congelad|congela|congelen|parad|paren|cancelar|anular|suspender|pausar|congelar|parar)"
+     r"(me|nos|le)?\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis|sus|las"
      r"|los)\s+(caja|cajas|cesta|cestas|reparto|revista|revistas|entrega|entregas)\b"),
     # ("tachen mi nombre de la lista": crossed off it)
     (("quit", "sac", "saq", "borr", "elimin", "retir", "remov", "exclu", "suprim", "tach"),
@@ -98,7 +100,8 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
       "no necesit", "no hace falta", "no lo ", "no la ", "no los ", "no las ", "no kiero", "no envi",
       "no mand", "no remit"),
      r"\bno\s+((lo|la|los|las)\s+)?(quiero|queremos|deseo|deseamos|necesito|necesitamos|me\s+interesa|nos\s+interesa)\s+(recibir|seguir|"
-     r"que\s+me)"
+     # (not "no quiero que me vuelva a pasar" / "que me pase lo mismo": it is not to happen again)
+     r"que\s+me(?!\s+(vuelva\s+a\s+pasar|pase)\b))"
      r"|\bno\s+(kiero|quiero|queremos|deseo)\s+(mas|nada\s+mas)\s+(correos|mails|e-?mails|boletines|nada"
      r"|de\s+ustedes|de\s+vosotros)"
      # (not "ya no quiero depender de que ella me los reenvíe" or "ya no quiero perderme nada",
@@ -169,7 +172,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("dejo", "dejamos", "dejar"), r"\b(dejo|dejamos|dejar)\s+(el|la|mi|nuestra|nuestro|vuestro|vuestra)\s+"
      r"(\w+\s+)?(club|suscripcion|membresia|asociacion|cooperativa|lista|boletin|newsletter|cuota)\b"),
     (("stop", "cease", "quit", "discontinu", "halt", "end ", "terminat", "paus", "suspend", "freez",
-      "cancel", "remove", "refrain", "close "),
+      "cancel", "remove", "refrain", "close ", "hold "),
      r"\b(stop|cease|quit|discontinue|halt|end)\s+(send|email|mail|contact|messag|writ)\w*"
      r"|\brefrain\s+from\s+(send|e-?mail|mail|contact|writ)"
      r"|\bstop\s+receiving\b|^\s*(stop|remove)\s*[.!]*\s*$"
@@ -180,12 +183,13 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"([\w'-]+\s+){0,3}(subscription|membership|newsletter|mailing|emails|alerts|notices|notifications|"
      r"bulletins?)\b"
      # what is delivered, asked in so many words ("cancel the two monthly magazines", "pause the
-     # meal kit", "stop the Saturday paper"; not "I cancelled the box last year", told, or "can I
-     # pause the box when I travel?", asked about)
-     r"|\b(?=[cpsd])(?<!\bcan\si\s)(?<!\bcan\swe\s)(?<!\bcould\si\s)"
+     # meal kit", "stop the Saturday paper", "hold the paper for three weeks"; not "I cancelled the
+     # box last year", told, or "can I pause the box when I travel?", asked about)
+     r"|\b(?=[cpsdh])(?<!\bcan\si\s)(?<!\bcan\swe\s)(?<!\bcould\si\s)(?<!\bi\s)(?<!\bwe\s)(?<!\balready\s)"
      r"(?<!\bif\si\s)(?<!\bif\swe\s)(?<!\bable\sto\s)(?<!\bhow\sto\s)(?<!\bhow\sdo\si\s)"
-     r"(cancel|pause|stop|suspend|discontinue)\s+(my|our|the|this|that|his|her|their)\s+"
-     r"([\w'-]+\s+){0,3}(box(es)?|kits?|paper|magazines?|deliver(y|ies)|milk|shares?)\b"
+     r"(cancel|pause|stop|suspend|discontinue|hold)\s+(my|our|the|this|that|his|her|their)\s+"
+     # (not "hold the magazine for me every month": kept for the writer)
+     r"([\w'-]+\s+){0,3}(box(es)?|kits?|paper|magazines?|deliver(y|ies)|milk|shares?)\b(?!\s+for\s+(me|us)\b)"
      r"|\b(cancel|discontinue|stop|suspend|pause)\s+(the\s+)?deliver(y|ies)\s+of\b"),
     # not renewing ("please do not renew my membership", "I won't be renewing"; not "if I don't
     # renew, do I lose the back issues?")
@@ -434,7 +438,11 @@ _JOIN_ASKS = (
     r"|\b(quiero|quisiera|queria|deseo|desearia|deseariamos|me\s+gustaria|(me|nos)\s+interesa)\s+volver"
     r"\s+a\s+recibir"
     r"|\b(solicito|solicitamos|solicitar|pido|pedimos|pedir)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
-    r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta)"
+    r"|\b(vuelvo|volvemos)\s+a\s+(suscribirme|apuntarme|suscribirnos|apuntarnos|darme\s+de\s+alta"
+    r"|hacerme\s+soci|hacernos\s+soci|ser\s+soci)"
+    # "me vuelvo a hacer socio" (not "igual en un año me vuelvo a suscribir": a promise, which
+    # the present tense tells as often as an ask)
+    r"|\b(me|nos)\s+(vuelvo|volvemos)\s+a\s+hacer\s+soci"
     # not the old letter closing "me suscribo (de usted) atentamente"
     r"|\b(me\s+suscribo|nos\s+suscribimos)\b(?!\s+(de\s+(usted|ustedes|vd|vds)\b|(muy\s+)?atentamente"
     r"|cordialmente))"
@@ -458,7 +466,7 @@ _JOIN_ASKS = (
     + _NOT_LATER_ES +
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
     r"|agregu(en|e)|inclu(id|ye|yan|ya)|met(ed|an|a|e)"
-    r"|pon(ed|gan|ga)?)(me|nos)\b" + _NOT_LATER_ES +
+    r"|pon(ed|gan|ga|e)?)(me|nos)\b" + _NOT_LATER_ES +
     # "añádanmelo", "agréguenmelos": to add it (a newsletter named before) for the writer
     r"|\b(anad(id|e|an|a)|agreg(ad|a)|agregu(en|e)|inclu(id|ye|yan|ya))(me|nos)(lo|la|los|las)\b"
     + _NOT_LATER_ES +
@@ -504,6 +512,18 @@ _JOIN_ASKS = (
     # "deseo suscribir también a mi hija": someone else's sign-up, asked by the writer
     r"|\b(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)\s+"
     r"(ahora\s+|tambien\s+)?su(b)?s?cribir\s+(tambien\s+)?a\s+(mi|mis|nuestr[oa]s?)\s"
+    # "quiero que me pongáis en la lista de envío" (not after "no": ``_ASKED_NOW``)
+    r"|\b(quiero|queremos|quisiera|quisieramos)\s+que\s+(me|nos)\s+(tambien\s+)?(pongais|pongan|apunteis"
+    r"|apunten|anadais|anadan|incluyais|incluyan|agregueis|agreguen|metais|metan|suscribais|suscriban"
+    r"|anoteis|anoten|sumeis|sumen)\b"
+    # a delivery resumed, or the writer counted as a member again ("reanudad los envíos",
+    # "volved a contarme entre los socios")
+    r"|\breanud(ad|en)\b|\b" + _MODAL + r"\s+reanudar\b"
+    r"|\b(volved|vuelvan|vuelva)\s+a\s+contar(me|nos)\s+(entre|como)\b|\bcontad(me|nos)\s+(entre|como)\b"
+    # "would like to be re-subscribed", "un-pause my box", "reactivate it"
+    r"|\b(to\s+be|be|get|getting)\s+re-?(subscribed|added|instated|enrol+ed)\b"
+    r"|\bun-?pause\s+(it|my|our|the|this)\b|\b(like|want|need)\s+(it|them)\s+un-?paused\b"
+    r"|\breactivate\s+(it|my|our|me|us|this)\b"
     # someone else's sign-up asked for ("mi hermana quiere la suya: dadle de alta")
     r"|\b(dadle|denle|dadla|denla|dale|dala)\s+de\s+alta\b"
     r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
@@ -514,6 +534,12 @@ _JOIN_ASKS = (
 _RESEND_ASKS = _BACK_TO + r"(mandar|enviar)|\b(mand|envi)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
 _ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
 _JOIN_ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + ")")
+# "¿me la podéis volver a mandar?": after a leaving told as past ("me dieron de baja porque el
+# correo rebotaba"), an ask to be put back; without one, as often a lost issue asked for again
+# by a subscriber ("soy suscriptora, me la pueden volver a mandar?"), so only ``veto_cue``'s
+# look at past leavings reads it
+_SEND_AGAIN = re.compile(_ASKED_NOW + r"\b(me|nos)\s+(la|lo|las|los)\s+" + _MODAL
+                         + r"\s+volver\s+a\s+(mandar|enviar)\b")
 
 
 # a pause: a leaving for a while, with the ask to be put back for later, however that later
@@ -652,7 +678,7 @@ def veto_cue(text: str) -> tuple[str, str] | None:
         # (rarer): or told as past, beside such an ask? The look for a past leaving is the
         # cheap one, so the long ask pattern runs only in the few mails that tell one
         if words is not None and kind == "cancellation" and _PAST_LEAVING.search(read) \
-                and _JOIN_ASK.search(read) and not _asks_for_pause(read):
+                and (_JOIN_ASK.search(read) or _SEND_AGAIN.search(read)) and not _asks_for_pause(read):
             words = _first(table, _past_leavings_blanked(read))
         if words is not None:
             return kind, words
