@@ -1,4 +1,5 @@
-"""Child processes that die with mailroom, and finding processes by command line (Linux).
+"""Child processes that die with mailroom, finding processes by command line, and the
+malloc arena cap each mailroom process sets (Linux, libc calls).
 
 The embedded broker and the demo's IMAP server are separate processes; a SIGKILL of
 mailroom gives it no chance to stop them, so the kernel does it (``die_with_parent``).
