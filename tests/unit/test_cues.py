@@ -202,8 +202,13 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "I asked you to pause my membership while I was abroad. I'm home now, please reactivate it.",
     "Me dieron de baja de la hoja parroquial porque el correo rebotaba. Ya lo arreglé: ¿me la podéis "
     "volver a mandar?",
+    "Cancelé mi suscripción a la caja de quesos cuando me mudé a Bilbao. Ahora me gustaría reactivarla.",
+    "Le di a darme de baja del boletín sin querer, fue el gato. Quiero re-suscribirme, por favor.",
 ]
 NOT_A_REQUEST = [
+    # shares or capital subscribed: an investment, not a mailing
+    "I would like to subscribe for 20 shares in the community shop. Please send the form.",
+    "Quiero suscribir diez participaciones de la cooperativa del molino.",
     # a subscriber's lost issue asked for again is no ask to be put back
     "Soy suscriptora y la revista de marzo llegó empapada. ¿Me la pueden volver a mandar?",
     # a question asked before deciding
@@ -249,6 +254,9 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    "We bought shares in the bakery co-op last year; please subscribe me to the newsletter too.",
+    "RE: Thank you for joining the walking tour\nIt was a lovely day. I would very much like to "
+    "become a member of the Society.",
     # something kept for the writer, and something the writer holds, are no pause
     "Could the kiosk on Main Street hold the quarterly magazine for me each month?",
     "I already hold my member share in the co-op, and I'd like the newsletter too.",

@@ -247,6 +247,11 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\benough\s+(with\s+)?(the\s+|your\s+)?(e-?mails|mails)\b"),
 ]
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
+    # shares, bonds or capital subscribed in a co-operative ("I would like to subscribe for 20
+    # shares", "quiero suscribir bonos de aporte social"): an investment, not a mailing
+    (("shares", "bonds", "acciones", "participaciones", "aportaciones", "bonos"),
+     r"\bsubscrib\w*\s+(for|to)\s+([\w$\u20ac\u00a3.,'-]+\s+){0,4}(shares|bonds)\b"
+     r"|\bsu(b)?s?crib\w*\s+([\w$\u20ac.,'-]+\s+){0,4}(acciones|participaciones|aportaciones|bonos)\b"),
     # "nunca me apuntaron" (they never did) is someone else's omission, not a refusal
     (("nunca",), r"\bnunca\s+(me\s+)?(he\s+)?((suscrib|apunt|inscrib|registr|ped)(?!\w*(aron|ieron)\b)"
                  r"|di\s+de\s+alta)"),
@@ -434,6 +439,8 @@ _JOIN_ASKS = (
     r"|darme\s+de\s+alta|darnos\s+de\s+alta)"
     + _NOT_LATER_ES +
     r"|\b(me|nos|le|la|lo)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+reactivar\b"
+    # "me gustaría reactivarla con las mismas condiciones"
+    r"|\b(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)\s+reactivar(la|lo|las|los)?\b"
     r"|\breactiv(en|ad)(me|nos|la|lo)?\b"
     r"|\b(quiero|quisiera|queria|deseo|desearia|deseariamos|me\s+gustaria|(me|nos)\s+interesa)\s+volver"
     r"\s+a\s+recibir"
@@ -479,7 +486,8 @@ _JOIN_ASKS = (
     # "¿podéis suscribir también a mi hermano?": someone else's sign-up, asked by the writer
     r"|\b" + _MODAL + r"\s+" + _JOIN + r"\s+(tambien\s+)?a\s+(mi|mis|nuestr[oa]s?)\s"
     r"|\b" + _MODAL + r"\s+" + _JOIN_VERBS + r"(me|nos)\b"
-    r"|\b(would|'d|i|should)\s+(also\s+|now\s+|really\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?((re-?)?subscribe|sign\s+up|join|receive"
+    r"|\b(would|'d|i|should)\s+(also\s+|now\s+|really\s+|very\s+much\s+)?(like|love|want|wanted|wish)\s+to\s+(also\s+)?"
+    r"((re-?)?subscribe|sign\s+up|join|become\s+a\s+member|receive"
     r"|recieve|start\s+(getting|receiving))\b"
     # "I'd like to get the daily morning briefing as well" (not "I'd like to get the refund for
     # the newsletter"): to get, said of what a list sends
@@ -507,7 +515,7 @@ _JOIN_ASKS = (
     # one wish, said with any of its verbs: to be signed up, to become a member, to receive it
     r"|\b(quiero|quisiera|queria|queremos|me\s+gustaria|nos\s+gustaria|me\s+encantaria|deseo|deseamos"
     r"|desearia)\s+(ahora\s+|tambien\s+)?"
-    r"(su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos|ser\s+soci[oa]s?\b|hacerme\s+soci[oa]\b"
+    r"((re-?)?su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos|ser\s+soci[oa]s?\b|hacerme\s+soci[oa]\b"
     r"|hacernos\s+soci[oa]s\b|ingresar\s+(\w+\s+){0,2}como\s+soci[oa]s?\b|recibir\b)"
     # "deseo suscribir también a mi hija": someone else's sign-up, asked by the writer
     r"|\b(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)\s+"
