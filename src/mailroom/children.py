@@ -67,13 +67,13 @@ def libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
-def bound_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas for the threads created from now on (the broker client's,
-    the store's and ``asyncio.to_thread``'s). Without the cap, the service's resident memory
-    climbs with every batch of large mails even though Python frees them all: each arena
-    keeps its high-water mark. Returns whether the cap was set (False off glibc)."""
+def bound_malloc_arenas() -> bool:
+    """Cap glibc's malloc arenas for the threads that allocate from now on (the broker
+    client's, the store's and ``asyncio.to_thread``'s). Without the cap, the service's resident
+    memory climbs with every batch of large mails even though Python frees them all: each arena
+    keeps its high-water mark. Returns False where the C library has no ``mallopt``."""
     mallopt = getattr(libc(), "mallopt", None)
-    return bool(mallopt is not None and mallopt(M_ARENA_MAX, arenas) == 1)
+    return bool(mallopt is not None and mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1)
 
 
 def cmdline(pid: int) -> list[str]:

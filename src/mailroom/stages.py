@@ -257,12 +257,10 @@ def health_of(runtime: Any) -> dict[str, list[Any]]:
 
 async def serve(name: str, sock: socket.socket) -> int:
     from mailroom.app import load_service, settle_garbage_collector, stop_gracefully
-    from mailroom.children import bound_malloc_arenas
     from mailroom.cli import setup_logging
     from mailroom.logs import protect
     from mailroom.runtime import build_runtime
 
-    bound_malloc_arenas()
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=2**24)
 
     def send(message: dict[str, Any]) -> None:
@@ -364,6 +362,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     name, fd = args[0], int(args[1])
     sock = socket.socket(fileno=fd)
+    # before the imports: a library may start threads as it loads (a thread that has
+    # allocated keeps the arena it got)
+    from mailroom.children import bound_malloc_arenas
+
+    bound_malloc_arenas()
     # the slow part of a start (the model's libraries), while the parent starts the broker
     from mailroom.app import import_services
 
