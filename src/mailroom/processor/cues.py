@@ -370,6 +370,9 @@ _UNDONE = re.compile(
 _JOIN_VERBS = r"(meter|apuntar|anadir|suscribir|incluir|agregar|poner)"
 _JOIN = r"(" + _JOIN_VERBS + r"|dar\s+de\s+alta)"
 _MODAL = r"(pueden|podeis|podrian|podriais|puedes|podes|podrias)"
+# "I want", said to ask: the one list the asks "quiero reactivarla" and "deseo suscribir a mi
+# hija" share
+_WISH_ES = r"(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)"
 # "put me back on in April", "add me back after the summer", "put me back on the Monday after
 # Easter": a pause told with its end, no ask now
 _NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(in|from|after|next|once|when|come|until|till)\b)"
@@ -440,7 +443,7 @@ _JOIN_ASKS = (
     + _NOT_LATER_ES +
     r"|\b(me|nos|le|la|lo)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+reactivar\b"
     # "me gustaría reactivarla con las mismas condiciones"
-    r"|\b(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)\s+reactivar(la|lo|las|los)?\b"
+    r"|\b" + _WISH_ES + r"\s+reactivar(la|lo|las|los)?\b"
     r"|\breactiv(en|ad)(me|nos|la|lo)?\b"
     r"|\b(quiero|quisiera|queria|deseo|desearia|deseariamos|me\s+gustaria|(me|nos)\s+interesa)\s+volver"
     r"\s+a\s+recibir"
@@ -518,7 +521,7 @@ _JOIN_ASKS = (
     r"((re-?)?su(b)?s?cri[bv]ir(me|nos)|apuntarme|apuntarnos|ser\s+soci[oa]s?\b|hacerme\s+soci[oa]\b"
     r"|hacernos\s+soci[oa]s\b|ingresar\s+(\w+\s+){0,2}como\s+soci[oa]s?\b|recibir\b)"
     # "deseo suscribir también a mi hija": someone else's sign-up, asked by the writer
-    r"|\b(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)\s+"
+    r"|\b" + _WISH_ES + r"\s+"
     r"(ahora\s+|tambien\s+)?su(b)?s?cribir\s+(tambien\s+)?a\s+(mi|mis|nuestr[oa]s?)\s"
     # "quiero que me pongáis en la lista de envío" (not after "no": ``_ASKED_NOW``)
     r"|\b(quiero|queremos|quisiera|quisieramos)\s+que\s+(me|nos)\s+(tambien\s+)?(pongais|pongan|apunteis"
