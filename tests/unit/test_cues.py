@@ -21,6 +21,8 @@ from mailroom.processor.text import model_text
 ROOT = Path(__file__).resolve().parents[2]
 
 CANCELLATIONS = [
+    # "procedan a la baja de": the leaving, after "a"
+    "Les ruego que procedan a la baja de mi suscripción a la revista.",
     # a pause of what is delivered, asked for ("hold the paper", "les ruego suspender la entrega")
     "Please hold the paper while we're in Lisbon for a fortnight.",
     "Les ruego suspender la entrega de la revista durante agosto.",
@@ -204,6 +206,14 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "volver a mandar?",
     "Cancelé mi suscripción a la caja de quesos cuando me mudé a Bilbao. Ahora me gustaría reactivarla.",
     "Le di a darme de baja del boletín sin querer, fue el gato. Quiero re-suscribirme, por favor.",
+    # a pause told as past, with a month in the mail; "vuélveme" (tú) and "volveme" (vos); a
+    # resend asked with the pronouns after the verb; "les ruego que me suscriban"
+    "En octubre dejamos en pausa la caja de verduras por la obra. Ya está acabada: reanudad los envíos.",
+    "Cuando me fui a Quito pedí que me sacaran de los avisos. Ya volví: vuélveme a meter en esa lista.",
+    "Me quitaron de la lista de la hoja vecinal por un rebote. Ya podéis volver a mandármela, el buzón "
+    "funciona.",
+    "Nunca me suscribí a la revista porque creía que era de pago. Les ruego que me suscriban con esta "
+    "dirección.",
 ]
 NOT_A_REQUEST = [
     # shares or capital subscribed: an investment, not a mailing
@@ -254,6 +264,8 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # "a la baja": prices going down, no leaving
+    "Los precios del aceite van a la baja y siempre me entero tarde. Mándenme el boletín de precios.",
     "We bought shares in the bakery co-op last year; please subscribe me to the newsletter too.",
     "RE: Thank you for joining the walking tour\nIt was a lovely day. I would very much like to "
     "become a member of the Society.",

@@ -59,7 +59,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # Spanish: baja, desuscribir, cancelar/anular, quitar/sacar/borrar/eliminar/retirar de la lista
     (("baja",), r"\bd\w{0,6}\s+de\s+baja\b"
      r"|\bde\s+baja\s+(de|del|en|a)\b(?!\s+(maternidad|paternidad|enfermedad|medica|"
-     r"laboral))|\bla\s+baja\b|^\s*baja\b"),
+     r"laboral))|(?<!\ba\s)\bla\s+baja\b|\ba\s+la\s+baja\s+(de|del)\b|^\s*baja\b"),
     (("desus", "dess", "desub", "desins", "desap", "desaf"),
      r"\bdes(s?u?s|u?b?s|ins)cri[bvp]|\bdesapunt|\bdesafili"),
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
@@ -437,7 +437,7 @@ _JOIN_ASKS = (
     # "please start the monthly socks again" (not "start again in March": a pause's end)
     r"|\bplease\s+start\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
     r"|\b(love|like|want)\s+to\s+(get|receive)\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
-    r"|\b(volved|vuelvan|vuelva)(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
+    r"|\b(volved|vuelvan|vuelva|vuelve|volve)(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar"
     r"|darme\s+de\s+alta|darnos\s+de\s+alta)"
     + _NOT_LATER_ES +
@@ -511,6 +511,8 @@ _JOIN_ASKS = (
     # "les ruego que la den de alta" (not "no quiero que me den de alta": no ask starts after "no")
     r"|\b(ruego|rogamos|pido|pedimos|solicito|solicitamos|quiero|quisiera|queremos|deseo|desea|deseamos)"
     r"\s+que\s+(me|nos|la|lo|le|les)\s+(den|de|des|deis)\s+de\s+alta\b"
+    # "les ruego que me suscriban" (not "que me incluyan": in a waiting list as often)
+    r"|\b(ruego|rogamos)\s+que\s+(me|nos)\s+(tambien\s+)?(suscriban|suscribais)\b"
     r"|\benrol+\s+(my|our|this)\s+(e-?mail\s+)?address\b"
     r"|\b(like|love|want|wish)\s+to\s+restart\s+(it|my|our|the|this)\b" + _NOT_LATER +
     r"|\brequest\s+that\s+(my\s+(e-?mail\s+)?address|i|we|this\s+(e-?mail\s+)?address)\s+(be|is)\s+"
@@ -542,7 +544,8 @@ _JOIN_ASKS = (
 # "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?": after a leaving, an ask to be put
 # back; alone, as often an ask to send one issue again ("el PDF no abre, ¿me lo mandan de
 # nuevo?"), so it confirms no request (``asks_to_join``)
-_RESEND_ASKS = _BACK_TO + r"(mandar|enviar)|\b(mand|envi)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b"
+_RESEND_ASKS = _BACK_TO + r"(mandar|enviar)|\b(mand|envi)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b" \
+    r"|\b" + _MODAL + r"\s+volver\s+a\s+(mandar|enviar)(me|nos)(la|lo|las|los)?\b"
 _ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
 _JOIN_ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + ")")
 # "¿me la podéis volver a mandar?": after a leaving told as past ("me dieron de baja porque el
@@ -583,7 +586,8 @@ _PAST_LEAVING = re.compile(
     r"|(was|were|got|been)\s+(removed|taken\s+off|dropped|unsubscribed)|took\s+(me|myself|us)\s+off"
     r"|by\s+(mistake|accident)|accidentally|sin\s+querer|por\s+error|pedi|pedimos|regret\w*|arrepent\w*"
     r"|(me|nos|se)\s+(di|dimos|dio|dieron)\s+de\s+baja|(me|nos)\s+(desuscribi|desuscribimos|borre|borramos"
-    r"|quite|quitamos|sali|salimos|sacaron|quitaron|borraron)|deje\s+de\s+recibir|cancele|anule)\b")
+    r"|quite|quitamos|sali|salimos|sacaron|quitaron|borraron)|deje\s+de\s+recibir|cancele|anule"
+    r"|(deje|dejamos)\s+en\s+pausa)\b")
 
 
 # what a list is called in a mail: an ask to be put on "it" confirms a request only if the
