@@ -216,6 +216,13 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "dirección.",
 ]
 NOT_A_REQUEST = [
+    # a list's notice of a sign-up to confirm, and a statement signed by an organisation
+    "Recibimos una petición para dar de alta este correo en la lista de la peña. Si ha sido usted, "
+    "pulse el enlace; si no, ignore este mensaje.",
+    "Someone asked to add this address to the Harbour Notes list. If it wasn't you, just delete this.",
+    "Pulse aquí para confirmar el alta en el boletín de la cofradía. Si no lo solicitó, no haga nada.",
+    "Tap the button to confirm you want the Tidewater digest. If you did not sign up, ignore it.",
+    "La asamblea de vecinos suscribe íntegramente el manifiesto por el río que nos enviasteis.",
     # shares or capital subscribed: an investment, not a mailing
     "I would like to subscribe for 20 shares in the community shop. Please send the form.",
     "Quiero suscribir diez participaciones de la cooperativa del molino.",
@@ -264,6 +271,9 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # the notice a person got, told: the ask is the person's
+    "The 'confirm your subscription' link in your email had expired when I found it. Could you add me "
+    "to the list by hand?",
     # "a la baja": prices going down, no leaving
     "Los precios del aceite van a la baja y siempre me entero tarde. Mándenme el boletín de precios.",
     "We bought shares in the bakery co-op last year; please subscribe me to the newsletter too.",

@@ -275,6 +275,21 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"\bdid\s+(it|that|this|my\s+sign-?up|the\s+sign-?up|my\s+subscription|the\s+form)\s+"
      r"(actually\s+|really\s+)?go\s+through\b"
      r"|\bya\s+quede\s+(anotad|inscrit|apuntad|registrad)[oa]s?\b"),
+    # a list's notice of a sign-up someone asked for, to be confirmed ("hemos recibido una
+    # solicitud para suscribir esta dirección... si fue usted, confirme"; "if this wasn't you,
+    # ignore this email"): the list writing, not a person asking
+    (("usted", "solicit", "fuiste", "was you", "wasn't you", "was not you", "didn't", "did not"),
+     r"\bsi\s+(no\s+)?(fue|ha\s+sido)\s+usted\b|\bsi\s+no\s+(lo\s+)?(solicito|ha\s+solicitado|pidio"
+     r"|fuiste\s+tu)\b|\bif\s+(this|it)\s+(was|wasn't)\s+(not\s+)?you\b"
+     r"|\bif\s+you\s+(didn't|did\s+not)\s+(request|ask|sign)"),
+    # a statement or an agreement an organisation signs ("el colectivo suscribe el comunicado
+    # conjunto", "suscribimos íntegramente el manifiesto"): no mailing asked for
+    (("comunicado", "manifiesto", "declaracion", "acuerdo", "convenio", "carta", "documento", "escrito",
+      "peticion", "propuesta", "texto", "pronunciamiento"),
+     r"\bsuscrib\w*\s+((el|la|este|esta|dicho|dicha|plenamente|integramente|tambien|nuestro|nuestra|un|una)\s+)"
+     r"{0,2}"
+     r"(comunicado|manifiesto|declaracion|acuerdo|convenio|carta|documento|escrito|peticion|propuesta"
+     r"|texto|pronunciamiento)\b"),
     (("gracias por",), r"\bgracias\s+por\s+(suscribirte|suscribirse|tu\s+suscripcion|su\s+suscripcion|"
      r"darte\s+de\s+alta)"),
     (("suscripcion",), r"\btu\s+suscripcion\s+(ya\s+)?(esta|ha\s+sido)\s+(activa|confirmada|activada)"),
