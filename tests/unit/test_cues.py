@@ -21,6 +21,17 @@ from mailroom.processor.text import model_text
 ROOT = Path(__file__).resolve().parents[2]
 
 CANCELLATIONS = [
+    # delivery stopped or skipped, a renewal refused, told in so many words
+    "The flat is empty from Friday, so please stop posting the Gazette to number 4.",
+    "Could you stop delivering the paper to the shop? We close for good on Saturday.",
+    "Skip our veg box for the next two weeks, we're at my sister's.",
+    "We're not going to renew the family membership when it runs out.",
+    "No renuevo la cuota del año que viene, gracias por todo.",
+    "Este año no la renovéis, que me voy a vivir a Soria.",
+    "No me manden el periódico en enero, que estamos fuera.",
+    "No nos traigáis más la leche, que nos mudamos el lunes.",
+    "Bájenme de la lista de los avisos, por favor.",
+    "Solicito la cancelación inmediata de mi suscripción a la revista.",
     # "procedan a la baja de": the leaving, after "a"
     "Les ruego que procedan a la baja de mi suscripción a la revista.",
     # a pause of what is delivered, asked for ("hold the paper", "les ruego suspender la entrega")
@@ -271,6 +282,10 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # a stop asked about, a skip asked about, a renewal asked about, nothing asked to stop
+    "Why did you stop posting the Gazette to the library? We'd like it there every month.",
+    "Can I skip the box in August? Then I'd like the weekly one from September.",
+    "Si no renuevo en enero, ¿pierdo el descuento? Apúntenme al boletín mientras tanto.",
     # the notice a person got, told: the ask is the person's
     "The 'confirm your subscription' link in your email had expired when I found it. Could you add me "
     "to the list by hand?",

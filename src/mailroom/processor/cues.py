@@ -245,6 +245,26 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"(\s+please)?\s+(during|until|till|while|over\s+the|for\s+(now|a\s+while|the\s+next))\b"),
     (("no more", "enough"), r"\bno\s+more\s+(emails|mails|newsletters|messages)\b"
      r"|\benough\s+(with\s+)?(the\s+|your\s+)?(e-?mails|mails)\b"),
+    # what is brought, stopped or skipped in so many words ("please stop posting the Courier to
+    # her unit", "skip our crate for the next three deliveries"; not "why did you stop posting
+    # it?" or "can I skip the box when I travel?")
+    (("stop deliver", "stop post", "stop dropping"),
+     r"(?<!\bdid\syou\s)(?<!\bwhy\s)\bstop\s+(delivering|posting|dropping\s+off)\b"),
+    (("skip",), r"(?<!\bcan\si\s)(?<!\bcan\swe\s)(?<!\bif\si\s)(?<!\bif\swe\s)(?<!\bhow\sdo\si\s)"
+     r"\bskip\s+(the|our|my|this|next)\s+([\w'-]+\s+){0,3}(box(es)?|crates?|shares?|deliver(y|ies)|kits?"
+     r"|parcels?)\b"),
+    (("going to renew",), r"\b(i'm|we're|i\s+am|we\s+are)\s+not\s+going\s+to\s+renew\b"),
+    # not renewing, told ("no renuevo, gracias", "no la renovéis", "este año no la voy a renovar";
+    # not "si no renuevo, ¿pierdo el descuento?")
+    (("renov", "renuev"), r"(?<!\bsi\s)\bno\s+(la\s+|lo\s+|le\s+)?(renovare|renuevo|renovamos|renovaremos"
+     r"|voy\s+a\s+renovar|vamos\s+a\s+renovar|renoveis|renueven|renueve)\b"),
+    # what is brought, not to be brought ("no me manden el periódico hasta que vuelva", "no nos
+    # traigáis la cesta en agosto")
+    (("no me", "no nos", "no le"),
+     r"(?<!\bsi\s)\bno\s+(me|nos|le|les)\s+(manden|mandeis|mandes|envien|envieis|envies|dejen|dejeis"
+     r"|traigan|traigais|traigas)\s+(mas\s+)?(el|la|los|las|ningun\w*|mas)\b"),
+    (("baj",), r"\bbaj(en|ad|a|e)(me|nos)\s+de\b"),
+    (("cancelacion",), r"\bcancelacion\s+(\w+\s+)?de\s+(mi|nuestra|la|su)\s+(suscripcion|membresia)\b"),
 ]
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     # shares, bonds or capital subscribed in a co-operative ("I would like to subscribe for 20
