@@ -21,6 +21,7 @@ from mailroom.processor.text import model_text
 ROOT = Path(__file__).resolve().parents[2]
 
 CANCELLATIONS = [
+    "Le ruego que deje de incluirme en la lista de la parroquia; me he mudado.",
     # delivery stopped or skipped, a renewal refused, told in so many words
     "The flat is empty from Friday, so please stop posting the Gazette to number 4.",
     "Could you stop delivering the paper to the shop? We close for good on Saturday.",
@@ -30,6 +31,7 @@ CANCELLATIONS = [
     "Este año no la renovéis, que me voy a vivir a Soria.",
     "No me manden el periódico en enero, que estamos fuera.",
     "No nos traigáis más la leche, que nos mudamos el lunes.",
+    "No me mandes la caja de quesos en agosto, que no hay nadie en casa.",
     "Bájenme de la lista de los avisos, por favor.",
     "Solicito la cancelación inmediata de mi suscripción a la revista.",
     # "procedan a la baja de": the leaving, after "a"
@@ -225,8 +227,22 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "funciona.",
     "Nunca me suscribí a la revista porque creía que era de pago. Les ruego que me suscriban con esta "
     "dirección.",
+    # a pause told as past ("we paused", "les solicité que suspendieran"), ended now: resumed,
+    # started again, reactivated, or a second edition added
+    "We paused our subscription to the cheese box for the summer. Start us back up from next week.",
+    "I paused my subscription to the honey box for the winter. Please resume it now.",
+    "I paused the walking club emails over the summer. Please resume them, I'm walking again.",
+    "En mayo les solicité que suspendieran el envío de la revista por una obra. Les ruego reanudar el "
+    "envío.",
+    "Me dieron de baja del club por no pagar la cuota a tiempo. Ya he pagado: ¿me reactiváis?",
+    "Os pedí que pausarais mi suscripción al fanzine en verano. Ya podéis reactivar la suscripción.",
+    "Soy suscriptora de la edición digital desde 2020. Quisiera añadir también la edición impresa.",
+    "I'm subscribed to the email newsletter, but I'd like the print edition as well, from the spring.",
+    "I asked you to hold my paper while I was in hospital. I'm fine, so please start it up again from "
+    "this week.",
 ]
 NOT_A_REQUEST = [
+    "Good piece on the river, but I don't subscribe to the idea that dredging will fix it.",
     # a list's notice of a sign-up to confirm, and a statement signed by an organisation
     "Recibimos una petición para dar de alta este correo en la lista de la peña. Si ha sido usted, "
     "pulse el enlace; si no, ignore este mensaje.",
@@ -555,6 +571,11 @@ NO_ASK_TO_JOIN = [
     "I'd like to be back on your list in spring.",  # later, not now
     "Pause the newsletter for the summer and please start it again in September.",
     "I cancelled the newsletter when I moved. Please start it again in March, once I have a flat.",
+    "We paused the newsletter for the building work. Resume it from January, please.",
+    # a pause asked, with its end told as an ask ("en septiembre la reactiváis", "I'll write to
+    # resume it")
+    "¿Podéis pausar mi suscripción al boletín durante el verano? En septiembre la reactiváis.",
+    "Please suspend my newsletter subscription for now; I'll write when I'm home to resume it.",
     "Rehearsals start again on Monday; is the newsletter out yet?",  # no ask: no "please"
     "No podéis apuntar a mi hijo a la lista sin su permiso.",  # negated
     "No me suscribo a ningún boletín más.",

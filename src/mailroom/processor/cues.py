@@ -116,7 +116,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      # "les ruego que no envíen más el boletín" (not "¿no envían más a Burgos?", which asks)
      r"|\bno\s+(envien|envieis|manden|mandeis|remitan|remitais)\s+(mas|nada)\b"),
     (("dej", "paren", "parad", "basta", "absten"),
-     r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit)|\bdej(?!ado)\w*\s+de\s+recibir"
+     r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit|inclu)|\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
     # not renewing a paid subscription or membership ("no deseo renovar la suscripción", "no me
@@ -330,7 +330,10 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"(?!\s+as\s+a\s+(full\s+|paying\s+)?member|\s+yet\b)|be\s+added)"
      r"|\bnot\s+interested\s+in\s+(the|your|this|a|any)\s+(\w+\s+){0,1}(newsletter|list|mailing|"
      r"subscription|bulletin)"
-     r"|\b(do\s+not|don\s*'?t|please\s+do\s+not)\s+reply\s+to\s+this\s+(email|message)"),
+     r"|\b(do\s+not|don\s*'?t|please\s+do\s+not)\s+reply\s+to\s+this\s+(email|message)"
+     # "I don't subscribe to the theory that...": disagreeing, no list
+     r"|\b(i|we)\s+(don't|do\s+not)\s+(really\s+)?subscribe\s+to\s+(the|that|this|your|his|her|their|any"
+     r"|such)\s+([\w'-]+\s+){0,2}(theory|view|idea|notion|claim|argument|opinion|belief|line|thinking)\b"),
     (("thank",), r"\bthank(s|\s+you)\s+for\s+(subscribing|signing\s+up|your\s+subscription|joining)"),
     (("your subscription",), r"\byour\s+subscription\s+(is|has\s+been)\s+(now\s+)?(active|confirmed|"
      r"activated)"),
@@ -411,6 +414,10 @@ _WISH_ES = r"(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseam
 # "put me back on in April", "add me back after the summer", "put me back on the Monday after
 # Easter": a pause told with its end, no ask now
 _NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(in|from|after|next|once|when|come|until|till)\b)"
+# as ``_NOT_LATER``, but "from this week", "from next week" are now ("start it up again from
+# next week"); "from January" is later
+_SOON = r"(?!\s+(on\s+)?(the\s+)?((?!from\b)\w+\s+)?(in|after|next|once|when|come|until|till)\b)" \
+    r"(?!\s+((?!from\b)\w+\s+)?from\s+(?!(this|next|tomorrow|today|now)\b))"
 # "volved a", "vuelvan a", ... and "de nuevo", "otra vez", ...: the two halves of a Spanish
 # "again", each kept once for the asks to be put back and to send again
 _BACK_TO = r"\b(vuelvan|volved|vuelve|volve)\s+a\s+"
@@ -470,7 +477,10 @@ _JOIN_ASKS = (
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
     # "please start the monthly socks again" (not "start again in March": a pause's end)
-    r"|\bplease\s+start\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
+    r"|\bplease\s+start\s+(\w+\s+){0,4}again\b" + _SOON +
+    # "please resume them now", "start us back up from next week": a pause ended (not "from
+    # January": for later; in a mail that asks for a pause, its end: ``_PUT_BACK``)
+    r"|\bresume\s+(it|them|my|our|the)\b" + _SOON + r"|\bstart\s+(us|me)\s+(back\s+up|up\s+again)\b" + _SOON +
     r"|\b(love|like|want)\s+to\s+(get|receive)\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
     r"|\b(volved|vuelvan|vuelva|vuelve|volve)(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar"
@@ -479,7 +489,13 @@ _JOIN_ASKS = (
     r"|\b(me|nos|le|la|lo)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+reactivar\b"
     # "me gustaría reactivarla con las mismas condiciones"
     r"|\b" + _WISH_ES + r"\s+reactivar(la|lo|las|los)?\b"
-    r"|\breactiv(en|ad)(me|nos|la|lo)?\b"
+    r"|\breactiv(en|ad)(me|nos|la|lo)?\b|\b(me|nos|la|lo)\s+(reactivais|reactivan|reactivas)\b"
+    r"|\b" + _MODAL + r"\s+reactivar\s+(la|el|mi|nuestra|nuestro|su)\b"
+    r"|\b(ruego|rogamos|solicito|solicitamos)\s+(reanudar|reactivar)\b"
+    # "quisiera añadir también la edición impresa": a second edition of what the writer has
+    r"|\b(quisiera|quiero|me\s+gustaria|deseo)\s+(anadir|agregar|sumar)\s+(tambien\s+)?(la|el)\s+(edicion|version)\b"
+    r"|\b(would|'d)\s+(also\s+)?like\s+the\s+(print|printed|paper|digital|online|e-?mail)\s+(one|edition|version"
+    r"|copy)\s+(as\s+well|too)\b"
     r"|\b(quiero|quisiera|queria|deseo|desearia|deseariamos|me\s+gustaria|(me|nos)\s+interesa)\s+volver"
     r"\s+a\s+recibir"
     r"|\b(solicito|solicitamos|solicitar|pido|pedimos|pedir)\s+(" + _AGAIN + r"\s+)?(el|mi|nuestra)\s+alta\b"
@@ -617,12 +633,12 @@ _PAUSE = re.compile(
     r"|durante\s+(la|el|los|las)\s+(\w+\s+)?(temporada|verano|invierno|vacaciones|examenes|cosecha|zafra"
     r"|cuaresma|ramadan))\b")
 _PAST_LEAVING = re.compile(
-    r"\b(unsubscribed|un-subscribed|opted\s+out|cancell?ed|(i|we)\s+(asked|requested|wrote|left)"
+    r"\b(unsubscribed|un-subscribed|opted\s+out|cancell?ed|(i|we)\s+(asked|requested|wrote|left|paused)"
     r"|(was|were|got|been)\s+(removed|taken\s+off|dropped|unsubscribed)|took\s+(me|myself|us)\s+off"
     r"|by\s+(mistake|accident)|accidentally|sin\s+querer|por\s+error|pedi|pedimos|regret\w*|arrepent\w*"
     r"|(me|nos|se)\s+(di|dimos|dio|dieron)\s+de\s+baja|(me|nos)\s+(desuscribi|desuscribimos|borre|borramos"
     r"|quite|quitamos|sali|salimos|sacaron|quitaron|borraron)|deje\s+de\s+recibir|cancele|anule"
-    r"|(deje|dejamos)\s+en\s+pausa)\b")
+    r"|(deje|dejamos)\s+en\s+pausa|(les|os|le)\s+solicite)\b")
 
 
 # what a list is called in a mail: an ask to be put on "it" confirms a request only if the
@@ -635,7 +651,7 @@ _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\
 # for the pause's end, however that end is told before it, unless the writer is back now
 # ("volví de Canadá después de tres años", "I'm back in Shillong for good now")
 _PUT_BACK = re.compile(r"\b(back|again|volv\w*|vuelv\w*|" + _AGAIN + r"|re-?(subscri|add|enrol|instate|join"
-                       r"|incorpor)\w*)\b")
+                       r"|incorpor)\w*|reactiv\w*|resum\w*)\b")
 _BACK_NOW = re.compile(r"(?<!\bwhen\s)(?<!\bonce\s)(?<!\bif\s)(?<!\bcuando\s)(?<!\bsi\s)"
                        r"\b(volvi|volvimos|regrese|regresamos|(ya\s+)?(estoy|estamos)\s+de\s+vuelta"
                        r"|(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+back|(i|we)\s+(moved|came|got)\s+back)\b")
