@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CANCELLATIONS = [
     "Le ruego que deje de incluirme en la lista de la parroquia; me he mudado.",
+    "The Courier comes for my late husband. Please cancel it altogether.",
     # delivery stopped or skipped, a renewal refused, told in so many words
     "The flat is empty from Friday, so please stop posting the Gazette to number 4.",
     "Could you stop delivering the paper to the shop? We close for good on Saturday.",
@@ -606,6 +607,9 @@ NO_ASK_TO_JOIN = [
     "I'm off to Lisbon for a year, so please stop the newsletter for now; when I'm back you can add "
     "me back.",
     "El boletín de ofertas no lo quiero recibir más.",  # negated with a pronoun
+    # what is not asked ("rather than", "en vez de")
+    "I paused the newsletter in May. I'm moving, so please end it rather than resume it.",
+    "Me mudo a Chile, así que borradme de la lista del boletín en vez de volver a apuntarme.",
     "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",
     # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
     "El PDF del boletín de noviembre no abre. ¿Me lo pueden mandar de nuevo?",

@@ -210,6 +210,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|box|magazine|delivery|deliveries)\s+((?!(i|we|you|they|he|she|it)\b)[\w'-]+\s+){0,6}(cancell?ed|stopped"
      r"|ended|discontinued|terminated|paused|suspended)\b"),
     (("cease", "discontinu"), r"\b(cease|discontinue)\s+(the|my|this|these|those|them|it)\b"),
+    # "please cancel it altogether", "cancel them for good"
+    (("altogether", "completely", "entirely", "for good", "permanently"),
+     r"\bcancel\s+(it|them)\s+(altogether|completely|entirely|for\s+good|permanently)\b"),
     (("drop",), r"\bdrop\s+(this|my|our)\s+(e-?mail\s+)?address\b|\bdrop\s+(me|us)\s+(from|off)\b"),
     (("to stop",), r"\b(like|want|wish|need)\s+(them|those|these|it|this|that)\s+to\s+stop\b"),
     (("hold",), r"\bhold\s+(off\s+(on\s+|with\s+)?)?(the|my|our|all|any)\s+([\w'-]+\s+){0,3}"
@@ -446,7 +449,8 @@ _ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|up
 # "no me suscribáis", "que deje de incluirme en los correos") nor put it off to later, to a
 # condition or to a purpose ("luego ya me volvéis a meter", "then add me back", "I shall contact
 # you when I wish to receive them", "si quiero suscribirme, ¿qué hago?", "ya os escribiré cuando
-# la entregue para que me volváis a meter")
+# la entregue para que me volváis a meter"), nor set it aside ("cancel it rather than resume it",
+# "dadlo por terminado en vez de reactivarlo")
 # (an ask starts a word, so only the starts of words are tried: the ends are half the positions)
 _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
     r"(?<!\bno\slo\s)(?<!\bno\sla\s)(?<!\bno\slos\s)(?<!\bno\slas\s)" \
@@ -455,6 +459,7 @@ _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bn
     r"(?<!\bluego\s)(?<!\bluego\sya\s)(?<!\bdespues\s)(?<!\bdespues\sya\s)(?<!\bthen\s)(?<!\blater\s)" \
     r"(?<!\bwhen\s)(?<!\bif\s)(?<!\bonce\s)(?<!\bcuando\s)(?<!\bsi\s)" \
     r"(?<!\bpara\sque\s)(?<!\bhasta\sque\s)(?<!\bso\sthat\s)(?<!\buntil\s)(?<!\bso\syou\scan\s)" \
+    r"(?<!\brather\sthan\s)(?<!\ben\svez\sde\s)" \
     r"(?<!\bwhen\sto\s)(?<!'ll\s)(?<!\bwill\s)(?<!\bshall\s)"  # "I'll sign up again": a promise
 _JOIN_ASKS = (
     r"\b(re-?subscribe|re-?add|re-?enrol+|re-?instate)\s+(me|us|my|this)\b"
