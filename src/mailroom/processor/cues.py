@@ -450,7 +450,7 @@ _ON_THE_LIST = r"(\w+\s+)?(list|mailing\s+list|newsletter|e-?mails|mail-?outs|up
 # condition or to a purpose ("luego ya me volvéis a meter", "then add me back", "I shall contact
 # you when I wish to receive them", "si quiero suscribirme, ¿qué hago?", "ya os escribiré cuando
 # la entregue para que me volváis a meter"), nor set it aside ("cancel it rather than resume it",
-# "dadlo por terminado en vez de reactivarlo")
+# "borradme en vez de volver a apuntarme")
 # (an ask starts a word, so only the starts of words are tried: the ends are half the positions)
 _ASKED_NOW = r"\b(?=[\w'])(?<!\bno\s)(?<!n't\s)(?<!\bnot\s)(?<!\bnever\s)(?<!\bno\sme\s)(?<!\bno\snos\s)" \
     r"(?<!\bno\slo\s)(?<!\bno\sla\s)(?<!\bno\slos\s)(?<!\bno\slas\s)" \
@@ -597,9 +597,9 @@ _JOIN_ASKS = (
     r"|\b(dadle|denle|dadla|denla|dale|dala)\s+de\s+alta\b"
     r"|\b(solicito|solicitamos|solicita|pido|pedimos)\s+(la|mi|nuestra|una)\s+(suscripcion|inscripcion"
     r"|alta|reincorporacion)\b")
-# "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?": after a leaving, an ask to be put
-# back; alone, as often an ask to send one issue again ("el PDF no abre, ¿me lo mandan de
-# nuevo?"), so it confirms no request (``asks_to_join``)
+# "vuelvan a mandármelos", "¿me lo podéis mandar otra vez?", "ya podéis volver a mandármela":
+# after a leaving, an ask to be put back; alone, as often an ask to send one issue again ("el
+# PDF no abre, ¿me lo mandan de nuevo?"), so it confirms no request (``asks_to_join``)
 _RESEND_ASKS = _BACK_TO + r"(mandar|enviar)|\b(mand|envi)\w*\s+(\w+\s+){0,3}" + _AGAIN + r"\b" \
     r"|\b" + _MODAL + r"\s+volver\s+a\s+(mandar|enviar)(me|nos)(la|lo|las|los)?\b"
 _ASK = re.compile(_ASKED_NOW + "(" + _JOIN_ASKS + "|" + _RESEND_ASKS + ")")
@@ -652,8 +652,9 @@ _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\
                    r"|\balerts\b|\bavisos\b|e-?news|\bupdates\b|\be-?mails\b|\bmails\b|\bcorreos\b")
 
 
-# an ask to be put *back* on a list (not a first one): in a mail that asks for a pause it is
-# for the pause's end, however that end is told before it, unless the writer is back now
+# an ask to be put *back* on a list (not a first one: back, again, volver, re-subscribe,
+# reactivar, resume): in a mail that asks for a pause it is for the pause's end, however that
+# end is told before it, unless the writer is back now
 # ("volví de Canadá después de tres años", "I'm back in Shillong for good now")
 _PUT_BACK = re.compile(r"\b(back|again|volv\w*|vuelv\w*|" + _AGAIN + r"|re-?(subscri|add|enrol|instate|join"
                        r"|incorpor)\w*|reactiv\w*|resum\w*)\b")
