@@ -63,7 +63,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("desus", "dess", "desub", "desins", "desap", "desaf"),
      r"\bdes(s?u?s|u?b?s|ins)cri[bvp]|\bdesapunt|\bdesafili"),
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
-     r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin(?!olog))\w*\s+(de\s+)?(mi|la|nuestra|su|esta|el|mis)?\s*"
+     # ("la cancelación inmediata de mi suscripción": a word may stand before the "de")
+     r"\b(cancel|anul|suspend|paus|congel|revoc|finaliz|termin(?!olog))\w*\s+((\w+\s+)?de\s+)?(mi|la|nuestra|su|esta|el"
+     r"|mis)?\s*"
      r"(suscri|subscri|alta|registro|envio|boletin|newsletter|membresia|cuenta)"),
     # what is delivered, in the imperative or asked for ("cancelad su caja", "parad la caja de
     # vinos", "suspendan el reparto del pan", "les ruego suspender la entrega del diario"; not
@@ -121,8 +123,11 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
     # not renewing a paid subscription or membership ("no deseo renovar la suscripción", "no me
     # renueven la membresía"; not "no me renuevan el contrato", which tells what others do)
+    # (also told: "no renuevo, gracias", "este año no la voy a renovar"; not "si no renuevo,
+    # ¿pierdo el descuento?")
     (("renov", "renuev"), r"\bno\s+(deseo|deseamos|quiero|queremos|vamos\s+a|voy\s+a|pienso)\s+renovar"
-     r"|\bno\s+(me\s+|nos\s+|le\s+|se\s+)?(renueven|renueve|renoveis)\b"),
+     r"|\bno\s+(me\s+|nos\s+|le\s+|se\s+|la\s+|lo\s+)?(renueven|renueve|renoveis)\b"
+     r"|(?<!\bsi\s)\bno\s+(la\s+|lo\s+|le\s+)?(renovare|renuevo|renovamos|renovaremos|(voy|vamos)\s+a\s+renovar)\b"),
     # ("solicito mi retiro como socia", "que retiren como socia a mi nieta": a member withdrawn,
     # not a retirement; "dejaré de formar parte de la asociación", "dejo de formar parte del club")
     (("ser soci", "salgo", "salimos", "renuncia", "como soci", "como asociad", "como afiliad",
@@ -195,7 +200,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # renew, do I lose the back issues?")
     (("renew", "continuing"), r"(?<!\bif\si\s)(?<!\bif\syou\s)(?<!\bif\swe\s)"
      r"\b(do\s*n[o']?t|do\s+not|not\s+to)\s+(auto-?)?renew\b|\b(won'?t|will\s+not|shall\s+not|not)\s+be\s+(renewing|continuing)\b"
-     r"|\b(i|we)\s*('m|\s+am|'re|\s+are)\s+not\s+renewing|\b(do\s*n[o']?t|do\s+not)\s+(want|wish)\s+to\s+renew"),
+     r"|\b(i|we)\s*('m|\s+am|'re|\s+are)\s+not\s+(renewing|going\s+to\s+renew\b)|\b(do\s*n[o']?t|do\s+not)\s+(want|wish)\s+to\s+renew"),
     # resigning one ("I write to resign my membership")
     (("resign",), r"\bresign\w*\s+(my|our|his|her|from)\s+(\w+\s+){0,3}(membership|subscription|club|society"
      r"|association|friends)"
@@ -256,18 +261,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     (("skip",), r"(?<!\bcan\si\s)(?<!\bcan\swe\s)(?<!\bif\si\s)(?<!\bif\swe\s)(?<!\bhow\sdo\si\s)"
      r"\bskip\s+(the|our|my|this|next)\s+([\w'-]+\s+){0,3}(box(es)?|crates?|shares?|deliver(y|ies)|kits?"
      r"|parcels?)\b"),
-    (("going to renew",), r"\b(i'm|we're|i\s+am|we\s+are)\s+not\s+going\s+to\s+renew\b"),
-    # not renewing, told ("no renuevo, gracias", "no la renovéis", "este año no la voy a renovar";
-    # not "si no renuevo, ¿pierdo el descuento?")
-    (("renov", "renuev"), r"(?<!\bsi\s)\bno\s+(la\s+|lo\s+|le\s+)?(renovare|renuevo|renovamos|renovaremos"
-     r"|voy\s+a\s+renovar|vamos\s+a\s+renovar|renoveis|renueven|renueve)\b"),
     # what is brought, not to be brought ("no me manden el periódico hasta que vuelva", "no nos
     # traigáis la cesta en agosto")
     (("no me", "no nos", "no le"),
      r"(?<!\bsi\s)\bno\s+(me|nos|le|les)\s+(manden|mandeis|mandes|envien|envieis|envies|dejen|dejeis"
      r"|traigan|traigais|traigas)\s+(mas\s+)?(el|la|los|las|ningun\w*|mas)\b"),
     (("baj",), r"\bbaj(en|ad|a|e)(me|nos)\s+de\b"),
-    (("cancelacion",), r"\bcancelacion\s+(\w+\s+)?de\s+(mi|nuestra|la|su)\s+(suscripcion|membresia)\b"),
 ]
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     # shares, bonds or capital subscribed in a co-operative ("I would like to subscribe for 20
@@ -491,14 +490,14 @@ _JOIN_ASKS = (
     r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar"
     r"|darme\s+de\s+alta|darnos\s+de\s+alta)"
     + _NOT_LATER_ES +
-    r"|\b(me|nos|le|la|lo)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+reactivar\b"
+    r"|\b(me|nos|le|la|lo)\s+" + _MODAL + r"\s+reactivar\b"
     # "me gustaría reactivarla con las mismas condiciones"
     r"|\b" + _WISH_ES + r"\s+reactivar(la|lo|las|los)?\b"
     r"|\breactiv(en|ad)(me|nos|la|lo)?\b|\b(me|nos|la|lo)\s+(reactivais|reactivan|reactivas)\b"
     r"|\b" + _MODAL + r"\s+reactivar\s+(la|el|mi|nuestra|nuestro|su)\b"
     r"|\b(ruego|rogamos|solicito|solicitamos)\s+(reanudar|reactivar)\b"
     # "quisiera añadir también la edición impresa": a second edition of what the writer has
-    r"|\b(quisiera|quiero|me\s+gustaria|deseo)\s+(anadir|agregar|sumar)\s+(tambien\s+)?(la|el)\s+(edicion|version)\b"
+    r"|\b" + _WISH_ES + r"\s+(anadir|agregar|sumar)\s+(tambien\s+)?(la|el)\s+(edicion|version)\b"
     r"|\b(would|'d)\s+(also\s+)?like\s+the\s+(print|printed|paper|digital|online|e-?mail)\s+(one|edition|version"
     r"|copy)\s+(as\s+well|too)\b"
     r"|\b(quiero|quisiera|queria|deseo|desearia|deseariamos|me\s+gustaria|(me|nos)\s+interesa)\s+volver"
