@@ -83,7 +83,7 @@ NOT_TRAINED = frozenset({"hand-w.jsonl", "hand-ae.jsonl"})
 # committed after the shipped intent model's build began (from a worktree without them), so not
 # in it: the next rebuild's rule takes them out of this set (until then this script rebuilds the
 # model shipped)
-NOT_TRAINED_YET: frozenset[str] = frozenset()
+NOT_TRAINED_YET = frozenset({"hand-bv.jsonl", "hand-bw.jsonl", "hand-bx.jsonl"})
 # hand-written mail trained on: the first hundred and ninety-five independent sets (each
 # evaluated once, so no longer a test; docs/classification.md) and the training mail written by
 # hand for it (scripts/intent_data/). Not the dev set (tests/data/intent_testset.jsonl: never
