@@ -8,8 +8,10 @@ burst of 421 "too many" that slows the pace without losing or doubling a reply.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import Envelope
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mailroom.api.models import SendPace
 from mailroom.api.stats import read_stats
@@ -151,6 +153,29 @@ async def test_a_slot_missed_by_a_little_is_kept_one_missed_by_more_is_exchanged
     assert await Pacer(db, Budget(per_day=5)).hold(now - 5) == now - 5
 
 
+async def test_data_whose_slot_passed_while_it_waited_goes_on_a_new_slot(db: Database) -> None:
+    """Just before DATA (``Pacer.keep``): a slot still ahead is waited for and kept; one that
+    passed while the send waited for its commit is exchanged for a new one, which is waited
+    for; a day's budget alone has no spacing to keep, and a spent day leaves the old slot."""
+    pacer = Pacer(db, Budget(per_second=50))
+    ahead = time.time() + 0.2
+    await pacer.keep(ahead)
+    assert time.time() >= ahead
+    with db.begin() as conn:
+        assert conn.execute(select(send_pace)).first() is None  # no slot was taken
+    await pacer.keep(time.time() - 1.0)
+    with db.begin() as conn:
+        taken = conn.execute(select(send_pace.c.next_at)).scalar_one()
+    assert time.time() >= taken - 1 / 50  # the new slot (the one before next_at) was waited for
+    started = time.time()
+    await Pacer(db, Budget(per_day=5)).keep(started - 5)
+    spent = Pacer(db, Budget(per_second=50, per_day=1))
+    with db.begin() as conn:  # the day's one send is taken
+        assert pace_store.reserve(conn, spent.budget, 1, now=time.time(), horizon=1).slots
+    await spent.keep(time.time() - 1.0)
+    assert time.time() - started < 0.5
+
+
 # -- responders on the broker, the store and aiosmtpd ------------------------------------
 
 def replied(rt: Runtime) -> int:
@@ -175,8 +200,22 @@ def per_second(arrivals: list[float]) -> list[int]:
     return counts
 
 
-# the connections of each responder: what a late group commit can release at once (the
-# bound of a sliding second below); SMTP_POOL_SIZE's default was 4 when these were written
+def paced_as_set(sink: SmtpSink, what: str) -> float:
+    """Assert the sink saw the pace of 50/s: at most 55 in any second of its clock (the
+    issue's 10%) and at most 60 in any 1-s window (what the sink's and the responders'
+    scheduling jitter adds: three responders and the sink share this process); returns the
+    mean rate."""
+    arrivals = sorted(r.at for r in sink.received)
+    seconds = Counter(int(at - arrivals[0]) for at in arrivals)  # the sink's clock seconds
+    peak, sliding = max(seconds.values()), max(per_second(arrivals))
+    mean = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    print(f"{what}: {mean:.1f}/s on average, peak second {peak}, peak sliding second {sliding}")
+    assert peak <= 55, seconds.most_common(3)
+    assert sliding <= 60, sliding
+    return mean
+
+
+# the connections of each responder (SMTP_POOL_SIZE's default was 4 when these were written)
 POOL = 4
 
 
@@ -215,21 +254,49 @@ async def test_three_responders_keep_the_relay_at_fifty_per_second(
         assert await wait_until(lambda: settled(services), 60)
         publish(rt, events)
         assert await wait_until(lambda: replied(rt) == replies, replies / 50 * 2 + 60, step=0.5)
-    arrivals = sorted(r.at for r in smtp_sink.received)
     assert Counter(r.in_reply_to for r in smtp_sink.received) == Counter(
         e.email.message_id for e in events)
-    seconds = Counter(int(at - arrivals[0]) for at in arrivals)  # the sink's clock seconds
-    peak, sliding = max(seconds.values()), max(per_second(arrivals))
-    mean = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-    print(f"{replies} replies at 50/s: {mean:.1f}/s on average, peak second {peak}, "
-          f"peak sliding second {sliding}")
-    assert peak <= 55, seconds.most_common(3)
-    # any 1-s window: a late group commit releases the connections it held up together
-    # (their slots passed meanwhile). Here the three responders share one event loop, so
-    # one stall holds up all of theirs: on a slower machine (docs/responder.md, "Send
-    # pace") windows of 59 and 65 were seen while every clock second stayed within 55
-    assert sliding <= 50 + 3 * POOL + 6, sliding
+    mean = paced_as_set(smtp_sink, f"{replies} replies at 50/s")
     assert mean >= 45, mean  # the pace is what bounds it, not something slower
+
+
+def stall(rt: Runtime, seconds: float) -> None:
+    """Hold up every write of the attempt log for ``seconds`` (what a checkpoint, a vacuum or
+    another writer does to a commit): SQLite's write lock, PostgreSQL's lock on ``replies``."""
+    url = rt.db.engine.url
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(str(url.database), isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            time.sleep(seconds)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return
+    with rt.db.engine.begin() as locked:
+        locked.execute(text("LOCK TABLE replies IN EXCLUSIVE MODE"))
+        time.sleep(seconds)
+
+
+async def test_a_store_that_stalls_mid_drain_does_not_bunch_the_sends(
+        paced: list[Runtime], smtp_sink: SmtpSink) -> None:
+    """The store holds every commit of the attempt log up for 1.5 s in the middle of a drain
+    at 50/s: the replies whose slots passed meanwhile take new ones, so no second of the
+    sink's counts more than the pace allows (their starts would otherwise go out together
+    as the commit lands, with the replies queued behind their connections)."""
+    rt, total = paced[0], 400
+    events = [routed(n, f"client{n}@example.org") for n in range(total)]
+    seed(rt, events)
+    services = [ResponderService(r) for r in paced]
+    async with responding(*services):
+        assert await wait_until(lambda: settled(services), 60)
+        publish(rt, events)
+        assert await wait_until(lambda: len(smtp_sink.received) >= 150, 60, step=0.05)
+        await asyncio.to_thread(stall, rt, 1.5)
+        assert await wait_until(lambda: replied(rt) == total, 90, step=0.5)
+    assert Counter(r.in_reply_to for r in smtp_sink.received) == Counter(
+        e.email.message_id for e in events)
+    paced_as_set(smtp_sink, f"{total} replies at 50/s, the store stalled 1.5 s")
 
 
 async def test_a_burst_of_421_slows_the_pace_and_loses_or_doubles_nothing(

@@ -32,6 +32,12 @@ COOLDOWN = 2.0
 # otherwise go out together, faster than the pace
 LATE = 0.05
 RETAKES = 3  # then it goes on its old slot (already counted in the budget)
+# DATA later than this after its slot takes a new one (``keep``): a send at most this late
+# adds at most ``pace * STALE`` sends to any second. Not less: a new slot costs the old one
+# and comes after the slots already handed out, so its send holds its connection meanwhile
+# and the sends waiting for that connection go late in turn (0.1 s let that spread on a
+# loaded machine: docs/responder.md, "Send pace")
+STALE = 0.2
 # a send takes its pool connection this long before its slot: MAIL, RCPT and the attempt's
 # commit go meanwhile, and DATA waits for the slot itself (their delays do not bunch sends)
 LEAD = 0.1
@@ -150,6 +156,26 @@ class Pacer:
             at = await self.one()
         await self.wait_for(at - LEAD)
         return at
+
+    async def keep(self, at: float) -> None:
+        """Wait for the slot at ``at`` just before DATA. When it passed more than ``STALE`` ago
+        while the send waited (for its attempt's commit, for a free connection), take a new
+        slot and wait for that (a few times at most): the sends a stalled store held up
+        would otherwise go out together when it comes back, with those queued behind them.
+        Never raises for want of a slot: the attempt is recorded, so a send that cannot get
+        a new one (the day is spent, the store is away) goes on its old slot, already
+        counted in the budget."""
+        if not self.budget.per_second:
+            return
+        for _ in range(RETAKES):
+            await self.wait_for(at)
+            if time.time() - at <= STALE:
+                return
+            try:
+                at = await self.one()
+            except Exception:
+                return
+        await self.wait_for(at)
 
     def _reserve(self, n: int, now: float) -> pace_store.Reservation:
         with self.db.begin() as conn:

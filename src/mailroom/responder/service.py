@@ -422,10 +422,14 @@ class ResponderService(Runner[RoutedEmail]):
 
     async def _paced_start(self, key: tuple[str, str], owner: str, at: float) -> bool:
         """The attempt's start, recorded while its connection waits for the slot: DATA
-        goes at the slot, whatever MAIL, RCPT and the commit took (within ``LEAD``)."""
+        goes at the slot, whatever MAIL, RCPT and the commit took (within ``LEAD``), or
+        at a new one when the slot passed meanwhile (``Pacer.keep``)."""
         starting = asyncio.ensure_future(self.attempts.start(key, owner))
         await self.pacer.wait_for(at)  # (never raises: the start must be settled)
-        return await starting
+        started = await starting
+        if started:
+            await self.pacer.keep(at)
+        return started
 
     async def _slow_down(self, reason: str) -> None:
         try:
