@@ -205,7 +205,7 @@ def paced_as_set(sink: SmtpSink, what: str) -> float:
     issue's 10%) and at most 60 in any 1-s window (what the sink's and the responders'
     scheduling jitter adds: three responders and the sink share this process); returns the
     mean rate."""
-    arrivals = sorted(r.at for r in sink.received)
+    arrivals: list[float] = sorted(r.at for r in sink.received)
     seconds = Counter(int(at - arrivals[0]) for at in arrivals)  # the sink's clock seconds
     peak, sliding = max(seconds.values()), max(per_second(arrivals))
     mean = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
