@@ -4,8 +4,10 @@ SMTP sends (``reply_bytes``, the same bytes without building the message).
 
 Every header is made by the stdlib's header classes and folded by its policy; only a
 per-reply value that is ASCII, one short line and free of encoded words is written as
-``Name: value``, which is what that folding gives (``test_compose`` checks every byte
-against ``policy.SMTP``). Any value
+``Name: value``, which is what that folding gives, and a per-reply Subject, In-Reply-To,
+References or To of the shapes ``mailroom.responder.folding`` follows is folded there,
+from its text, as the stdlib folds it (``test_compose`` checks every byte against
+``policy.SMTP``). Any value
 that would carry a control character into a header is refused with ``ComposeRefused``
 (the message goes to ``dead_letter``). Only the subject is repaired instead of refused:
 it is the one header whose content we rewrite anyway (``Re:``), and a mail with a strange
@@ -49,6 +51,7 @@ from jinja2 import TemplateError
 from mailroom.autoreply import Refusal, own_addresses, reply_target
 from mailroom.errors import DeadLetterError
 from mailroom.events import ComposedReply, Decision, RawEmail, as_utc, utcnow
+from mailroom.responder.folding import fold_mailbox, fold_unstructured
 from mailroom.responder.templates import Templates
 
 if TYPE_CHECKING:
@@ -147,13 +150,16 @@ class _LazyTree:
     The reply's To (set from an ``Address``) and Message-ID (``reply_message_id``'s plain
     ``<id@domain>``) are new in every reply, and parsing them was a third of composing
     (py-spy, ``python -m benchmarks.responder``). Nothing else reads their tree: the
-    reply policy writes such a header as ``Name: value`` when it fits on one line, and
-    for anything else the tree is made here, from the same text the stdlib would parse,
-    so the stdlib's own folding (``policy.SMTP``, the byte-for-byte test) sees the tree
-    it would have made.
+    reply policy writes such a header as ``Name: value`` when it fits on one line, or
+    folds it from its text (``mailroom.responder.folding``) when it has a shape that
+    module follows, and for anything else the tree is made here, from the same text the
+    stdlib would parse, so the stdlib's own folding (``policy.SMTP``, the byte-for-byte
+    test) sees the tree it would have made.
     """
 
     _tree: Any = None
+    # the tree is (or will be) parsed from str(self): what folding from the text assumes
+    _from_text = False
 
     @property
     def _parse_tree(self) -> Any:
@@ -164,6 +170,7 @@ class _LazyTree:
     @_parse_tree.setter
     def _parse_tree(self, tree: Any) -> None:
         self._tree = tree
+        self._from_text = tree is None
 
 
 class _ReplyToHeader(_LazyTree, UniqueAddressHeader):
@@ -205,12 +212,14 @@ class _ReplyMessageIDHeader(_LazyTree, MessageIDHeader):
 
 
 class _ReplyUnstructuredHeader(_LazyTree, UnstructuredHeader):
-    """In-Reply-To and References (message ids we checked) and an ASCII Subject: text
-    without an encoded word decodes to itself, so only its folding may need the tree."""
+    """In-Reply-To, References (message ids we checked) and Subject: text without an
+    encoded word decodes to itself (the parser splits it into its words and blanks, as
+    they are), so only its folding may need the tree. (Text with a lone surrogate is
+    parsed: the stdlib decodes it sanitised.)"""
 
     @classmethod
     def parse(cls, value: Any, kwds: dict[str, Any]) -> None:
-        if isinstance(value, str) and value.isascii() and "=?" not in value:
+        if isinstance(value, str) and "=?" not in value and _encodable(value):
             kwds.update(decoded=value, parse_tree=None)
             return
         super().parse(value, kwds)
@@ -224,13 +233,15 @@ _FOLDED = _Memo()
 
 
 class _ReplyPolicy(EmailPolicy):
-    """``policy.SMTP`` with two shortcuts to folding, both giving the stdlib's bytes.
+    """``policy.SMTP`` with three shortcuts to folding, all giving the stdlib's bytes.
 
     A header value that repeats from reply to reply is folded once and then comes from
     memory; one that is new in every reply, if it is ASCII and fits on one line, folds to
     ``Name: value`` (what the stdlib's refolding does in that case, after a walk over the
-    whole parse tree). ``test_compose`` checks the output byte for byte against
-    ``policy.SMTP``.
+    whole parse tree), and otherwise, if its tree is the parse of its text and that text
+    has a shape ``mailroom.responder.folding`` follows (a Subject in Spanish, a long
+    References, a To whose name is not ASCII), is folded there from the text.
+    ``test_compose`` checks the output byte for byte against ``policy.SMTP``.
     """
 
     def fold_binary(self, name: str, value: Any) -> bytes:
@@ -246,7 +257,27 @@ class _ReplyPolicy(EmailPolicy):
             if text.isascii() and "\r" not in text and "\n" not in text and \
                     len(value.name) + 2 + len(text) <= (self.max_line_length or sys.maxsize):
                 return f"{value.name}: {text}{self.linesep}".encode("ascii")
+        if isinstance(value, _LazyTree) and value._from_text:
+            folded = _fold_from_text(value, self)
+            if folded is not None:
+                return folded
         return fold(name, value)
+
+
+def _fold_from_text(header: _LazyTree, policy: EmailPolicy) -> bytes | None:
+    """The header folded by ``mailroom.responder.folding`` from its text (its tree is the
+    parse of that text), or ``None`` where that module leaves it to the stdlib."""
+    name = cast(BaseHeader, header).name
+    if isinstance(header, _ReplyUnstructuredHeader):
+        return fold_unstructured(name, str(header), policy)
+    if isinstance(header, _ReplyToHeader):
+        groups = header.groups
+        if len(groups) == 1 and groups[0].display_name is None and len(groups[0].addresses) == 1:
+            mailbox = groups[0].addresses[0]
+            # (the text the tree is parsed from: an unquoted name and its address)
+            if str(header) == f"{mailbox.display_name} <{mailbox.addr_spec}>":
+                return fold_mailbox(name, mailbox.display_name, mailbox.addr_spec, policy)
+    return None
 
 
 _HEADERS = _CachedHeaderRegistry()
@@ -502,8 +533,10 @@ def reply_bytes(fields: ReplyFields) -> bytes:
     Each header is the stdlib's: made by the reply policy's header registry and folded by
     it, remembered for values that repeat (From, the MIME headers, the language); a
     per-reply header whose value is ASCII, one short line and free of encoded words is
-    written as ``Name: value``, which is what folding it gives. ``test_compose`` checks the
-    bytes against ``serialise`` and against ``policy.SMTP``'s own flattening.
+    written as ``Name: value``, which is what folding it gives, and one of a shape
+    ``mailroom.responder.folding`` follows is folded there from its text, without making
+    the header. ``test_compose`` checks the bytes against ``serialise`` and against
+    ``policy.SMTP``'s own flattening.
     """
     to = fields.to
     to_spec = to.addr_spec  # (a property that quotes anew on every read)
@@ -524,7 +557,11 @@ def reply_bytes(fields: ReplyFields) -> bytes:
         elif isinstance(value, str):
             lines.append(_folded_line(name, value, utf8))
         else:
-            lines.append(policy.fold_binary(name, REPLY_POLICY.header_store_parse(name, value)[1]))
+            # the To: what the header made from the Address folds to, when the folding
+            # module follows it (a name it takes is unquoted: str(to) is "name <address>")
+            folded = fold_mailbox(name, to.display_name, to_spec, policy)
+            lines.append(folded or
+                         policy.fold_binary(name, REPLY_POLICY.header_store_parse(name, value)[1]))
     return b"".join([
         *lines, _up_to_the_text(fields.language, utf8), _qp_crlf(fields.text),
         _between_the_parts(utf8), _qp_crlf(fields.html),
@@ -554,11 +591,21 @@ def _between_the_parts(utf8: bool) -> bytes:
 _DIRECT = frozenset({"Subject", "Date", "Message-ID", "In-Reply-To", "References"})
 
 
+# the per-reply headers the registry makes unstructured from text (_ReplyUnstructuredHeader)
+_UNSTRUCTURED = frozenset({"Subject", "In-Reply-To", "References"})
+
+
 @functools.lru_cache(maxsize=1024)
 def _folded_line(name: str, value: str, utf8: bool) -> bytes:
     """One header as the reply policy stores and folds it; the same value, the same line
-    (From, the MIME headers and the language repeat in every reply)."""
+    (From, the MIME headers and the language repeat in every reply, a subject often).
+    An unstructured one of a shape ``mailroom.responder.folding`` follows is folded
+    there from the text, as the header made from it would be, without making it."""
     policy = REPLY_POLICY_UTF8 if utf8 else REPLY_POLICY
+    if name in _UNSTRUCTURED:
+        folded = fold_unstructured(name, value, policy)
+        if folded is not None:
+            return folded
     return policy.fold_binary(name, REPLY_POLICY.header_store_parse(name, value)[1])
 
 
