@@ -179,6 +179,9 @@ CANCELLATIONS = [
     "back on the list.",
     "Over the exam weeks could you please not send me the rehearsal alerts? You can start "
     "sending again in June.",
+    "Pause my herb box over the winter, please. You can start it up again then.",
+    "Please don't send me anything until I'm back from the ice in April. I'll email you to start it up "
+    "again.",
 ]
 # a leaving told as a thing of the past before the ask, even with a time in the mail
 REQUESTS_AFTER_A_PAST_LEAVING = [
@@ -241,8 +244,21 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "I'm subscribed to the email newsletter, but I'd like the print edition as well, from the spring.",
     "I asked you to hold my paper while I was in hospital. I'm fine, so please start it up again from "
     "this week.",
+    # a pause or a leaving told as past, then ended: in other words than the asks above
+    "Os pedí la baja del boletín cuando me fui a Bilbao. He vuelto: dadme de alta otra vez, con este correo.",
+    "You paused my subscription while we were abroad. We're home, so please restart it with the next "
+    "issue.",
+    "Last spring I asked you to stop sending the choir newsletter. Could you switch it back on?",
+    "I asked you to pause my flower share over the summer. The beds are bare now, so please start my "
+    "share up again.",
+    "In October I asked you to hold my paper while I was in hospital. I'm home and well: please resume "
+    "delivery, same address.",
+    "Y'all paused my emails back in June for fire season. I'm back now. Start 'em up again.",
 ]
 NOT_A_REQUEST = [
+    # a refusal whose object is the mailing itself, not an activity
+    "Please don't add me to the newsletter, I only wanted the class times.",
+    "No quiero suscribirme al boletín del taller, solo era una pregunta sobre el curso.",
     "Good piece on the river, but I don't subscribe to the idea that dredging will fix it.",
     # a list's notice of a sign-up to confirm, and a statement signed by an organisation
     "Recibimos una petición para dar de alta este correo en la lista de la peña. Si ha sido usted, "
@@ -299,6 +315,17 @@ NOT_A_REQUEST = [
     "¿Podríais incluir la recogida de juguetes de la asociación en el próximo boletín?",
 ]
 REQUESTS = [
+    # a refusal to join an activity, not the mailing; a subject that is a leave from work; an
+    # unsubscribe link asked about; someone else signed up by the writer
+    "No quiero apuntarme a ningún taller, pero sí recibir el boletín de la escuela.",
+    "Todavía no queremos inscribir a la niña en clases; mandadnos las noticias de la escuela.",
+    "I can't do regular shifts, so please don't add me to the rota. The quarterly newsletter would be "
+    "lovely though.",
+    "Baja por maternidad\nEstoy en casa con la peque: mandadme la revista a este correo.",
+    "Before I sign up: is there an unsubscribe link in every issue? Fine, put me on the film club's "
+    "monthly email.",
+    "Yo ya me suscribí al boletín el mes pasado; ahora mi hijo también lo quiere. Suscríbanlo con este "
+    "correo.",
     # a stop asked about, a skip asked about, a renewal asked about, nothing asked to stop
     "Why did you stop posting the Gazette to the library? We'd like it there every month.",
     "Can I skip the box in August? Then I'd like the weekly one from September.",

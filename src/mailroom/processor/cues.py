@@ -59,7 +59,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
     # Spanish: baja, desuscribir, cancelar/anular, quitar/sacar/borrar/eliminar/retirar de la lista
     (("baja",), r"\bd\w{0,6}\s+de\s+baja\b"
      r"|\bde\s+baja\s+(de|del|en|a)\b(?!\s+(maternidad|paternidad|enfermedad|medica|"
-     r"laboral))|(?<!\ba\s)\bla\s+baja\b|\ba\s+la\s+baja\s+(de|del)\b|^\s*baja\b"),
+     r"laboral))|(?<!\ba\s)\bla\s+baja\b|\ba\s+la\s+baja\s+(de|del)\b"
+     # (not a subject "Baja de maternidad" / "Baja por enfermedad": a leave from work)
+     r"|^\s*baja\b(?!\s+(de|por)\s+(maternidad|paternidad|enfermedad|medica|laboral))"),
     (("desus", "dess", "desub", "desins", "desap", "desaf"),
      r"\bdes(s?u?s|u?b?s|ins)cri[bvp]|\bdesapunt|\bdesafili"),
     (("cancel", "anul", "suspend", "paus", "congel", "revoc", "finaliz", "termin"),
@@ -268,6 +270,13 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|traigan|traigais|traigas)\s+(mas\s+)?(el|la|los|las|ningun\w*|mas)\b"),
     (("baj",), r"\bbaj(en|ad|a|e)(me|nos)\s+de\b"),
 ]
+# a refusal to join something the organisation runs that is not its mailing ("no quiero
+# apuntarme a ningún curso", "todavía no queremos inscribirlo a clases", "please don't add me to
+# the rota"): it says nothing against the mailing, which such a mail often asks for next
+_NOT_TO_AN_ACTIVITY = r"(?!\w*\s+((\w+\s+){0,3}(a|al|en|to|for|on)\s+)" \
+    r"(ningun[oa]?\s+|the\s+|a\s+|an\s+|any\s+|el\s+|la\s+|las\s+|los\s+|sus\s+|your\s+)?([\w'-]+\s+)?" \
+    r"(curso|clase|taller|coro|rota|roster|class|course|choir|workshop|excursion|trip|team|turno|equipo" \
+    r"|grupo|group)(s|es)?\b)"
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     # shares, bonds or capital subscribed in a co-operative ("I would like to subscribe for 20
     # shares", "quiero suscribir bonos de aporte social"): an investment, not a mailing
@@ -280,7 +289,7 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     (("no quiero", "no dese", "no queremos", "no pretendo", "no busco", "no necesito",
       "no me interesa", "no respond", "no contest"),
      r"\bno\s+(quiero|deseo|queremos|pretendo|busco|necesito)\s+(suscrib|apunt|inscrib|darme\s+de\s+alta|"
-     r"registr)"
+     r"registr)" + _NOT_TO_AN_ACTIVITY +
      r"|\bno\s+me\s+interesa\s+(el|la|los|las|su|vuestro|vuestra)\s+(boletin|newsletter|lista|suscri)"
      r"|\bno\s+(respondas|responda|contestes|conteste)\s+a\s+este\s+(correo|mensaje|email)"),
     # a question asked before deciding ("todavía no me decido", "not sure yet, just asking"):
@@ -326,6 +335,7 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"\b(i|we)\s+(never|did\s*n[o']?t|did\s+not)\s+(subscribe|sign\w*\s*up|opt\w*\s+in|ask\w*\s+for|request)"
      # "don't add me to anything" refuses; "why don't you add me?" asks
      r"|(?<!\bwhy\s)\b(do\s*n[o']?t|never)\s+(add|subscribe|sign\s+up|enrol+)\s+(me|us)\b"
+     + _NOT_TO_AN_ACTIVITY +
      # (not "I don't want to join as a member yet. Just the emails please" or "subscribe me to the
      # newsletter, I don't want to join yet": the mailing is asked for, the joining put off)
      r"|\b(do\s*n[o']?t|never)\s+(want|wish|intend|plan)\s+to\s+(subscribe|sign\s+up|join"
@@ -418,7 +428,7 @@ _WISH_ES = r"(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseam
 _NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(in|from|after|next|once|when|come|until|till)\b)"
 # as ``_NOT_LATER``, but "from this week", "from next week" are now ("start it up again from
 # next week"); "from January" is later
-_SOON = r"(?!\s+(on\s+)?(the\s+)?((?!from\b)\w+\s+)?(in|after|next|once|when|come|until|till)\b)" \
+_SOON = r"(?!\s+(on\s+)?(the\s+)?((?!from\b)\w+\s+)?(in|after|next|once|when|come|until|till|then)\b)" \
     r"(?!\s+((?!from\b)\w+\s+)?from\s+(?!(this|next|tomorrow|today|now)\b))"
 # "volved a", "vuelvan a", ... and "de nuevo", "otra vez", ...: the two halves of a Spanish
 # "again", each kept once for the asks to be put back and to send again
@@ -466,7 +476,7 @@ _JOIN_ASKS = (
     r"|(?<!\bback\sand\s)\b(subscribe|sign\s+up|rejoin|re-?join|join)\s+again\b" + _NOT_LATER +
     r"|\b(be|get)\s+(put|added)\s+back\b" + _NOT_LATER +
     r"|\b(be|get|go)\s+back\s+on\s+(to\s+)?(your|the|our|this|that)\s+" + _ON_THE_LIST + _NOT_LATER +
-    r"|\bturn\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
+    r"|\b(turn|switch)\s+(them|it|those|these)\s+back\s+on\b|\brestore\s+(my|our|this)\s+(address|e-?mail|subscription)\b"
     r"|\b(subscribe|sign|add|put)\s+(me|us)\s+((?!off\b|out\b)\w+\s+){0,2}(again|back)\b" + _NOT_LATER +
     # (not "add me back ...": the branch above reads it, with its time to come)
     r"|(?<!\bto\s)(?<!un-)\b(add|sign|subscribe|enrol+|include)\s+(me|us)\b(?!\s+(off|out|back|again)\b)"
@@ -484,7 +494,12 @@ _JOIN_ASKS = (
     r"|\bplease\s+start\s+(\w+\s+){0,4}again\b" + _SOON +
     # "please resume them now", "start us back up from next week": a pause ended (not "from
     # January": for later; in a mail that asks for a pause, its end: ``_PUT_BACK``)
-    r"|\bresume\s+(it|them|my|our|the)\b" + _SOON + r"|\bstart\s+(us|me)\s+(back\s+up|up\s+again)\b" + _SOON +
+    r"|\bresume\s+(it|them|my|our|the|delivery|deliveries)\b" + _SOON
+    + r"|\bstart\s+(us|me)\s+(back\s+up|up\s+again)\b" + _SOON +
+    # "start 'em up again", "please start my subscription up again", "please restart it"
+    # (not "you can start them up again then", "I'll email you ... to start it up again": later)
+    r"|(?<!\bto\s)\bstart\s+(it|them|'em|my|our)\s+((?!up\b)[\w'-]+\s+){0,2}up\s+again\b" + _SOON +
+    r"|(?<!\bto\s)\brestart\s+(it|them|my|our)\b" + _SOON +
     r"|\b(love|like|want)\s+to\s+(get|receive)\s+(\w+\s+){0,4}again\b" + _NOT_LATER +
     r"|\b(volved|vuelvan|vuelva|vuelve|volve)(me|nos)?\s+a\s+" + _JOIN + _NOT_LATER_ES +
     r"|" + _BACK_TO + r"(ponerme|ponernos|suscribir|apuntar|incluir|anadir|agregar|meter|activar"
@@ -520,8 +535,8 @@ _JOIN_ASKS = (
     r"|\b(wanna|want\s+to|wants\s+to)\s+(re-?subscribe|re-?join|re-?enrol+)\b" + _NOT_LATER +
     # "the results go on another list, put me on that one too"; "put me on the newsletter" (not
     # ``_ON_THE_LIST``, whose bare "list" would take "put me on the waiting list" for an ask)
-    r"|\bput\s+(me|us)\s+on\s+(that|this)\s+one\b|\bput\s+(me|us)\s+on\s+(the|your)\s+([\w'-]+\s+){0,2}"
-    r"(mailing|newsletter|e-?mails|alerts|bulletin)\b" + _NOT_LATER +
+    r"|\bput\s+(me|us)\s+on\s+(that|this)\s+one\b|\bput\s+(me|us)\s+on\s+(the|your)\s+([\w'-]+\s+){0,3}"
+    r"(mailing|newsletter|e-?mails?|alerts|bulletin)\b" + _NOT_LATER +
     r"|\bvolver\s+a\s+(apuntarme|suscribirme|suscribirse|ser\s+soci[oa]s?|darme\s+de\s+alta|anadirme|meterme"
     r"|incluirme|agregarme|tenerla|tenerlo|recibirla|recibirlo"
     r"|estar\s+(suscrit|apuntad|inscrit|en\s+la\s+lista)|figurar\s+en\s+la\s+lista)"
@@ -532,6 +547,9 @@ _JOIN_ASKS = (
     r"|\b(suscrib(id|e|an|a|i)|apunt(ad|a|en|e)|anot(ad|a|en|e)|sum(ad|a|en|e)|anad(id|e|an|a)|agreg(ad|a)"
     r"|agregu(en|e)|inclu(id|ye|yan|ya)|met(ed|an|a|e)"
     r"|pon(ed|gan|ga|e)?)(me|nos)\b" + _NOT_LATER_ES +
+    # "dadme de alta otra vez"; "suscríbanlo", someone else's sign-up
+    r"|\b(dad|den|da|de)(me|nos)\s+de\s+alta\b" + _NOT_LATER_ES +
+    r"|\bsuscrib(id|an|a|e)(lo|la|los|las)\b" + _NOT_LATER_ES +
     # "añádanmelo", "agréguenmelos": to add it (a newsletter named before) for the writer
     r"|\b(anad(id|e|an|a)|agreg(ad|a)|agregu(en|e)|inclu(id|ye|yan|ya))(me|nos)(lo|la|los|las)\b"
     + _NOT_LATER_ES +
