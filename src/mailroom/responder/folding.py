@@ -66,8 +66,11 @@ _PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z
 
 # the stdlib's quoted-printable map for encoded words (q), and the bytes it writes as
 # themselves (one character; every other byte takes three, "=XX")
-_Q_MAP = [_ew._q_byte_map[byte] for byte in range(256)]
-_Q_PLAIN = bytes(byte for byte in range(256) if len(_Q_MAP[byte]) == 1)
+try:
+    _Q_MAP: list[str] = [_ew._q_byte_map[byte] for byte in range(256)]
+except (AttributeError, KeyError, TypeError):  # another Python's internals: ``reproducible`` says no
+    _Q_MAP = []
+_Q_PLAIN = bytes(byte for byte in range(len(_Q_MAP)) if len(_Q_MAP[byte]) == 1)
 
 
 class _Untracked(Exception):
@@ -409,7 +412,8 @@ def reproducible() -> bool:
         return False
     if any(digest not in _FOLLOWED.get(name, ()) for name, digest in digests.items()):
         return False
-    if any(len(encoded) not in (1, 3) for encoded in _Q_MAP):  # (what _encoded_length counts)
+    if len(_Q_MAP) != 256 or any(len(encoded) not in (1, 3) for encoded in _Q_MAP):
+        # (what _encoded_length counts)
         return False
     return _samples_agree()
 
