@@ -146,16 +146,11 @@ class Pacer:
         """Wait until ``LEAD`` seconds before the slot at ``at``; a reply that gets there
         more than ``LATE`` after that point exchanges its slot for a new one (a few times at
         most): DATA would go late, together with the sends after it. Returns the slot
-        (DATA waits for it: ``wait_for``); raises ``PaceDeferred`` when the day is spent."""
+        (DATA waits for it: ``keep``); raises ``PaceDeferred`` when the day is spent."""
         if not self.budget.per_second:
             return at  # a day's budget only: the slot is "now", there is no spacing to keep
-        for _ in range(RETAKES):
-            await self.wait_for(at - LEAD)
-            if time.time() - (at - LEAD) <= LATE:  # time enough left for MAIL, RCPT, commit
-                return at
-            at = await self.one()
-        await self.wait_for(at - LEAD)
-        return at
+        # (time enough left for MAIL, RCPT and the commit)
+        return await self._on_time(at, LEAD, LATE)
 
     async def keep(self, at: float) -> None:
         """Wait for the slot at ``at`` just before DATA. When it passed more than ``STALE`` ago
@@ -167,15 +162,22 @@ class Pacer:
         counted in the budget."""
         if not self.budget.per_second:
             return
+        try:
+            await self._on_time(at, 0.0, STALE)
+        except Exception:
+            return
+
+    async def _on_time(self, at: float, lead: float, late: float) -> float:
+        """Wait until ``lead`` before the slot at ``at``; arriving more than ``late`` after that
+        point, exchange the slot for a new one (``RETAKES`` times at most, then the last one
+        stands). Returns the slot kept."""
         for _ in range(RETAKES):
-            await self.wait_for(at)
-            if time.time() - at <= STALE:
-                return
-            try:
-                at = await self.one()
-            except Exception:
-                return
-        await self.wait_for(at)
+            await self.wait_for(at - lead)
+            if time.time() - (at - lead) <= late:
+                return at
+            at = await self.one()
+        await self.wait_for(at - lead)
+        return at
 
     def _reserve(self, n: int, now: float) -> pace_store.Reservation:
         with self.db.begin() as conn:
