@@ -14,7 +14,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from pathlib import Path
@@ -234,6 +234,24 @@ def paced(make_settings: Callable[..., Settings], broker: EmbeddedBroker, smtp_s
         rt.db.dispose()
 
 
+async def drain(paced: list[Runtime], sink: SmtpSink, total: int,
+                meanwhile: Callable[[], Awaitable[None]] | None = None) -> None:
+    """``total`` mails routed to the three responders once their group settled, ``meanwhile``
+    run as they send; returns when every mail is replied to, each exactly once."""
+    rt = paced[0]
+    events = [routed(n, f"client{n}@example.org") for n in range(total)]
+    seed(rt, events)
+    services = [ResponderService(r) for r in paced]
+    async with responding(*services):
+        assert await wait_until(lambda: settled(services), 60)
+        publish(rt, events)
+        if meanwhile is not None:
+            await meanwhile()
+        assert await wait_until(lambda: replied(rt) == total, total / 50 * 2 + 60, step=0.5)
+    assert Counter(r.in_reply_to for r in sink.received) == Counter(
+        e.email.message_id for e in events)
+
+
 def drain_params() -> list[Any]:
     return [DRAIN, pytest.param(5000, marks=pytest.mark.slow, id="5000")]
 
@@ -246,16 +264,7 @@ async def test_three_responders_keep_the_relay_at_fifty_per_second(
     if replies == 5000 and db_url:
         # two minutes of CI for what the shorter drain already shows on PostgreSQL
         pytest.skip("the 5,000-reply drain runs on the default store (SQLite)")
-    rt = paced[0]
-    events = [routed(n, f"client{n}@example.org") for n in range(replies)]
-    seed(rt, events)
-    services = [ResponderService(r) for r in paced]
-    async with responding(*services):
-        assert await wait_until(lambda: settled(services), 60)
-        publish(rt, events)
-        assert await wait_until(lambda: replied(rt) == replies, replies / 50 * 2 + 60, step=0.5)
-    assert Counter(r.in_reply_to for r in smtp_sink.received) == Counter(
-        e.email.message_id for e in events)
+    await drain(paced, smtp_sink, replies)
     mean = paced_as_set(smtp_sink, f"{replies} replies at 50/s")
     assert mean >= 45, mean  # the pace is what bounds it, not something slower
 
@@ -284,19 +293,12 @@ async def test_a_store_that_stalls_mid_drain_does_not_bunch_the_sends(
     at 50/s: the replies whose slots passed meanwhile take new ones, so no second of the
     sink's counts more than the pace allows (their starts would otherwise go out together
     as the commit lands, with the replies queued behind their connections)."""
-    rt, total = paced[0], 400
-    events = [routed(n, f"client{n}@example.org") for n in range(total)]
-    seed(rt, events)
-    services = [ResponderService(r) for r in paced]
-    async with responding(*services):
-        assert await wait_until(lambda: settled(services), 60)
-        publish(rt, events)
+    async def stalled() -> None:
         assert await wait_until(lambda: len(smtp_sink.received) >= 150, 60, step=0.05)
-        await asyncio.to_thread(stall, rt, 1.5)
-        assert await wait_until(lambda: replied(rt) == total, 90, step=0.5)
-    assert Counter(r.in_reply_to for r in smtp_sink.received) == Counter(
-        e.email.message_id for e in events)
-    paced_as_set(smtp_sink, f"{total} replies at 50/s, the store stalled 1.5 s")
+        await asyncio.to_thread(stall, paced[0], 1.5)
+
+    await drain(paced, smtp_sink, 400, meanwhile=stalled)
+    paced_as_set(smtp_sink, "400 replies at 50/s, the store stalled 1.5 s")
 
 
 async def test_a_burst_of_421_slows_the_pace_and_loses_or_doubles_nothing(
