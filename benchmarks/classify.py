@@ -21,7 +21,7 @@ import argparse
 import time
 from pathlib import Path
 
-from mailroom.collector.html_text import html_to_text
+from mailroom.collector.html_text import text_or_html
 from mailroom.events import TEXT_FROM_HTML, RawEmail
 from mailroom.processor.classify import ClassifyParams, Models, classify_batch
 from mailroom.processor.cues import veto_cue
@@ -34,10 +34,10 @@ from mailroom.processor.training import TEST_SET, load_intent_model, load_spam_m
 def collected(email: RawEmail) -> RawEmail:
     """``email`` as the collector hands it on (``collector/parse.py``): an HTML-only mail's
     ``text`` is its HTML's text, flagged."""
-    if email.text.strip() or not email.html:
+    text, from_html = text_or_html(email.text, email.html)
+    if not from_html:
         return email
-    return email.model_copy(update={"text": html_to_text(email.html),
-                                    "flags": [*email.flags, TEXT_FROM_HTML]})
+    return email.model_copy(update={"text": text, "flags": [*email.flags, TEXT_FROM_HTML]})
 
 
 def mails(n: int) -> list[RawEmail]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailroom.collector.html_text import html_to_text
+from mailroom.collector.html_text import html_to_text, text_or_html
 
 
 def test_markup_scripts_and_styles_are_dropped_and_blocks_become_lines() -> None:
@@ -15,3 +15,9 @@ def test_markup_scripts_and_styles_are_dropped_and_blocks_become_lines() -> None
 def test_broken_markup_still_gives_the_words() -> None:
     assert html_to_text("<div><p>unclosed <b>bold <i>text") == "unclosed bold text"
     assert html_to_text("") == ""
+
+
+def test_the_html_is_read_only_when_the_mail_has_no_text() -> None:
+    assert text_or_html("Sign me up", "<p>ignored</p>") == ("Sign me up", False)
+    assert text_or_html(" \n", "<p>Sign me up</p>") == ("Sign me up", True)
+    assert text_or_html("", "") == ("", False)

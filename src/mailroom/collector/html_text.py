@@ -53,3 +53,11 @@ def html_to_text(html: str) -> str:
     text = "".join(collector.parts)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def text_or_html(text: str, html: str) -> tuple[str, bool]:
+    """A mail's text for the models and the reviewer: its text parts, or, when it has none and
+    an HTML part, that part's visible text (then True: the mail is flagged ``TEXT_FROM_HTML``)."""
+    if text.strip() or not html:
+        return text, False
+    return html_to_text(html), True

@@ -15,7 +15,7 @@ from fast_mail_parser import MimeStructureError
 
 from mailroom import topics
 from mailroom.collector import headers as h
-from mailroom.collector.html_text import html_to_text
+from mailroom.collector.html_text import text_or_html
 from mailroom.collector.mime import Content, TooComplex, check_structure_fast, read_fast, read_stdlib
 from mailroom.events import TEXT_FROM_HTML, RawEmail
 from mailroom.language import detect_language
@@ -160,11 +160,11 @@ def _parse(raw: bytes, *, account: str, folder: str, uid: int, uidvalidity: int,
 
     hdrs = content.headers
     message_id = h.message_id(hdrs.get("message-id", []))
-    text = _cut("\n\n".join(t.strip() for t in content.text_plain if t.strip()),
-                limits.max_body_chars, flags)
     html = _cut("\n".join(content.text_html), limits.max_body_chars, flags)
-    if not text and html:
-        text = _cut(html_to_text(html), limits.max_body_chars, flags)
+    text, from_html = text_or_html(
+        "\n\n".join(t.strip() for t in content.text_plain if t.strip()), html)
+    text = _cut(text, limits.max_body_chars, flags)
+    if from_html:
         flags.add(TEXT_FROM_HTML)
     subject = h.one_line(h.decode_words(content.subject))[: limits.max_header_chars]
     from_name, from_addr = content.sender or ("", "")
