@@ -425,10 +425,11 @@ _MODAL = r"(pueden|podeis|podrian|podriais|puedes|podes|podrias)"
 _WISH_ES = r"(quiero|quisiera|queremos|me\s+gustaria|nos\s+gustaria|deseo|deseamos|desearia)"
 # "put me back on in April", "add me back after the summer", "put me back on the Monday after
 # Easter": a pause told with its end, no ask now
-_NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(in|from|after|next|once|when|come|until|till)\b)"
+_LATER_EN = r"(in|after|next|once|when|come|until|till)"
+_NOT_LATER = r"(?!\s+(on\s+)?(the\s+)?(\w+\s+)?(from|" + _LATER_EN + r")\b)"
 # as ``_NOT_LATER``, but "from this week", "from next week" are now ("start it up again from
-# next week"); "from January" is later
-_SOON = r"(?!\s+(on\s+)?(the\s+)?((?!from\b)\w+\s+)?(in|after|next|once|when|come|until|till|then)\b)" \
+# next week"); "from January" is later, and so is "then" ("start them up again then")
+_SOON = r"(?!\s+(on\s+)?(the\s+)?((?!from\b)\w+\s+)?(then|" + _LATER_EN + r")\b)" \
     r"(?!\s+((?!from\b)\w+\s+)?from\s+(?!(this|next|tomorrow|today|now)\b))"
 # "volved a", "vuelvan a", ... and "de nuevo", "otra vez", ...: the two halves of a Spanish
 # "again", each kept once for the asks to be put back and to send again
