@@ -28,6 +28,8 @@ CANCELLATIONS = [
     "Could you stop delivering the paper to the shop? We close for good on Saturday.",
     "Skip our veg box for the next two weeks, we're at my sister's.",
     "We're not going to renew the family membership when it runs out.",
+    # an ask to be put back, for later: the leaving stands ("please start sending them next year")
+    "Remove me from the mailing list. Please start sending them next year.",
     "No renuevo la cuota del año que viene, gracias por todo.",
     "Este año no la renovéis, que me voy a vivir a Soria.",
     "No me manden el periódico en enero, que estamos fuera.",
@@ -165,6 +167,10 @@ CANCELLATIONS = [
     # someone else's, named by "that"
     "The challenge is long over and nobody reads them. Please end that subscription for our office inbox.",
     "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",
+    # a pause's end told before the ask to resume ("en octubre pueden reanudarlos") or after it
+    "Les ruego suspender los envíos del boletín desde junio. En octubre pueden reanudarlos.",
+    "Dejad de mandarme el boletín este verano, podéis reanudarlo en septiembre.",
+    "Take me off the list for the summer; please start sending after Labor Day.",
     # a negation with the thing as a pronoun before it ("lo", "la", "los", "las")
     "Lo de las ofertas de la tienda no lo quiero recibir más, pero los avisos que me sigan llegando.",
     "Las alertas no las queremos recibir, gracias.",
@@ -254,6 +260,11 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "In October I asked you to hold my paper while I was in hospital. I'm home and well: please resume "
     "delivery, same address.",
     "Y'all paused my emails back in June for fire season. I'm back now. Start 'em up again.",
+    "Les había pedido pausar mi suscripción de café cuando me fui a la cosecha. Ya regresé, así que "
+    "pueden reanudarla desde este mes.",
+    "Last winter I asked you to stop sending me the garden letters for a while. Please start sending "
+    "them to me.",
+    "Les pedí suspender mi suscripción al boletín durante la obra. Ya terminó, reanúdenla por favor.",
 ]
 NOT_A_REQUEST = [
     # a refusal whose object is the mailing itself, not an activity
@@ -638,6 +649,10 @@ NO_ASK_TO_JOIN = [
     "I paused the newsletter in May. I'm moving, so please end it rather than resume it.",
     "Me mudo a Chile, así que borradme de la lista del boletín en vez de volver a apuntarme.",
     "During Ramadan please don't send me the cooking club mails. Add me back after Eid.",
+    # a pause's end told before the ask to resume ("en octubre pueden reanudarlos") or after it
+    "Les ruego suspender los envíos del boletín desde junio. En octubre pueden reanudarlos.",
+    "Dejad de mandarme el boletín este verano, podéis reanudarlo en septiembre.",
+    "Take me off the list for the summer; please start sending after Labor Day.",
     # an ask to send one issue again (after a leaving, it clears the leaving: REQUESTS)
     "El PDF del boletín de noviembre no abre. ¿Me lo pueden mandar de nuevo?",
     "No recibí el número de noviembre del boletín, les agradecería que me lo enviaran de nuevo.",

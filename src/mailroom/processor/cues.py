@@ -491,6 +491,8 @@ _JOIN_ASKS = (
     r"|(?<!\bfor\s)(?<!\bbefore\s)(?<!\bafter\s)(?<!\babout\s)(?<!\bof\s)(?<!\bwithout\s)(?<!\bby\s)"
     r"(?<!\bwas\s)(?<!\bwere\s)\bsubscribing\s+(to|for)\s+(your|the)\b"
     r"|\bstart\s+sending\s+(\w+\s+){0,4}again\b"
+    # "please start sending them to me" (not "please start sending it in March": a pause's end)
+    r"|\bplease\s+start\s+sending\b" + _SOON +
     # "please start the monthly socks again" (not "start again in March": a pause's end)
     r"|\bplease\s+start\s+(\w+\s+){0,4}again\b" + _SOON +
     # "please resume them now", "start us back up from next week": a pause ended (not "from
@@ -604,8 +606,9 @@ _JOIN_ASKS = (
     r"|apunten|anadais|anadan|incluyais|incluyan|agregueis|agreguen|metais|metan|suscribais|suscriban"
     r"|anoteis|anoten|sumeis|sumen)\b"
     # a delivery resumed, or the writer counted as a member again ("reanudad los envíos",
-    # "volved a contarme entre los socios")
-    r"|\breanud(ad|en)\b|\b" + _MODAL + r"\s+reanudar\b"
+    # "ya he vuelto, así que pueden reanudarla desde este mes", "volved a contarme entre los
+    # socios"; in a mail that asks for a pause, its end: ``_PUT_BACK``)
+    r"|\breanud(ad|en)(la|lo|las|los)?\b|\b" + _MODAL + r"\s+reanudar(la|lo|las|los)?\b"
     r"|\b(volved|vuelvan|vuelva)\s+a\s+contar(me|nos)\s+(entre|como)\b|\bcontad(me|nos)\s+(entre|como)\b"
     # "would like to be re-subscribed", "un-pause my box", "reactivate it"
     r"|\b(to\s+be|be|get|getting)\s+re-?(subscribed|added|instated|enrol+ed)\b"
@@ -671,11 +674,11 @@ _LIST = re.compile(r"su(b)?s?cri|subscr|newsletter|boletin|\blistas?\b|\blists?\
 
 
 # an ask to be put *back* on a list (not a first one: back, again, volver, re-subscribe,
-# reactivar, resume): in a mail that asks for a pause it is for the pause's end, however that
-# end is told before it, unless the writer is back now
+# reactivar, resume, reanudar): in a mail that asks for a pause it is for the pause's end,
+# however that end is told before it, unless the writer is back now
 # ("volví de Canadá después de tres años", "I'm back in Shillong for good now")
 _PUT_BACK = re.compile(r"\b(back|again|volv\w*|vuelv\w*|" + _AGAIN + r"|re-?(subscri|add|enrol|instate|join"
-                       r"|incorpor)\w*|reactiv\w*|resum\w*)\b")
+                       r"|incorpor)\w*|reactiv\w*|resum\w*|reanud\w*)\b")
 _BACK_NOW = re.compile(r"(?<!\bwhen\s)(?<!\bonce\s)(?<!\bif\s)(?<!\bcuando\s)(?<!\bsi\s)"
                        r"\b(volvi|volvimos|regrese|regresamos|(ya\s+)?(estoy|estamos)\s+de\s+vuelta"
                        r"|(i\s*'?m|i\s+am|we\s*'?re|we\s+are)\s+back|(i|we)\s+(moved|came|got)\s+back)\b")
