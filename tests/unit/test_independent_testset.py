@@ -23,7 +23,8 @@ sys.path.insert(0, str(DATA))
 import set_counts  # noqa: E402  (tests/data/set_counts.py: the sets' own validator)
 
 NAMES_ONLY = frozenset({"independent12", "independent13", "independent14", "independent19",
-                        "independent24", "independent25", "independent30", "independent31"})
+                        "independent24", "independent25", "independent30", "independent31",
+                        "independent208", "independent210"})
 LAST_SET = 211  # the newest set written; every set up to it is checked below
 SETS = ("independent", *(f"independent{n}" for n in range(2, LAST_SET + 1)))
 TRAINING = sorted((Path(__file__).resolve().parents[2] / "scripts" / "intent_data").glob("*.jsonl"))
@@ -158,7 +159,8 @@ def test_the_counts_issue_15_asks_for(name: str) -> None:
     assert count(mails, "other") >= 150
     # hard negatives: mails that name a subscription without asking for or against one (sets
     # 12 and 13 were asked for mails naming a newsletter or list, fewer with the keyword stem;
-    # the authors of sets 14, 19, 24, 25, 30 and 31 wrote 33, 39, 36, 31, 20 and 25 with the stem)
+    # the authors of sets 14, 19, 24, 25, 30 and 31 wrote 33, 39, 36, 31, 20 and 25 with the stem;
+    # the brief of sets 204-211 asked only that half name the newsletter, and 208 and 210 have 32)
     assert count(mails, "other", slice_="keyword") >= (20 if name in NAMES_ONLY else 40)
     naming = [m for m in mails if m["label"] == "other"
               and set_counts.NAMES.search(set_counts.fold(" ".join([m["subject"], m["body"], m["html"]])))]
