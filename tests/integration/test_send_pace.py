@@ -318,18 +318,10 @@ async def test_a_burst_of_421_slows_the_pace_and_loses_or_doubles_nothing(
         return None
 
     smtp_sink.behaviour = SmtpBehaviour(on_data=on_data)
-    events = [routed(n, f"client{n}@example.org") for n in range(total)]
-    seed(rt, events)
-    services = [ResponderService(r) for r in paced]
-    async with responding(*services):
-        assert await wait_until(lambda: settled(services), 60)
-        publish(rt, events)
-        assert await wait_until(lambda: replied(rt) == total, 90, step=0.5)
-        with rt.db.begin() as conn:
-            factor = pace_store.state(conn, Budget(per_second=50), now=time.time()).factor
+    await drain(paced, smtp_sink, total)
+    with rt.db.begin() as conn:  # (the slowdown grows back by 0.01 a second: still under 0.8)
+        factor = pace_store.state(conn, Budget(per_second=50), now=time.time()).factor
     assert state["refused"] == 12 and factor < 0.8
-    assert Counter(r.in_reply_to for r in smtp_sink.received) == Counter(
-        e.email.message_id for e in events)
     # slots taken before the slowdown go at the old pace (about a second ahead); after them
     after = [r.at for r in smtp_sink.received if state["at"] + 2.5 <= r.at < state["at"] + 5.5]
     assert len(after) / 3.0 <= 50 * 0.6, len(after)
