@@ -25,7 +25,7 @@ import set_counts  # noqa: E402  (tests/data/set_counts.py: the sets' own valida
 NAMES_ONLY = frozenset({"independent12", "independent13", "independent14", "independent19",
                         "independent24", "independent25", "independent30", "independent31",
                         "independent208", "independent210"})
-LAST_SET = 211  # the newest set written; every set up to it is checked below
+LAST_SET = 219  # the newest set written; every set up to it is checked below
 SETS = ("independent", *(f"independent{n}" for n in range(2, LAST_SET + 1)))
 TRAINING = sorted((Path(__file__).resolve().parents[2] / "scripts" / "intent_data").glob("*.jsonl"))
 KEYS = {"id", "language", "label", "slices", "subject", "body", "html"}
@@ -134,8 +134,10 @@ PROMISED = {"independent": (80, 40, 40), "independent2": (100, 50, 30),
             # (it was written again on 2026-12-06, and said 60 where the earlier said 90); set
             # 104's author wrote 95-99, so it is held to 90, the others' 74-91; the brief of
             # sets 200-203 (written again on 2026-12-07) left the number to set_counts.py's 60,
-            # and their authors wrote 75-96; the brief of sets 204-211 asks 90 again
-            **{f"independent{n}": (110, 55, 70 if 105 <= n <= 107 else 75 if 200 <= n <= 203 else 90)
+            # and their authors wrote 75-96; the brief of sets 204-211 asks 90 again, that of
+            # sets 212-219 (written on 2026-12-07, naming no phrasing of a request) 92
+            **{f"independent{n}": (110, 55, 70 if 105 <= n <= 107 else 75 if 200 <= n <= 203
+                                         else 92 if n >= 212 else 90)
                for n in range(8, LAST_SET + 1)},
             # set 21's author counted a subject naming the list asked for as no neutral subject
             "independent21": (110, 55, 80)}
