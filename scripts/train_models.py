@@ -84,11 +84,13 @@ NOT_TRAINED = frozenset({"hand-w.jsonl", "hand-ae.jsonl"})
 # in it: the next rebuild's rule takes them out of this set (until then this script rebuilds the
 # model shipped)
 NOT_TRAINED_YET: frozenset[str] = frozenset()
-# hand-written mail trained on: the first two hundred and fifteen independent sets (each
+# hand-written mail trained on: the first two hundred and three independent sets (each
 # evaluated once, so no longer a test; docs/classification.md) and the training mail written by
 # hand for it (scripts/intent_data/). Not the dev set (tests/data/intent_testset.jsonl: never
 # trained on, it stays a measure), nor the sets after TRAINED_SETS.
-TRAINED_SETS = 215  # independent sets 1 to 215 (set 1's folder is tests/data/independent/)
+# (the sixty-sixth and sixty-seventh rules set 207 and 215; neither model was shipped, so it is
+# back at the sixty-fifth's, the model shipped)
+TRAINED_SETS = 203  # independent sets 1 to 203 (set 1's folder is tests/data/independent/)
 HAND_SETS = [ROOT / "tests" / "data" / f"independent{n if n > 1 else ''}" / "intent_testset.jsonl"
              for n in range(1, TRAINED_SETS + 1)] + \
     [path for path in sorted((ROOT / "scripts" / "intent_data").glob("*.jsonl"))
