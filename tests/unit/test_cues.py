@@ -188,6 +188,17 @@ CANCELLATIONS = [
     "Pause my herb box over the winter, please. You can start it up again then.",
     "Please don't send me anything until I'm back from the ice in April. I'll email you to start it up "
     "again.",
+    # still leavings beside the exceptions below: receiving or belonging after "ya no quiero",
+    # the mailing as what is "taken" (a misspelt "subscripción" too), wanting to stop receiving
+    "Ya no quiero estar recibiendo sus correos.",
+    "Ya no quiero andar recibiendo tantos avisos.",
+    "Ya no quiero estar pagando por una revista que no leo.",
+    "Ya no quiero estar figurando en su lista de correo.",
+    "Ya no quiero otro correo más de ustedes.",
+    "kiero q me quiten la subscricion porfa",
+    "¿Me quitan de la lista, por favor?",
+    "Porfa me borran el correo, gracias.",
+    "Quiero dejar de recibir el boletín.",
 ]
 # a leaving told as a thing of the past before the ask, even with a time in the mail
 REQUESTS_AFTER_A_PAST_LEAVING = [
@@ -385,6 +396,16 @@ REQUESTS = [
     "Ahora me dicen que en febrero no me renuevan el contrato. Apuntadme al boletín de empleo.",
     "If I don't renew, do I lose the back issues? Either way, sign me up for the newsletter.",
     "Déjenme en la lista de los avisos del cine, que ya no quiero perderme nada.",
+    # an ask before "ya no quiero" about something else (going as a guest, asking around,
+    # another product, hearing it from others), a delivery kept, a pain taken away, a club not joined
+    "Apuntadme a los avisos de la peña. Ya no quiero ir de invitado a las comidas.",
+    "Quiero que me llegue el aviso de las ventas al correo; ya no quiero enterarme por los vecinos.",
+    "Mandadme la lista de precios del aceite cada mes. Probé el vuestro y ya no quiero otro.",
+    "Os pido el boletín por correo, ya no quiero estar esperando a que lo cuelguen en el tablón.",
+    "Mándenme el programa cada semana, ya no quiero andar preguntando a la vecina qué ponen.",
+    "No quiero dejar de recibirla en papel; ¿la podría tener también en este correo?",
+    "Apuntadme al boletín de la biblioteca, que leo de noche: las pastillas me quitan el sueño.",
+    "No quiero apuntarme al club de momento, pero hacedme llegar los correos con las rutas.",
     "Quería saber si me puedo suscribir a la caja de quesos, vi la publicidad en Instagram.",
     "I'm not leaving the list or anything, but please add my work address too.",
     # "don't leave me out" asks to be on it

@@ -84,7 +84,10 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"avisos|newsletter|comunicaciones)"
      r"|\b(me|nos|lo|la|le)\s+(pueden|podeis|podrian|podriais|puedes|podes|podrias)\s+(borrar|quitar|"
      r"sacar|eliminar|retirar|desapuntar)\b"
+     # (not "unas pastillas que me quitan el dolor": what is taken is named, and it is no mailing)
      r"|\b(me|nos)\s+(sacan|quitan|borran|eliminan|sacais|quitais|borrais|saquen|quiten|borren)\b"
+     r"(?!\s+(el|la|los|las)\s+(?!correo|mail|e-?mail|boletin|newsletter|envio|su(b)?s?cr|aviso|lista|direccion"
+     r"|cuenta|nombre|dato|registro|alta)\w)"
      r"|\b(quitadme|quitame|quitenme|sacadme|sacame|saquenme|borradme|borrame|borrenme|eliminadme|"
      r"eliminame|eliminenme|retiradme|retirenme)\b"),
     (("derecho",), r"\bderecho\s+de\s+(supresion|oposicion|cancelacion)"),
@@ -109,8 +112,12 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"|\bno\s+(kiero|quiero|queremos|deseo)\s+(mas|nada\s+mas)\s+(correos|mails|e-?mails|boletines|nada"
      r"|de\s+ustedes|de\s+vosotros)"
      # (not "ya no quiero depender de que ella me los reenvíe" or "ya no quiero perderme nada",
-     # which ask for them)
-     r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+(depender|perder))"
+     # which ask for them, nor a wish about something else told beside an ask: "ya no quiero ir
+     # de invitado", "ya no quiero andar comprando en el súper", "ya no quiero enterarme por las
+     # redes", "ya no quiero otra" of a product the writer now orders)
+     r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+(depender|perder"
+     r"|ir\b|enterarme\s+por\b|otr[oa]\b(?!\s+(correo|mail|e-?mail|mensaje|boletin|newsletter|envio|aviso))"
+     r"|(andar|estar)\s+(?!recibiendo|pagando|figurando|apareciendo)\w+(ando|iendo)\b))"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b|traig|dejen\s+(la|el|los|las)\b)"
      r"|\bque\s+no\s+(me|nos)\s+(lleguen|llegue|envien|envieis|manden|mandeis)\b"
      r"|\bno\s+(me|nos)\s+((la|las|lo|los)\s+)?(envi|mand|escrib|inclu|anad|agreg|apunt)\w*\s+(mas|nada|ningun)"
@@ -120,7 +127,9 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      # "les ruego que no envíen más el boletín" (not "¿no envían más a Burgos?", which asks)
      r"|\bno\s+(envien|envieis|manden|mandeis|remitan|remitais)\s+(mas|nada)\b"),
     (("dej", "paren", "parad", "basta", "absten"),
-     r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit|inclu)|\bdej(?!ado)\w*\s+de\s+recibir"
+     r"\b(dej|par)(en|ad|a|e|ar|eis|es|ais|as|an)\s+de\s+(enviar|mandar|escrib|mand|envi|remit|inclu)"
+     # (not "no quiero dejar de recibirla en papel", which keeps a delivery)
+     r"|(?<!\bno\squiero\s)(?<!\bno\squeremos\s)(?<!\bno\sdeseo\s)\bdej(?!ado)\w*\s+de\s+recibir"
      r"|\babsten\w*\s+de\s+(\w+\s+){0,2}(enviar|remitir|mandar|escribir|contactar)"
      r"|\bbasta\s+de\s+(correos|mails|emails|envios|boletines)"),
     # not renewing a paid subscription or membership ("no deseo renovar la suscripción", "no me
@@ -276,7 +285,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
 _NOT_TO_AN_ACTIVITY = r"(?!\w*\s+((\w+\s+){0,3}(a|al|en|to|for|on)\s+)" \
     r"(ningun[oa]?\s+|the\s+|a\s+|an\s+|any\s+|el\s+|la\s+|las\s+|los\s+|sus\s+|your\s+)?([\w'-]+\s+)?" \
     r"(curso|clase|taller|coro|rota|roster|class|course|choir|workshop|excursion|trip|team|turno|equipo" \
-    r"|grupo|group)(s|es)?\b)"
+    r"|grupo|group|club)(s|es)?\b)"
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     # shares, bonds or capital subscribed in a co-operative ("I would like to subscribe for 20
     # shares", "quiero suscribir bonos de aporte social"): an investment, not a mailing
