@@ -218,6 +218,7 @@ def drain(room: Mailroom, sampler: Sampler, n: int, start: int,
     cpu0 = sampler.cpu()
     t0_wall, t0 = time.time(), time.monotonic()
     staged.release()
+    released = time.monotonic()
 
     def done() -> bool:
         room.check_alive()
@@ -235,6 +236,8 @@ def drain(room: Mailroom, sampler: Sampler, n: int, start: int,
     cpu = {name: cpu1.get(name, 0.0) - cpu0.get(name, 0.0) for name in cpu1}
     return {
         "mails": n, "complete": complete, "seconds": end, "mails_per_s": rate(n, end),
+        # of the seconds: the swap and the server's indexing of the backlog (``StagedBacklog``)
+        "release_seconds": released - t0,
         "replied": len(answered), "wanted": len(wanted), "statuses": room.statuses(),
         "stages": times, "stage_mails_per_s": stage_rates(times, n),
         "cpu_seconds": cpu,
