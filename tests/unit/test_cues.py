@@ -278,6 +278,10 @@ REQUESTS_AFTER_A_PAST_LEAVING = [
     "Les pedí suspender mi suscripción al boletín durante la obra. Ya terminó, reanúdenla por favor.",
 ]
 NOT_A_REQUEST = [
+    # agreeing with what was said: an opinion, no list
+    "I subscribe wholeheartedly to what your columnist wrote about the bridge.",
+    "We fully subscribe to that view, and the committee says so too.",
+    "Every week you say it better than we could: I subscribe to every word.",
     # a refusal whose object is the mailing itself, not an activity
     "Please don't add me to the newsletter, I only wanted the class times.",
     "No quiero suscribirme al boletín del taller, solo era una pregunta sobre el curso.",
@@ -406,6 +410,10 @@ REQUESTS = [
     "No quiero dejar de recibirla en papel; ¿la podría tener también en este correo?",
     "Apuntadme al boletín de la biblioteca, que leo de noche: las pastillas me quitan el sueño.",
     "No quiero apuntarme al club de momento, pero hacedme llegar los correos con las rutas.",
+    # asked, not agreed with
+    "Can I subscribe to what you send out each month?",
+    "Could we subscribe to what you send the members? We run the hall next door.",
+    "May I subscribe to what you publish on the trails?",
     "Quería saber si me puedo suscribir a la caja de quesos, vi la publicidad en Instagram.",
     "I'm not leaving the list or anything, but please add my work address too.",
     # "don't leave me out" asks to be on it

@@ -286,6 +286,8 @@ _NOT_TO_AN_ACTIVITY = r"(?!\w*\s+((\w+\s+){0,3}(a|al|en|to|for|on)\s+)" \
     r"(ningun[oa]?\s+|the\s+|a\s+|an\s+|any\s+|el\s+|la\s+|las\s+|los\s+|sus\s+|your\s+)?([\w'-]+\s+)?" \
     r"(curso|clase|taller|coro|rota|roster|class|course|choir|workshop|excursion|trip|team|turno|equipo" \
     r"|grupo|group|club)(s|es)?\b)"
+# how wholly the writer agrees ("I fully subscribe to ...", "we subscribe wholeheartedly to ...")
+_FULLY = r"((wholeheartedly|fully|entirely|completely|totally|also|really|certainly|heartily|firmly)\s+)?"
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
     # shares, bonds or capital subscribed in a co-operative ("I would like to subscribe for 20
     # shares", "quiero suscribir bonos de aporte social"): an investment, not a mailing
@@ -355,6 +357,12 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      # "I don't subscribe to the theory that...": disagreeing, no list
      r"|\b(i|we)\s+(don't|do\s+not)\s+(really\s+)?subscribe\s+to\s+(the|that|this|your|his|her|their|any"
      r"|such)\s+([\w'-]+\s+){0,2}(theory|view|idea|notion|claim|argument|opinion|belief|line|thinking)\b"),
+    # agreeing with what was said ("I subscribe wholeheartedly to what your editorial said", "we
+    # fully subscribe to that view"): an opinion, no list (not "can I subscribe to what you send?")
+    (("subscribe",), r"(?<!\bcan\s)(?<!\bcould\s)(?<!\bmay\s)\b(i|we)\s+" + _FULLY
+     + r"subscribe\s+" + _FULLY + r"to\s+(what\s+(you|your|he|she|they|the)\b|every\s+word|(the|that|this"
+     r"|your|his|her|their)\s+([\w'-]+\s+){0,2}(theory|view|idea|notion|claim|argument|opinion|belief|line"
+     r"|thinking|sentiment|point)s?\b)"),
     (("thank",), r"\bthank(s|\s+you)\s+for\s+(subscribing|signing\s+up|your\s+subscription|joining)"),
     (("your subscription",), r"\byour\s+subscription\s+(is|has\s+been)\s+(now\s+)?(active|confirmed|"
      r"activated)"),
