@@ -53,6 +53,9 @@ def _cue_text(text: str) -> str:
     folded = fold(text)
     return folded if folded.isascii() else folded.translate(_APOSTROPHES)
 
+# what the writer receives from the list, named: "me quitan el correo" and "ya no quiero otro
+# boletín" are about it, "me quitan el dolor" and "ya no quiero otra (miel)" are not
+_MAILING_NOUN = r"(correo|mail|e-?mail|mensaje|boletin|newsletter|envio|aviso|lista|su(b)?s?cr)"
 # (words one of which the text must contain, the phrase): the words are a cheap test, so a
 # mail pays for the regular expressions only of phrases that may be in it
 _CANCEL: list[tuple[tuple[str, ...], str]] = [
@@ -86,8 +89,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      r"sacar|eliminar|retirar|desapuntar)\b"
      # (not "unas pastillas que me quitan el dolor": what is taken is named, and it is no mailing)
      r"|\b(me|nos)\s+(sacan|quitan|borran|eliminan|sacais|quitais|borrais|saquen|quiten|borren)\b"
-     r"(?!\s+(el|la|los|las)\s+(?!correo|mail|e-?mail|boletin|newsletter|envio|su(b)?s?cr|aviso|lista|direccion"
-     r"|cuenta|nombre|dato|registro|alta)\w)"
+     r"(?!\s+(el|la|los|las)\s+(?!" + _MAILING_NOUN + r"|direccion|cuenta|nombre|dato|registro|alta)\w)"
      r"|\b(quitadme|quitame|quitenme|sacadme|sacame|saquenme|borradme|borrame|borrenme|eliminadme|"
      r"eliminame|eliminenme|retiradme|retirenme)\b"),
     (("derecho",), r"\bderecho\s+de\s+(supresion|oposicion|cancelacion)"),
@@ -116,7 +118,7 @@ _CANCEL: list[tuple[tuple[str, ...], str]] = [
      # de invitado", "ya no quiero andar comprando en el súper", "ya no quiero enterarme por las
      # redes", "ya no quiero otra" of a product the writer now orders)
      r"|\bya\s+no\s+(quiero|queremos|deseo|deseamos|me\s+interesa|nos\s+interesa)\b(?!\s+(depender|perder"
-     r"|ir\b|enterarme\s+por\b|otr[oa]\b(?!\s+(correo|mail|e-?mail|mensaje|boletin|newsletter|envio|aviso))"
+     r"|ir\b|enterarme\s+por\b|otr[oa]\b(?!\s+" + _MAILING_NOUN + r")"
      r"|(andar|estar)\s+(?!recibiendo|pagando|figurando|apareciendo)\w+(ando|iendo)\b))"
      r"|\bya\s+no\s+(me|nos|le)\s+(envi|mand|escrib|lleguen\b|llegue\b|traig|dejen\s+(la|el|los|las)\b)"
      r"|\bque\s+no\s+(me|nos)\s+(lleguen|llegue|envien|envieis|manden|mandeis)\b"
@@ -286,6 +288,8 @@ _NOT_TO_AN_ACTIVITY = r"(?!\w*\s+((\w+\s+){0,3}(a|al|en|to|for|on)\s+)" \
     r"(ningun[oa]?\s+|the\s+|a\s+|an\s+|any\s+|el\s+|la\s+|las\s+|los\s+|sus\s+|your\s+)?([\w'-]+\s+)?" \
     r"(curso|clase|taller|coro|rota|roster|class|course|choir|workshop|excursion|trip|team|turno|equipo" \
     r"|grupo|group|club)(s|es)?\b)"
+# what is agreed or disagreed with ("the theory that ...", "that view", "your points")
+_OPINION = r"(theory|view|idea|notion|claim|argument|opinion|belief|line|thinking|sentiment|point)s?\b"
 # how wholly the writer agrees ("I fully subscribe to ...", "we subscribe wholeheartedly to ...")
 _FULLY = r"((wholeheartedly|fully|entirely|completely|totally|also|really|certainly|heartily|firmly)\s+)?"
 _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
@@ -356,13 +360,12 @@ _NOT_A_REQUEST: list[tuple[tuple[str, ...], str]] = [
      r"|\b(do\s+not|don\s*'?t|please\s+do\s+not)\s+reply\s+to\s+this\s+(email|message)"
      # "I don't subscribe to the theory that...": disagreeing, no list
      r"|\b(i|we)\s+(don't|do\s+not)\s+(really\s+)?subscribe\s+to\s+(the|that|this|your|his|her|their|any"
-     r"|such)\s+([\w'-]+\s+){0,2}(theory|view|idea|notion|claim|argument|opinion|belief|line|thinking)\b"),
+     r"|such)\s+([\w'-]+\s+){0,2}" + _OPINION),
     # agreeing with what was said ("I subscribe wholeheartedly to what your editorial said", "we
     # fully subscribe to that view"): an opinion, no list (not "can I subscribe to what you send?")
     (("subscribe",), r"(?<!\bcan\s)(?<!\bcould\s)(?<!\bmay\s)\b(i|we)\s+" + _FULLY
      + r"subscribe\s+" + _FULLY + r"to\s+(what\s+(you|your|he|she|they|the)\b|every\s+word|(the|that|this"
-     r"|your|his|her|their)\s+([\w'-]+\s+){0,2}(theory|view|idea|notion|claim|argument|opinion|belief|line"
-     r"|thinking|sentiment|point)s?\b)"),
+     r"|your|his|her|their)\s+([\w'-]+\s+){0,2}" + _OPINION + ")"),
     (("thank",), r"\bthank(s|\s+you)\s+for\s+(subscribing|signing\s+up|your\s+subscription|joining)"),
     (("your subscription",), r"\byour\s+subscription\s+(is|has\s+been)\s+(now\s+)?(active|confirmed|"
      r"activated)"),
