@@ -217,8 +217,7 @@ def drain(room: Mailroom, sampler: Sampler, n: int, start: int,
     since = len(room.world.sink.received)
     cpu0 = sampler.cpu()
     t0_wall, t0 = time.time(), time.monotonic()
-    staged.release()
-    released = time.monotonic()
+    release_seconds = staged.release()
 
     def done() -> bool:
         room.check_alive()
@@ -237,7 +236,7 @@ def drain(room: Mailroom, sampler: Sampler, n: int, start: int,
     return {
         "mails": n, "complete": complete, "seconds": end, "mails_per_s": rate(n, end),
         # of the seconds: the swap and the server's indexing of the backlog (``StagedBacklog``)
-        "release_seconds": released - t0,
+        "release_seconds": release_seconds,
         "replied": len(answered), "wanted": len(wanted), "statuses": room.statuses(),
         "stages": times, "stage_mails_per_s": stage_rates(times, n),
         "cpu_seconds": cpu,

@@ -110,7 +110,9 @@ class StagedBacklog:
         self.session = dovecot.connect(user)
         self.session.select("INBOX")
 
-    def release(self) -> None:
+    def release(self) -> float:
+        """Swap the backlog in and have the server index it; returns the seconds it took."""
+        started = time.monotonic()
         new, old = self.folder / "new", self.folder / "new.released"
         new.rename(old)
         self.staging.rename(new)
@@ -118,8 +120,10 @@ class StagedBacklog:
         for left in old.iterdir():  # mail the server had not moved to cur/ yet: keep it
             left.rename(new / left.name)
         old.rmdir()
+        took = time.monotonic() - started
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             self.session.logout()
+        return took
 
 
 @dataclass
