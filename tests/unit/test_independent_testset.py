@@ -128,8 +128,8 @@ def count(mails: list[dict[str, Any]], label: str, language: str | None = None,
 # body-only requests per language asked of sets 8 on, by the first set of each brief: 90, except
 # the brief of sets 104-107 (written again on 2026-12-06, it said 60; set 104's author wrote 95-99,
 # so it is held to 90, the others' 74-91) and of sets 200-203 (written again on 2026-12-07, it left
-# the number to set_counts.py's 60; their authors wrote 75-96); the brief of sets 212-219 (written
-# on 2026-12-07, naming no phrasing of a request) asked 92
+# the number to set_counts.py's 60; their authors wrote 75-96); the brief of sets 212-223 (written
+# on 2026-12-07, naming no phrasing of a request, and again from its notes for sets 220-223) asked 92
 BODY_ONLY_FROM = {8: 90, 105: 70, 108: 90, 200: 75, 204: 90, 212: 92}
 
 
